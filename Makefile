@@ -1,0 +1,120 @@
+# vxmesh: one Makefile.  `make V=1` shows full command lines.
+#   make deps       install build and test dependencies (Debian 12, apt-get)
+#   make            build build/vxmesh
+#   make test       deps + everything: unit (plain and ASan/UBSan), kernel, integration
+#   make demo       deps + build + the local namespace demo (make demo-clean undoes it)
+#   make install    binary, man page, systemd unit under $(DESTDIR)$(PREFIX)
+
+PREFIX  ?= /usr/local
+CC      ?= cc
+PKGS    := libmnl libsodium jansson libmicrohttpd sqlite3 libcurl
+O       ?= build
+
+DEB_PKGS := build-essential pkg-config libmnl-dev libsodium-dev libjansson-dev \
+	libmicrohttpd-dev libsqlite3-dev libcurl4-openssl-dev libcriterion-dev \
+	iproute2 iputils-ping nftables procps psmisc clang libclang-rt-14-dev jq
+
+WARN    := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
+	   -Wno-unused-parameter
+CSTD    := -std=c11 -D_GNU_SOURCE
+ifneq ($(CI),)
+WARN    += -Werror
+endif
+WERROR  ?=
+CFLAGS  ?= -O2 -g
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+ALL_CFLAGS  = $(CSTD) $(WARN) $(WERROR) $(CFLAGS) -Iinclude/uapi -I. $(PKG_CFLAGS) -MMD -MP
+LDLIBS      = $(PKG_LIBS)
+
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1.0)
+ALL_CFLAGS += -DVXMESH_VERSION='"$(VERSION)"'
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+LIB_SRCS := $(wildcard common/*.c ipam/*.c vxlan/*.c driver/*.c)
+LIB_SRCS := $(filter-out driver/main.c,$(LIB_SRCS))
+LIB_OBJS := $(LIB_SRCS:%.c=$(O)/%.o)
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/%)
+KTEST_SRCS := $(wildcard tests/kernel/*.c)
+KTEST_BINS := $(KTEST_SRCS:tests/kernel/%.c=$(O)/tests/kernel-%)
+
+.PHONY: all deps test unit unit-asan demo demo-clean install clean bench format check-format
+
+all: $(O)/vxmesh
+
+$(O)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(O)/libvxmesh.a: $(LIB_OBJS)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(O)/vxmesh: $(O)/driver/main.o $(O)/libvxmesh.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(O)/tests/%: tests/unit/%.c $(O)/libvxmesh.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  TEST    $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(O)/libvxmesh.a $(LDLIBS) -lcriterion
+
+$(O)/tests/kernel-%: tests/kernel/%.c $(O)/libvxmesh.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  TEST    $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(O)/libvxmesh.a $(LDLIBS)
+
+unit-bins: $(UNIT_BINS)
+kernel-bins: $(KTEST_BINS)
+
+# Install what building and testing need, once: a no-op when already present.
+deps:
+	@if ! dpkg -s $(DEB_PKGS) >/dev/null 2>&1; then \
+		echo "  DEPS    apt-get install $(DEB_PKGS)"; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(DEB_PKGS); \
+	fi
+
+# The whole suite; tests/run.sh prints the closing "N passed, N failed" line.
+test: deps
+	$(Q)$(MAKE) --no-print-directory all unit-bins kernel-bins
+	$(Q)$(MAKE) --no-print-directory O=build/asan CC=clang \
+		CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+		LDFLAGS="-fsanitize=address,undefined" unit-bins
+	$(Q)tests/run.sh
+
+unit: all unit-bins
+	$(Q)for t in $(UNIT_BINS); do $$t || exit 1; done
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)scripts/demo.sh
+
+demo-clean:
+	$(Q)scripts/demo.sh clean
+
+bench: deps all
+	$(Q)for b in bench/*.sh; do [ -x $$b ] && $$b; done; true
+
+install: all
+	install -D -m 0755 $(O)/vxmesh $(DESTDIR)$(PREFIX)/sbin/vxmesh
+	install -D -m 0644 docs/vxmesh.8 $(DESTDIR)$(PREFIX)/share/man/man8/vxmesh.8
+	install -D -m 0644 scripts/vxmesh.service $(DESTDIR)/lib/systemd/system/vxmesh.service
+	sed -i 's|@SBINDIR@|$(PREFIX)/sbin|' $(DESTDIR)/lib/systemd/system/vxmesh.service
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h' | grep -v include/uapi)
+
+check-format:
+	clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h' | grep -v include/uapi)
+
+clean:
+	rm -rf build
+
+-include $(shell find $(O) -name '*.d' 2>/dev/null)

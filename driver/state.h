@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * state: the agent's persistent state in SQLite (STATE_DIR/state.db, WAL,
+ * synchronous=FULL).  Node identity, networks, endpoints and address leases.
+ * The schema carries a version (PRAGMA user_version) and is migrated forward
+ * step by step at open; a database newer than this binary is refused.
+ * Every write is committed before the call returns; callers that must change
+ * several rows atomically wrap them in drv_state_begin()/commit().
+ */
+#ifndef VXMESH_STATE_H
+#define VXMESH_STATE_H
+
+#include <netinet/in.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/addr.h"
+#include "vxlan/vxlan.h"
+
+#define DRV_NODE_ID_LEN 32 /* hex characters */
+#define DRV_STATE_SCHEMA 1
+
+struct drv_state;
+
+struct drv_node_rec {
+	char id[DRV_NODE_ID_LEN + 1]; /* random, made once at first start */
+	char name[64];                /* hostname at first start */
+	int64_t created;              /* unix seconds */
+};
+
+struct drv_net_rec {
+	char name[VX_NET_NAME_MAX];
+	uint32_t vni;
+	struct addr_prefix subnet;
+	struct in_addr gw;  /* 0 = none */
+	unsigned mtu;       /* 0 = derive from the underlay */
+	uint16_t port;      /* VXLAN UDP port */
+	int64_t created;
+};
+
+struct drv_ep_rec {
+	char id[VX_EP_ID_LEN + 1];
+	char net[VX_NET_NAME_MAX];
+	char netns[VX_PATH_MAX];
+	char ifname[IFNAMSIZ];
+	struct in_addr ip;
+	uint8_t mac[6];
+	int64_t created;
+};
+
+struct drv_lease_rec {
+	char net[VX_NET_NAME_MAX];
+	struct in_addr ip;
+	char owner[64];     /* endpoint id, or another holder's tag */
+	int64_t created;
+};
+
+/* Opens (creating dir 0700 and the database 0600 when missing) and migrates.
+ * 0 or -errno; on failure err gets SQLite's message.  Release with
+ * drv_state_close(). */
+int drv_state_open(struct drv_state **out, const char *dir, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
+void drv_state_close(struct drv_state *st);
+int drv_state_schema_version(struct drv_state *st);
+
+int drv_state_begin(struct drv_state *st) __attribute__((warn_unused_result));
+int drv_state_commit(struct drv_state *st) __attribute__((warn_unused_result));
+void drv_state_rollback(struct drv_state *st);
+
+/* The node's identity; made and stored on first call.  0 or -errno. */
+int drv_state_node_get(struct drv_state *st, struct drv_node_rec *out)
+	__attribute__((warn_unused_result));
+
+/* 0, -EEXIST (name taken), -EADDRINUSE (VNI taken), -EIO. */
+int drv_state_net_insert(struct drv_state *st, const struct drv_net_rec *n)
+	__attribute__((warn_unused_result));
+/* 0 or -ENOENT.  Also deletes the network's leases. */
+int drv_state_net_delete(struct drv_state *st, const char *name);
+int drv_state_net_get(struct drv_state *st, const char *name, struct drv_net_rec *out);
+/* Sorted by name.  *out is malloc()ed; free() it. */
+int drv_state_net_list(struct drv_state *st, struct drv_net_rec **out, size_t *n)
+	__attribute__((warn_unused_result));
+
+/* 0, -EEXIST (id taken), -EIO. */
+int drv_state_ep_insert(struct drv_state *st, const struct drv_ep_rec *e)
+	__attribute__((warn_unused_result));
+int drv_state_ep_delete(struct drv_state *st, const char *id);
+int drv_state_ep_get(struct drv_state *st, const char *id, struct drv_ep_rec *out);
+/* net NULL = every network.  Sorted by network, then id. */
+int drv_state_ep_list(struct drv_state *st, const char *net, struct drv_ep_rec **out, size_t *n)
+	__attribute__((warn_unused_result));
+
+/* 0, -EADDRINUSE (already leased in that network), -EIO. */
+int drv_state_lease_insert(struct drv_state *st, const struct drv_lease_rec *l)
+	__attribute__((warn_unused_result));
+int drv_state_lease_delete(struct drv_state *st, const char *net, struct in_addr ip);
+int drv_state_lease_list(struct drv_state *st, const char *net, struct drv_lease_rec **out,
+			 size_t *n) __attribute__((warn_unused_result));
+
+#endif
