@@ -13,7 +13,7 @@
 
 #define ADDR_MAC_LEN 6
 #define ADDR_MAC_STRLEN 18   /* "aa:bb:cc:dd:ee:ff" + NUL */
-#define ADDR_PREFIX_STRLEN 19 /* "255.255.255.255/32" + NUL */
+#define ADDR_PREFIX_STRLEN 24 /* "255.255.255.255/32" + NUL, rounded up */
 
 struct addr_prefix {
 	struct in_addr addr; /* network byte order */
