@@ -74,7 +74,7 @@ int drv_state_node_get(struct drv_state *st, struct drv_node_rec *out)
 /* 0, -EEXIST (name taken), -EADDRINUSE (VNI taken), -EIO. */
 int drv_state_net_insert(struct drv_state *st, const struct drv_net_rec *n)
 	__attribute__((warn_unused_result));
-/* 0 or -ENOENT.  Also deletes the network's leases. */
+/* 0, -ENOENT, or -EBUSY while endpoints still use it.  Also deletes its leases. */
 int drv_state_net_delete(struct drv_state *st, const char *name);
 int drv_state_net_get(struct drv_state *st, const char *name, struct drv_net_rec *out);
 /* Sorted by name.  *out is malloc()ed; free() it. */
