@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cli_internal: the seams of driver/cli.c that unit tests use.  Not part of
+ * the public interface; only driver/cli.c and tests/unit/test_cli.c include it.
+ */
+#ifndef VXMESH_CLI_INTERNAL_H
+#define VXMESH_CLI_INTERNAL_H
+
+#include <stdio.h>
+
+/* cli_main() with the output streams chosen by the caller: results go to out,
+ * diagnostics and usage errors to err.  Returns an enum cli_exit value. */
+int cli_run(int argc, char **argv, FILE *out, FILE *err);
+
+/* Strict decimal: digits only, no sign or spaces, min <= value <= max.
+ * Returns 0 or -EINVAL. */
+int cli_num_parse(const char *s, unsigned long min, unsigned long max, unsigned long *out)
+	__attribute__((warn_unused_result));
+
+#endif
