@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * config: the agent's settings.  One table of options serves the command
+ * line (--key VALUE, --key=VALUE), the config file ("key = value" lines,
+ * # comments) and the --help text, so the three cannot drift apart.
+ * Precedence: defaults < config file < command line.
+ */
+#ifndef VXMESH_CONFIG_H
+#define VXMESH_CONFIG_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdint.h>
+
+#define DRV_STATE_DIR_DEFAULT "/var/lib/vxmesh"
+#define DRV_SOCKET_DEFAULT "/run/vxmesh/vxmesh.sock"
+
+struct drv_config {
+	char state_dir[PATH_MAX];
+	char socket[PATH_MAX];
+	char config_file[PATH_MAX];
+	char vtep[64];             /* local VTEP address; "" = let the kernel pick */
+	unsigned vxlan_port;       /* default port of new networks */
+	unsigned reconcile_ms;     /* periodic reconcile interval */
+	unsigned log_level;        /* enum log_level */
+	int log_json;
+	int help;
+};
+
+void drv_config_defaults(struct drv_config *c);
+/* Parse argv[first..argc).  A --config FILE is read first wherever it appears,
+ * then the command line overrides it.  0 or -EINVAL with err filled. */
+int drv_config_parse_args(struct drv_config *c, int argc, char **argv, int first, char *err,
+			  size_t errlen) __attribute__((warn_unused_result));
+/* Apply one config file.  0, -ENOENT, -EINVAL (err says file:line: problem). */
+int drv_config_load_file(struct drv_config *c, const char *path, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
+/* Write the options' help text, generated from the table. */
+void drv_config_usage(FILE *f);
+
+#endif
