@@ -7,10 +7,10 @@
 
 PREFIX  ?= /usr/local
 CC      ?= cc
-PKGS    := libmnl libsodium jansson libmicrohttpd sqlite3 libcurl
+PKGS    := libmnl jansson libmicrohttpd sqlite3 libcurl
 O       ?= build
 
-DEB_PKGS := build-essential pkg-config libmnl-dev libsodium-dev libjansson-dev \
+DEB_PKGS := build-essential pkg-config libmnl-dev libjansson-dev \
 	libmicrohttpd-dev libsqlite3-dev libcurl4-openssl-dev libcriterion-dev \
 	iproute2 iputils-ping nftables procps psmisc clang libclang-rt-14-dev jq
 

@@ -1,0 +1,16 @@
+// SPDX-License-Identifier: MIT
+/*
+ * vxmesh: one binary for the agent (`vxmesh agent`) and its CLI (every
+ * other command).
+ */
+#include <string.h>
+
+#include "driver/agent.h"
+#include "driver/cli.h"
+
+int main(int argc, char **argv)
+{
+	if (argc > 1 && !strcmp(argv[1], "agent"))
+		return drv_agent_main(argc, argv, 2);
+	return cli_main(argc, argv);
+}
