@@ -7,12 +7,12 @@
 
 PREFIX  ?= /usr/local
 CC      ?= cc
-PKGS    := libmnl jansson libmicrohttpd sqlite3 libcurl
+PKGS    := libmnl jansson libmicrohttpd sqlite3 libcurl libsodium msgpack zlib
 O       ?= build
 
-DEB_PKGS := build-essential pkg-config libmnl-dev libjansson-dev \
+DEB_PKGS := build-essential pkg-config libmnl-dev libjansson-dev libsodium-dev libmsgpack-dev zlib1g-dev \
 	libmicrohttpd-dev libsqlite3-dev libcurl4-openssl-dev libcriterion-dev \
-	iproute2 iputils-ping nftables procps psmisc clang libclang-rt-14-dev jq
+	iproute2 iputils-ping nftables procps psmisc clang libclang-rt-14-dev jq curl serf
 
 WARN    := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
 	   -Wno-unused-parameter
@@ -25,7 +25,7 @@ CFLAGS  ?= -O2 -g
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 ALL_CFLAGS  = $(CSTD) $(WARN) $(WERROR) $(CFLAGS) -Iinclude/uapi -I. $(PKG_CFLAGS) -MMD -MP
-LDLIBS      = $(PKG_LIBS)
+LDLIBS      = $(PKG_LIBS) -lm
 
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1.0)
 ALL_CFLAGS += -DVXMESH_VERSION='"$(VERSION)"'
@@ -36,15 +36,22 @@ else
 Q := @
 endif
 
-LIB_SRCS := $(wildcard common/*.c ipam/*.c vxlan/*.c driver/*.c)
+LIB_SRCS := $(wildcard common/*.c ipam/*.c vxlan/*.c gossip/*.c driver/*.c)
 LIB_SRCS := $(filter-out driver/main.c,$(LIB_SRCS))
 LIB_OBJS := $(LIB_SRCS:%.c=$(O)/%.o)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/%)
 KTEST_SRCS := $(wildcard tests/kernel/*.c)
 KTEST_BINS := $(KTEST_SRCS:tests/kernel/%.c=$(O)/tests/kernel-%)
+SIM_SRCS := $(wildcard tests/sim/*.c)
+SIM_BINS := $(SIM_SRCS:tests/sim/%.c=$(O)/tests/sim-%)
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
+# Library sources a fuzz target may need: the pure decoders only.
+FUZZ_LIB := $(wildcard gossip/wire.c gossip/table.c common/addr.c)
 
-.PHONY: all deps test unit unit-asan demo demo-clean install clean bench format check-format
+.PHONY: all deps test unit unit-bins kernel-bins sim-bins fuzz-bins demo demo-clean install clean \
+	bench format check-format
 
 all: $(O)/vxmesh
 
@@ -71,8 +78,22 @@ $(O)/tests/kernel-%: tests/kernel/%.c $(O)/libvxmesh.a
 	@$(if $(Q),echo "  TEST    $@")
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(O)/libvxmesh.a $(LDLIBS)
 
+$(O)/tests/sim-%: tests/sim/%.c $(O)/libvxmesh.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  SIM     $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(O)/libvxmesh.a $(LDLIBS)
+
+# libFuzzer targets (clang), with ASan+UBSan.
+build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  FUZZ    $@")
+	$(Q)clang $(CSTD) -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude/uapi -I. \
+		$(PKG_CFLAGS) -o $@ $< $(FUZZ_LIB) $(PKG_LIBS)
+
 unit-bins: $(UNIT_BINS)
 kernel-bins: $(KTEST_BINS)
+sim-bins: $(SIM_BINS)
+fuzz-bins: $(FUZZ_BINS)
 
 # Install what building and testing need, once: a no-op when already present.
 deps:
@@ -83,7 +104,7 @@ deps:
 
 # The whole suite; tests/run.sh prints the closing "N passed, N failed" line.
 test: deps
-	$(Q)$(MAKE) --no-print-directory all unit-bins kernel-bins
+	$(Q)$(MAKE) --no-print-directory all unit-bins kernel-bins sim-bins fuzz-bins
 	$(Q)$(MAKE) --no-print-directory O=build/asan CC=clang \
 		CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 		LDFLAGS="-fsanitize=address,undefined" unit-bins
