@@ -39,7 +39,8 @@ struct gt_table;
  * (NULL when new) and as it is now. */
 typedef void (*gt_change_cb)(void *arg, const struct gt_entry *old, const struct gt_entry *cur);
 
-/* 0 or -ENOMEM.  Release with gt_destroy(). */
+/* 0, -EINVAL (bad self_id) or -ENOMEM.  Release with gt_destroy().  cb may
+ * be NULL; it must not change the table. */
 int gt_create(struct gt_table **out, const char *self_id, gt_change_cb cb, void *arg)
 	__attribute__((warn_unused_result));
 void gt_destroy(struct gt_table *t);
@@ -58,6 +59,7 @@ int gt_del(struct gt_table *t, uint8_t kind, const char *key, uint64_t now,
  * -EINVAL when malformed. */
 int gt_merge(struct gt_table *t, const struct gt_entry *e, uint64_t now);
 
+/* The live entry, or NULL when absent or deleted. */
 const struct gt_entry *gt_get(const struct gt_table *t, uint8_t kind, const char *key);
 typedef void (*gt_entry_cb)(void *arg, const struct gt_entry *e);
 /* Live entries (and tombstones when with_deleted) of one kind, sorted by key. */
