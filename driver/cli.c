@@ -16,9 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/un.h>
+#include <time.h>
 
 #include <curl/curl.h>
 #include <jansson.h>
+#include <sodium.h>
 
 #include "driver/cli.h"
 #include "driver/cli_internal.h"
@@ -29,9 +31,13 @@
 
 #define CLI_TIMEOUT_S  30L
 #define CLI_REPLY_MAX  (16u << 20)
-#define CLI_POS_MAX    2
+#define CLI_POS_MAX    2    /* positional names in a row; the last one repeats */
+#define CLI_POS_MANY   (-1) /* pos_max: no limit */
 #define CLI_OPT_MAX    6
 #define CLI_GLOBAL_USE "vxmesh [--socket PATH] [--json] COMMAND [ARGS...]"
+#define CLI_WAIT_MAX   3600
+#define CLI_POLL_MS    200
+#define CLI_KEY_LEN    32
 
 enum opt_kind { OPT_STR, OPT_NUM };
 
@@ -53,7 +59,8 @@ struct cli_cmd {
 	const char *help;
 	const struct cli_opt *opts;   /* ends with a NULL name; NULL for none */
 	const char *pos[CLI_POS_MAX]; /* positional argument names, for errors */
-	int pos_min, pos_max;
+	int pos_min, pos_max;	      /* pos_max CLI_POS_MANY: no limit */
+	bool secret;		      /* arguments may be keys: errors never quote them */
 };
 
 struct cli_call {
@@ -62,7 +69,7 @@ struct cli_call {
 	const char *sock;
 	bool json, help;
 	FILE *out, *err;
-	const char *pos[CLI_POS_MAX];
+	const char **pos; /* argc entries */
 	int npos;
 	const char *opt[CLI_OPT_MAX];
 	char bad[192]; /* what was wrong with a malformed reply */
@@ -81,6 +88,13 @@ static int cmd_fdb(struct cli_call *c);
 static int cmd_status(struct cli_call *c);
 static int cmd_reconcile(struct cli_call *c);
 static int cmd_version(struct cli_call *c);
+static int cmd_members(struct cli_call *c);
+static int cmd_join(struct cli_call *c);
+static int cmd_leave(struct cli_call *c);
+static int cmd_key_generate(struct cli_call *c);
+static int cmd_key_list(struct cli_call *c);
+static int cmd_key_change(struct cli_call *c);
+static int cmd_token(struct cli_call *c);
 static int cmd_help(struct cli_call *c);
 
 /* ---- the table ----------------------------------------------------------- */
@@ -101,6 +115,10 @@ static const struct cli_opt ep_attach_opts[] = {
 	{0},
 };
 static const struct cli_opt ep_ls_opts[] = {{.name = "net", .kind = OPT_STR}, {0}};
+static const struct cli_opt join_opts[] = {
+	{.name = "wait", .kind = OPT_NUM, .min = 0, .max = CLI_WAIT_MAX},
+	{0},
+};
 
 static const struct cli_cmd cmds[] = {
 	{
@@ -233,6 +251,118 @@ static const struct cli_cmd cmds[] = {
 			"reconcile statistics.\n",
 	},
 	{
+		.name = "members",
+		.handler = cmd_members,
+		.usage = "members",
+		.summary = "list the members of the cluster",
+		.help = "Lists the members of the gossip cluster as this agent sees them\n"
+			"(GET /v1/members).  NAME is marked with * for this agent; KIND is vxmesh\n"
+			"for agents and other for anything else in the cluster (serf agents);\n"
+			"STATE is alive, suspect, dead or left; INC the member's incarnation;\n"
+			"SEEN how long ago its state last changed.\n",
+	},
+	{
+		.name = "join",
+		.handler = cmd_join,
+		.usage = "join ADDR[:PORT]... [--wait SECONDS]",
+		.summary = "join a cluster through one or more of its members",
+		.help = "Asks the agent to contact the cluster members at ADDR[:PORT] (POST\n"
+			"/v1/join); ADDR is an IPv4 address, PORT defaults to 7946.  Addresses\n"
+			"may also be given as a comma-separated list.  Then waits until a member\n"
+			"other than this agent is alive (GET /v1/members every 200 ms) and prints\n"
+			"how many members are alive.  Exits 1 if none answers in time.\n\n"
+			"  --wait SECONDS  how long to wait, 0-3600 (default: 5); 0 returns as\n"
+			"                  soon as the agent has started contacting them\n\n"
+			"Example: vxmesh join 192.0.2.2 192.0.2.3:7946\n",
+		.opts = join_opts,
+		.pos = {"ADDR"},
+		.pos_min = 1,
+		.pos_max = CLI_POS_MANY,
+	},
+	{
+		.name = "leave",
+		.handler = cmd_leave,
+		.usage = "leave",
+		.summary = "leave the cluster and stop the agent",
+		.help = "Asks the agent to announce that it leaves the cluster (POST /v1/leave).\n"
+			"The agent exits once the announcement has spread; the other members\n"
+			"then show it as left rather than dead.\n",
+	},
+	{
+		.name = "token",
+		.handler = cmd_token,
+		.usage = "token",
+		.summary = "print a join token for another host's agent",
+		.help = "Prints a token (GET /v1/token) for 'vxmesh agent --join-token TOKEN' on\n"
+			"another host: it carries this agent's gossip address and, when gossip is\n"
+			"encrypted, the primary key.  Such a token is a secret; a note on stderr\n"
+			"says so.\n",
+	},
+	{
+		.name = "key",
+		.sub = "generate",
+		.handler = cmd_key_generate,
+		.usage = "key generate",
+		.summary = "print a new random gossip key",
+		.help = "Prints a new random 32-byte key, base64-encoded, for 'vxmesh agent\n"
+			"--encrypt KEY' and 'vxmesh key install KEY'.  Runs locally: no agent is\n"
+			"needed.  Keep the key secret.\n",
+		.secret = true,
+	},
+	{
+		.name = "key",
+		.sub = "list",
+		.handler = cmd_key_list,
+		.usage = "key list",
+		.summary = "list the gossip keys by fingerprint",
+		.help = "Lists the gossip keys the agent holds (GET /v1/keys) by fingerprint; the\n"
+			"keys themselves are never shown.  The PRIMARY key encrypts; the others\n"
+			"are accepted when decrypting.\n",
+		.secret = true,
+	},
+	{
+		.name = "key",
+		.sub = "install",
+		.handler = cmd_key_change,
+		.usage = "key install KEY",
+		.summary = "add a gossip key, accepted but not yet used",
+		.help = "Adds KEY to the agent's keyring (POST /v1/keys): messages encrypted with\n"
+			"it are accepted, while the agent keeps encrypting with the primary\n"
+			"key.\n\n"
+			"Rotating the key without downtime: 'key install NEW' on every node, then\n"
+			"'key use NEW' on every node, then 'key remove OLD' on every node.\n",
+		.pos = {"KEY"},
+		.pos_min = 1,
+		.pos_max = 1,
+		.secret = true,
+	},
+	{
+		.name = "key",
+		.sub = "use",
+		.handler = cmd_key_change,
+		.usage = "key use KEY",
+		.summary = "make an installed gossip key the primary one",
+		.help = "Makes the installed key KEY the one the agent encrypts with\n"
+			"(PUT /v1/keys/primary).\n",
+		.pos = {"KEY"},
+		.pos_min = 1,
+		.pos_max = 1,
+		.secret = true,
+	},
+	{
+		.name = "key",
+		.sub = "remove",
+		.handler = cmd_key_change,
+		.usage = "key remove KEY",
+		.summary = "remove a gossip key",
+		.help = "Removes KEY from the agent's keyring (DELETE /v1/keys).  The agent\n"
+			"refuses to remove the primary key: make another key primary first.\n",
+		.pos = {"KEY"},
+		.pos_min = 1,
+		.pos_max = 1,
+		.secret = true,
+	},
+	{
 		.name = "version",
 		.handler = cmd_version,
 		.usage = "version",
@@ -245,8 +375,9 @@ static const struct cli_cmd cmds[] = {
 		.name = "agent",
 		.usage = "agent [OPTIONS]",
 		.summary = "run the per-host agent (see vxmesh agent --help)",
-		.help = "Runs the agent that owns this host's overlay state and serves\n"
-			"the control API.  Its options are listed by 'vxmesh agent --help'.\n",
+		.help = "Runs the agent that owns this host's overlay state, gossips with the\n"
+			"other agents of its cluster and serves the control API.  Its options\n"
+			"are listed by 'vxmesh agent --help'.\n",
 	},
 	{
 		.name = "help",
@@ -379,8 +510,8 @@ static void help_global(FILE *f)
 	      "                  else " CLI_SOCKET_DEFAULT ")\n"
 	      "  --json          print the agent's JSON reply instead of text\n"
 	      "  -h, --help      show help for the command\n"
-	      "\nExit status: 0 success, 1 the agent refused the request, 2 bad command line,\n"
-	      "3 the agent is unreachable.\n"
+	      "\nExit status: 0 success, 1 the agent refused the request (or no member\n"
+	      "answered a join in time), 2 bad command line, 3 the agent is unreachable.\n"
 	      "Run 'vxmesh help COMMAND [SUBCOMMAND]' for details on one command.\n",
 	      f);
 }
@@ -416,6 +547,24 @@ static bool is_group(const char *name)
 		if (!strcmp(cmds[i].name, name) && cmds[i].sub)
 			return true;
 	return false;
+}
+
+static bool is_secret_group(const char *name)
+{
+	for (size_t i = 0; i < NCMDS; i++)
+		if (!strcmp(cmds[i].name, name) && cmds[i].sub && cmds[i].secret)
+			return true;
+	return false;
+}
+
+/* The name of positional argument i; the last name repeats. */
+static const char *pos_name(const struct cli_cmd *cmd, int i)
+{
+	int k = i < CLI_POS_MAX ? i : CLI_POS_MAX - 1;
+
+	while (k > 0 && !cmd->pos[k])
+		k--;
+	return cmd->pos[k];
 }
 
 static const struct cli_cmd *cmd_find(const char *name, const char *sub)
@@ -465,6 +614,8 @@ static int parse_word(struct cli_call *c, const char *a)
 		return 0;
 	}
 	c->cmd = cmd_find(c->group, a);
+	if (!c->cmd && is_secret_group(c->group)) /* the word may be a mistyped key */
+		return usage_err(c, "unknown %s command", c->group);
 	if (!c->cmd)
 		return usage_err(c, "unknown %s command '%s'", c->group, a);
 	return 0;
@@ -549,10 +700,12 @@ static int parse(struct cli_call *c, int argc, char **argv)
 				return ret;
 			continue;
 		}
+		if (c->npos == c->cmd->pos_max && c->cmd->secret)
+			return usage_err(c, "too many arguments");
 		if (c->npos == c->cmd->pos_max)
 			return usage_err(c, "unexpected argument '%s'", a);
 		if (!*a)
-			return usage_err(c, "%s must not be empty", c->cmd->pos[c->npos]);
+			return usage_err(c, "%s must not be empty", pos_name(c->cmd, c->npos));
 		c->pos[c->npos++] = a;
 	}
 	if (!c->cmd && c->group)
@@ -560,7 +713,7 @@ static int parse(struct cli_call *c, int argc, char **argv)
 	if (!c->cmd)
 		return usage_err(c, "missing command");
 	if (c->npos < c->cmd->pos_min)
-		return usage_err(c, "missing %s", c->cmd->pos[c->npos]);
+		return usage_err(c, "missing %s", pos_name(c->cmd, c->npos));
 	for (int k = 0; c->cmd->opts && c->cmd->opts[k].name; k++)
 		if (c->cmd->opts[k].required && !c->opt[k])
 			return usage_err(c, "missing --%s", c->cmd->opts[k].name);
@@ -703,13 +856,15 @@ static void api_request(const struct cli_call *c, const char *method, const char
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, rbuf_write_cb);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-	if (!strcmp(method, "POST")) {
+	if (!strcmp(method, "POST") || data) {
+		/* PUT and DELETE with a body too: POSTFIELDS sends it, and
+		 * CUSTOMREQUEST below names the method. */
 		curl_easy_setopt(h, CURLOPT_POST, 1L);
 		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, data ? (long)strlen(data) : 0L);
 		curl_easy_setopt(h, CURLOPT_POSTFIELDS, data ? data : "");
-	} else if (strcmp(method, "GET")) {
-		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
 	}
+	if (strcmp(method, "GET") && strcmp(method, "POST"))
+		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
 
 	rc = curl_easy_perform(h);
 	if (rc == CURLE_COULDNT_CONNECT) {
@@ -728,7 +883,12 @@ static void api_request(const struct cli_call *c, const char *method, const char
 	}
 
 out_free:
+	/* bodies and replies may carry a key or a token */
+	if (data)
+		sodium_memzero(data, strlen(data));
 	free(data);
+	if (b.p)
+		sodium_memzero(b.p, b.len);
 	free(b.p);
 	curl_slist_free_all(hdrs);
 out_cleanup:
@@ -821,7 +981,26 @@ out_put:
 
 /* ---- printers ------------------------------------------------------------ */
 
-enum fkind { F_STR, F_INT, F_BOOL };
+enum fkind {
+	F_STR,
+	F_INT,
+	F_BOOL,
+	F_AGO, /* milliseconds, printed as "5s ago" */
+};
+
+static void ago_fmt(json_int_t ms, char *buf, size_t len)
+{
+	json_int_t s = ms / 1000;
+
+	if (s < 60)
+		snprintf(buf, len, "%" JSON_INTEGER_FORMAT "s ago", s);
+	else if (s < 3600)
+		snprintf(buf, len, "%" JSON_INTEGER_FORMAT "m ago", s / 60);
+	else if (s < 86400)
+		snprintf(buf, len, "%" JSON_INTEGER_FORMAT "h ago", s / 3600);
+	else
+		snprintf(buf, len, "%" JSON_INTEGER_FORMAT "d ago", s / 86400);
+}
 
 /* Formats one field; NULL or JSON null prints as "-".  Returns 0, -EPROTO on
  * a wrong type (with c->bad set) or -ENOMEM. */
@@ -842,6 +1021,11 @@ static int field_fmt(struct cli_call *c, const json_t *v, enum fkind kind, const
 			return malformed(c, "\"%s\" is not an integer", name);
 		snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
 		*out = strdup(num);
+	} else if (kind == F_AGO) {
+		if (!json_is_integer(v) || json_integer_value(v) < 0)
+			return malformed(c, "\"%s\" is not a count of milliseconds", name);
+		ago_fmt(json_integer_value(v), num, sizeof(num));
+		*out = strdup(num);
 	} else {
 		if (!json_is_boolean(v))
 			return malformed(c, "\"%s\" is not a boolean", name);
@@ -856,9 +1040,26 @@ struct col {
 	enum fkind kind;
 };
 
-/* Prints arr, a list of objects, as aligned columns under a header. */
-static int table_print(struct cli_call *c, FILE *f, const json_t *arr, const char *what,
-		       const struct col *cols, size_t ncols)
+static int cell_mark(struct cli_call *c, const json_t *row, const char *mark, char **cell)
+{
+	const json_t *m = json_object_get(row, mark);
+	char *s;
+
+	if (!m || json_is_null(m) || json_is_false(m))
+		return 0;
+	if (!json_is_true(m))
+		return malformed(c, "\"%s\" is not a boolean", mark);
+	if (asprintf(&s, "%s*", *cell) < 0)
+		return -ENOMEM;
+	free(*cell);
+	*cell = s;
+	return 0;
+}
+
+/* Prints arr, a list of objects, as aligned columns under a header.  A row
+ * whose boolean key `mark` is true gets a "*" after its first cell. */
+static int table_print_mark(struct cli_call *c, FILE *f, const json_t *arr, const char *what,
+			    const struct col *cols, size_t ncols, const char *mark)
 {
 	size_t nrows, w[8] = {0};
 	char **cells;
@@ -886,6 +1087,8 @@ static int table_print(struct cli_call *c, FILE *f, const json_t *arr, const cha
 
 			ret = field_fmt(c, json_object_get(row, cols[j].key), cols[j].kind,
 					cols[j].key, cell);
+			if (!ret && !j && mark)
+				ret = cell_mark(c, row, mark, cell);
 			if (!ret && str_width(*cell) > w[j])
 				w[j] = str_width(*cell);
 		}
@@ -904,6 +1107,12 @@ static int table_print(struct cli_call *c, FILE *f, const json_t *arr, const cha
 		free(cells[i]);
 	free(cells);
 	return ret;
+}
+
+static int table_print(struct cli_call *c, FILE *f, const json_t *arr, const char *what,
+		       const struct col *cols, size_t ncols)
+{
+	return table_print_mark(c, f, arr, what, cols, ncols, NULL);
 }
 
 struct kv {
@@ -936,7 +1145,7 @@ static int kv_lookup(struct cli_call *c, const json_t *obj, const char *path, co
 static int kv_print(struct cli_call *c, FILE *f, const json_t *obj, const struct kv *fields,
 		    size_t n)
 {
-	char *vals[24] = {0};
+	char *vals[32] = {0};
 	size_t w = 0;
 	int ret = 0;
 
@@ -996,6 +1205,15 @@ static const struct kv status_kv[] = {
 	{"reconcile.repaired", F_INT},
 	{"reconcile.errors", F_INT},
 	{"reconcile.last_error", F_STR},
+	{"cluster.node_name", F_STR},
+	{"cluster.advertise", F_STR},
+	{"cluster.vtep_advertise", F_STR},
+	{"cluster.encrypted", F_BOOL},
+	{"cluster.members_alive", F_INT},
+	{"cluster.members_suspect", F_INT},
+	{"cluster.members_dead", F_INT},
+	{"cluster.remote_endpoints", F_INT},
+	{"cluster.table_clock", F_INT},
 };
 
 static int print_network(struct cli_call *c, FILE *f, json_t *reply)
@@ -1098,6 +1316,66 @@ static int print_status(struct cli_call *c, FILE *f, json_t *reply)
 static int print_reconcile(struct cli_call *c, FILE *f, json_t *reply)
 {
 	return kv_print(c, f, reply, reconcile_kv, ARRAY_SIZE(reconcile_kv));
+}
+
+static int print_members(struct cli_call *c, FILE *f, json_t *reply)
+{
+	static const struct col cols[] = {
+		{"NAME", "name", F_STR},
+		{"KIND", "kind", F_STR},
+		{"ADDR", "addr", F_STR},
+		{"VTEP", "vtep", F_STR},
+		{"STATE", "state", F_STR},
+		{"INC", "incarnation", F_INT},
+		{"SEEN", "last_change_ms_ago", F_AGO},
+	};
+	return table_print_mark(c, f, json_object_get(reply, "members"), "members", cols,
+				ARRAY_SIZE(cols), "self");
+}
+
+static int print_leave(struct cli_call *c, FILE *f, json_t *reply)
+{
+	if (!json_is_true(json_object_get(reply, "leaving")))
+		return malformed(c, "\"leaving\" is not true");
+	fputs("leaving the cluster; the agent stops when its leave has spread\n", f);
+	return 0;
+}
+
+/* The key commands that change the keyring, and what each prints first. */
+static const struct key_op {
+	const char *sub, *method, *path, *done;
+} key_ops[] = {
+	{"install", "POST", "/v1/keys", "key installed"},
+	{"use", "PUT", "/v1/keys/primary", "key is now the primary key"},
+	{"remove", "DELETE", "/v1/keys", "key removed"},
+};
+
+static const struct key_op *key_op_find(const char *sub)
+{
+	for (size_t i = 0; sub && i < ARRAY_SIZE(key_ops); i++)
+		if (!strcmp(key_ops[i].sub, sub))
+			return &key_ops[i];
+	return NULL;
+}
+
+static int print_keys(struct cli_call *c, FILE *f, json_t *reply)
+{
+	static const struct col cols[] = {
+		{"FINGERPRINT", "fingerprint", F_STR},
+		{"PRIMARY", "primary", F_BOOL},
+	};
+	const json_t *enc = json_object_get(reply, "encrypted");
+	const struct key_op *op = key_op_find(c->cmd->sub);
+	int ret;
+
+	if (!json_is_boolean(enc))
+		return malformed(c, "\"encrypted\" is not a boolean");
+	if (op)
+		fprintf(f, "%s\n", op->done);
+	ret = table_print(c, f, json_object_get(reply, "keys"), "keys", cols, ARRAY_SIZE(cols));
+	if (!ret && !json_is_true(enc))
+		fputs("gossip is not encrypted\n", f);
+	return ret;
 }
 
 /* ---- handlers ------------------------------------------------------------ */
@@ -1263,6 +1541,261 @@ out_put:
 	return ret;
 }
 
+static int cmd_members(struct cli_call *c)
+{
+	return api_run(c, "GET", "/v1/members", NULL, print_members);
+}
+
+static int bad_reply(struct cli_call *c)
+{
+	fprintf(c->err, "vxmesh: malformed reply from the agent: %s\n", c->bad);
+	return CLI_EXIT_API;
+}
+
+/* Splits the ADDR arguments, each maybe a comma-separated list, into addrs. */
+static int join_addrs(struct cli_call *c, json_t *addrs)
+{
+	for (int i = 0; i < c->npos; i++) {
+		const char *p = c->pos[i];
+
+		for (;;) {
+			size_t len = strcspn(p, ",");
+
+			if (!len)
+				return usage_err(c, "ADDR must not be empty");
+			if (json_array_append_new(addrs, json_stringn(p, len)))
+				return oom(c);
+			if (!p[len])
+				break;
+			p += len + 1;
+		}
+	}
+	return CLI_EXIT_OK;
+}
+
+/* Counts the alive members of a /v1/members reply, and those other than self. */
+static int members_alive(struct cli_call *c, const json_t *reply, size_t *alive, size_t *others)
+{
+	const json_t *arr = json_object_get(reply, "members");
+
+	*alive = *others = 0;
+	if (!json_is_array(arr))
+		return malformed(c, "\"members\" is not a list");
+	for (size_t i = 0; i < json_array_size(arr); i++) {
+		const json_t *m = json_array_get(arr, i);
+		const json_t *state = json_object_get(m, "state");
+		const json_t *self = json_object_get(m, "self");
+
+		if (!json_is_object(m))
+			return malformed(c, "\"members\"[%zu] is not an object", i);
+		if (!json_is_string(state))
+			return malformed(c, "\"state\" is not a string");
+		if (!json_is_boolean(self))
+			return malformed(c, "\"self\" is not a boolean");
+		if (strcmp(json_string_value(state), "alive"))
+			continue;
+		(*alive)++;
+		if (json_is_false(self))
+			(*others)++;
+	}
+	return 0;
+}
+
+static long ms_until(const struct timespec *end)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (long)(end->tv_sec - now.tv_sec) * 1000 + (end->tv_nsec - now.tv_nsec) / 1000000;
+}
+
+static void join_timeout_report(struct cli_call *c, const json_t *addrs, unsigned long wait_s)
+{
+	size_t n = json_array_size(addrs);
+
+	fprintf(c->err, "vxmesh: no member answered within %lus (%s ", wait_s,
+		n > 1 ? "are" : "is");
+	for (size_t i = 0; i < n; i++) {
+		char *s = str_clean(json_string_value(json_array_get(addrs, i)));
+
+		fprintf(c->err, "%s%s", i ? ", " : "", s ? s : "?");
+		free(s);
+	}
+	fprintf(c->err, " reachable, and is %s gossip key the same?)\n", n > 1 ? "their" : "its");
+}
+
+/* Polls /v1/members until a member other than self is alive, or wait_s
+ * seconds have passed.  Returns the exit code; *alive counts alive members. */
+static int join_wait(struct cli_call *c, const json_t *addrs, unsigned long wait_s, size_t *alive)
+{
+	struct timespec end;
+	struct api_res r;
+	size_t others;
+	long left;
+	int ret;
+
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_sec += (time_t)wait_s;
+	for (;;) {
+		api_request(c, "GET", "/v1/members", NULL, &r);
+		if (r.kind != RES_OK)
+			return res_report(c, &r);
+		ret = members_alive(c, r.root, alive, &others);
+		json_decref(r.root);
+		if (ret)
+			return bad_reply(c);
+		if (others)
+			return CLI_EXIT_OK;
+		left = ms_until(&end);
+		if (left <= 0) {
+			join_timeout_report(c, addrs, wait_s);
+			return CLI_EXIT_API;
+		}
+		if (left > CLI_POLL_MS)
+			left = CLI_POLL_MS;
+		nanosleep(&(struct timespec){.tv_sec = 0, .tv_nsec = left * 1000000L}, NULL);
+	}
+}
+
+static int cmd_join(struct cli_call *c)
+{
+	const char *w = opt_get(c, "wait");
+	unsigned long wait_s = 5;
+	json_t *addrs = json_array(), *body = NULL, *out;
+	const json_t *n;
+	struct api_res r = {0};
+	size_t alive = 0;
+	int ret;
+
+	if (!addrs)
+		return oom(c);
+	if (w && cli_num_parse(w, 0, CLI_WAIT_MAX, &wait_s)) { /* checked by parse() */
+		ret = usage_err(c, "invalid number for --wait");
+		goto out_put;
+	}
+	ret = join_addrs(c, addrs);
+	if (ret)
+		goto out_put;
+	body = json_pack("{s:O}", "addrs", addrs);
+	if (!body) {
+		ret = oom(c);
+		goto out_put;
+	}
+	api_request(c, "POST", "/v1/join", body, &r);
+	if (r.kind != RES_OK) {
+		ret = res_report(c, &r);
+		goto out_put;
+	}
+	n = json_object_get(r.root, "contacting");
+	if (!json_is_integer(n) || json_integer_value(n) < 0) {
+		malformed(c, "\"contacting\" is not a count");
+		ret = bad_reply(c);
+		goto out_put;
+	}
+	if (!wait_s) {
+		if (c->json)
+			ret = json_print(c, r.root);
+		else
+			fprintf(c->out,
+				"contacting %" JSON_INTEGER_FORMAT
+				" address(es); 'vxmesh members' shows the result\n",
+				json_integer_value(n));
+		goto out_put;
+	}
+	ret = join_wait(c, addrs, wait_s, &alive);
+	if (ret)
+		goto out_put;
+	if (c->json) {
+		out = json_pack("{s:O, s:I}", "contacting", n, "members_alive", (json_int_t)alive);
+		ret = out ? json_print(c, out) : oom(c);
+		json_decref(out);
+	} else {
+		fprintf(c->out, "joined: %zu members alive\n", alive);
+	}
+out_put:
+	json_decref(r.root);
+	json_decref(body);
+	json_decref(addrs);
+	return ret;
+}
+
+static int cmd_leave(struct cli_call *c)
+{
+	return api_run(c, "POST", "/v1/leave", NULL, print_leave);
+}
+
+static int cmd_key_generate(struct cli_call *c)
+{
+	char b64[sodium_base64_ENCODED_LEN(CLI_KEY_LEN, sodium_base64_VARIANT_ORIGINAL)];
+	uint8_t key[CLI_KEY_LEN];
+
+	if (sodium_init() < 0) {
+		fputs("vxmesh: cannot initialise libsodium\n", c->err);
+		return CLI_EXIT_API;
+	}
+	randombytes_buf(key, sizeof(key));
+	sodium_bin2base64(b64, sizeof(b64), key, sizeof(key), sodium_base64_VARIANT_ORIGINAL);
+	sodium_memzero(key, sizeof(key));
+	/* printed by hand: a JSON library would leave copies of the key in the heap */
+	if (c->json)
+		fprintf(c->out, "{\n  \"key\": \"%s\"\n}\n", b64);
+	else
+		fprintf(c->out, "%s\n", b64);
+	sodium_memzero(b64, sizeof(b64));
+	return CLI_EXIT_OK;
+}
+
+static int cmd_key_list(struct cli_call *c)
+{
+	return api_run(c, "GET", "/v1/keys", NULL, print_keys);
+}
+
+static int cmd_key_change(struct cli_call *c)
+{
+	const struct key_op *op = key_op_find(c->cmd->sub);
+	json_t *body = json_pack("{s:s}", "key", c->pos[0]);
+
+	if (!op || !body) {
+		json_decref(body);
+		return oom(c);
+	}
+	return api_run(c, op->method, op->path, body, print_keys);
+}
+
+static int cmd_token(struct cli_call *c)
+{
+	const json_t *tok, *carries;
+	struct api_res r;
+	char *clean;
+	int ret;
+
+	api_request(c, "GET", "/v1/token", NULL, &r);
+	if (r.kind != RES_OK)
+		return res_report(c, &r);
+	tok = json_object_get(r.root, "token");
+	carries = json_object_get(r.root, "carries_key");
+	if (!json_is_string(tok) || !json_string_length(tok)) {
+		malformed(c, "\"token\" is not a non-empty string");
+		ret = bad_reply(c);
+	} else if (!json_is_boolean(carries)) {
+		malformed(c, "\"carries_key\" is not a boolean");
+		ret = bad_reply(c);
+	} else if (c->json) {
+		ret = json_print(c, r.root);
+	} else if (!(clean = str_clean(json_string_value(tok)))) {
+		ret = oom(c);
+	} else {
+		fprintf(c->out, "%s\n", clean);
+		sodium_memzero(clean, strlen(clean));
+		free(clean);
+		ret = CLI_EXIT_OK;
+	}
+	if (ret == CLI_EXIT_OK && json_is_true(carries))
+		fputs("(this token contains the cluster key: treat it as a secret)\n", c->err);
+	json_decref(r.root);
+	return ret;
+}
+
 static int cmd_help(struct cli_call *c)
 {
 	const struct cli_cmd *cmd;
@@ -1287,34 +1820,49 @@ static int cmd_help(struct cli_call *c)
 
 /* ---- entry points -------------------------------------------------------- */
 
-int cli_run(int argc, char **argv, FILE *out, FILE *err)
+/* Parses argv into c and runs the command.  Returns the exit code. */
+static int cli_call_run(struct cli_call *c, int argc, char **argv)
 {
-	struct cli_call c = {.out = out, .err = err};
 	const char *env = getenv("VXMESH_SOCKET");
 	int ret;
 
-	ret = parse(&c, argc, argv);
+	ret = parse(c, argc, argv);
 	if (ret)
 		return ret;
-	if (c.help) {
-		if (c.cmd)
-			help_cmd(out, c.cmd);
-		else if (c.group)
-			help_group(out, c.group);
+	if (c->help) {
+		if (c->cmd)
+			help_cmd(c->out, c->cmd);
+		else if (c->group)
+			help_group(c->out, c->group);
 		else
-			help_global(out);
+			help_global(c->out);
 		return CLI_EXIT_OK;
 	}
-	if (!c.cmd->handler)
-		return usage_err(&c, "'agent' must be the first argument");
-	if (!c.sock)
-		c.sock = env && *env ? env : CLI_SOCKET_DEFAULT;
+	if (!c->cmd->handler)
+		return usage_err(c, "'agent' must be the first argument");
+	if (!c->sock)
+		c->sock = env && *env ? env : CLI_SOCKET_DEFAULT;
 	if (curl_global_init(CURL_GLOBAL_DEFAULT)) {
-		fputs("vxmesh: cannot initialise libcurl\n", err);
+		fputs("vxmesh: cannot initialise libcurl\n", c->err);
 		return CLI_EXIT_UNREACHABLE;
 	}
-	ret = c.cmd->handler(&c);
+	ret = c->cmd->handler(c);
 	curl_global_cleanup();
+	return ret;
+}
+
+int cli_run(int argc, char **argv, FILE *out, FILE *err)
+{
+	struct cli_call c = {.out = out, .err = err};
+	int ret;
+
+	c.pos = calloc((size_t)(argc > 0 ? argc : 0) + 1, sizeof(*c.pos));
+	if (!c.pos) {
+		fputs("vxmesh: out of memory\n", err);
+		return CLI_EXIT_API;
+	}
+	ret = cli_call_run(&c, argc, argv);
+	free(c.pos);
 	fflush(out);
 	return ret;
 }

@@ -7,14 +7,17 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "driver/cli.h"
@@ -26,21 +29,32 @@
 
 #define FAKE_WAIT_MS 5000
 #define REQ_MAX	     65536
+#define FAKE_REQ_MAX 32
+#define FAKE_REP_MAX 8
 
-struct fake {
-	char dir[32];
-	char path[64];
-	int lfd;
-	pthread_t thr;
+struct fake_reply {
 	const char *status; /* "200 OK"; NULL: close without answering */
 	const char *body;
-	/* what the client sent */
-	bool got;
+};
+
+/* What the client sent in one request. */
+struct fake_req {
 	char method[16];
 	char target[512];
 	char ctype[128];
 	long clen; /* -1: no Content-Length */
-	char *req_body;
+	char *body;
+};
+
+struct fake {
+	char dir[32];
+	char path[64];
+	int lfd, stop[2];
+	pthread_t thr;
+	struct fake_reply rep[FAKE_REP_MAX]; /* answered in turn; the last one repeats */
+	size_t nrep;
+	size_t nreq; /* requests answered; the first FAKE_REQ_MAX are kept */
+	struct fake_req req[FAKE_REQ_MAX];
 };
 
 static int wait_in(int fd)
@@ -68,83 +82,118 @@ static void hdr_get(const char *hdrs, const char *name, char *out, size_t len)
 	}
 }
 
-static void *fake_thread(void *arg)
+/* Reads one request from fd, records it and answers with the next reply. */
+static void fake_serve(struct fake *f, int fd, char *buf)
 {
-	struct fake *f = arg;
-	char *buf = calloc(1, REQ_MAX + 1), *end = NULL, clen[32], *resp = NULL;
+	const struct fake_reply *rep = &f->rep[f->nreq < f->nrep ? f->nreq : f->nrep - 1];
+	struct fake_req q = {0};
+	char *end = NULL, clen[32], *resp = NULL;
 	size_t len = 0, want;
 	ssize_t n;
-	int fd = -1;
 
-	if (!buf || wait_in(f->lfd))
-		goto out;
-	fd = accept(f->lfd, NULL, NULL);
-	if (fd < 0)
-		goto out;
+	memset(buf, 0, REQ_MAX + 1);
 	while (!(end = strstr(buf, "\r\n\r\n")) && len < REQ_MAX) {
 		if (wait_in(fd))
-			goto out;
+			return;
 		n = read(fd, buf + len, REQ_MAX - len);
 		if (n <= 0)
-			goto out;
+			return;
 		len += (size_t)n;
 	}
 	if (!end)
-		goto out;
+		return;
 	end[2] = '\0'; /* headers end at the last "\r\n" */
-	sscanf(buf, "%15s %511s", f->method, f->target);
-	hdr_get(buf, "Content-Type", f->ctype, sizeof(f->ctype));
+	sscanf(buf, "%15s %511s", q.method, q.target);
+	hdr_get(buf, "Content-Type", q.ctype, sizeof(q.ctype));
 	hdr_get(buf, "Content-Length", clen, sizeof(clen));
-	f->clen = *clen ? strtol(clen, NULL, 10) : -1;
-	want = f->clen > 0 ? (size_t)f->clen : 0;
+	q.clen = *clen ? strtol(clen, NULL, 10) : -1;
+	want = q.clen > 0 ? (size_t)q.clen : 0;
 	if (want > REQ_MAX - (size_t)(end + 4 - buf))
-		goto out;
+		return;
 	while (len < (size_t)(end + 4 - buf) + want) {
 		if (wait_in(fd))
-			goto out;
+			return;
 		n = read(fd, buf + len, REQ_MAX - len);
 		if (n <= 0)
-			goto out;
+			return;
 		len += (size_t)n;
 	}
-	f->req_body = strndup(end + 4, want);
-	f->got = true;
-	if (f->status && asprintf(&resp,
-				  "HTTP/1.1 %s\r\nContent-Type: application/json\r\n"
-				  "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
-				  f->status, strlen(f->body), f->body) > 0) {
+	q.body = strndup(end + 4, want);
+	/* recorded before answering: once the client has its answer, the test may look */
+	if (f->nreq < FAKE_REQ_MAX)
+		f->req[f->nreq] = q;
+	else
+		free(q.body);
+	f->nreq++;
+	if (rep->status && asprintf(&resp,
+				    "HTTP/1.1 %s\r\nContent-Type: application/json\r\n"
+				    "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+				    rep->status, strlen(rep->body), rep->body) > 0) {
 		if (write(fd, resp, strlen(resp)) < 0)
-			f->got = false;
+			fprintf(stderr, "fake agent: write: %m\n");
 		free(resp);
 	}
-out:
-	if (fd >= 0)
+}
+
+/* Answers connections one at a time until fake_stop() or FAKE_WAIT_MS idle. */
+static void *fake_thread(void *arg)
+{
+	struct fake *f = arg;
+	char *buf = malloc(REQ_MAX + 1);
+
+	while (buf) {
+		struct pollfd p[2] = {{.fd = f->lfd, .events = POLLIN},
+				      {.fd = f->stop[0], .events = POLLIN}};
+		int fd;
+
+		if (poll(p, 2, FAKE_WAIT_MS) <= 0 || p[1].revents || !(p[0].revents & POLLIN))
+			break;
+		fd = accept(f->lfd, NULL, NULL);
+		if (fd < 0)
+			break;
+		fake_serve(f, fd, buf);
 		close(fd);
+	}
 	free(buf);
 	return NULL;
 }
 
-static void fake_start(struct fake *f, const char *status, const char *body)
+/* Starts a fake agent answering the replies in turn, the last one repeatedly. */
+static void fake_start_seq(struct fake *f, const struct fake_reply *replies, size_t n)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 
 	memset(f, 0, sizeof(*f));
-	f->status = status;
-	f->body = body;
+	cr_assert(n > 0 && n <= FAKE_REP_MAX);
+	memcpy(f->rep, replies, n * sizeof(*replies));
+	f->nrep = n;
 	strcpy(f->dir, "/tmp/vxcli-XXXXXX");
 	cr_assert_not_null(mkdtemp(f->dir));
 	snprintf(f->path, sizeof(f->path), "%s/s", f->dir);
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", f->path);
 	f->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	cr_assert_geq(f->lfd, 0);
+	cr_assert_eq(pipe2(f->stop, O_CLOEXEC), 0);
 	cr_assert_eq(bind(f->lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	cr_assert_eq(listen(f->lfd, 4), 0);
 	cr_assert_eq(pthread_create(&f->thr, NULL, fake_thread, f), 0);
 }
 
+static void fake_start(struct fake *f, const char *status, const char *body)
+{
+	const struct fake_reply one = {status, body};
+
+	fake_start_seq(f, &one, 1);
+}
+
+/* The client is synchronous: when it returns, every request it made has been
+ * answered, so stopping now loses nothing. */
 static void fake_stop(struct fake *f)
 {
+	cr_assert_eq(write(f->stop[1], "x", 1), 1);
 	pthread_join(f->thr, NULL);
+	close(f->stop[0]);
+	close(f->stop[1]);
 	close(f->lfd);
 	unlink(f->path);
 	rmdir(f->dir);
@@ -152,8 +201,10 @@ static void fake_stop(struct fake *f)
 
 static void fake_free(struct fake *f)
 {
-	free(f->req_body);
-	f->req_body = NULL;
+	for (size_t i = 0; i < f->nreq && i < FAKE_REQ_MAX; i++) {
+		free(f->req[i].body);
+		f->req[i].body = NULL;
+	}
 }
 
 struct run {
@@ -203,9 +254,13 @@ Test(cli_help, global_lists_every_command)
 		"ep attach",   "ep detach",
 		"ep ls",       "fdb",
 		"status",      "reconcile",
-		"version",     "agent         run the per-host agent (see vxmesh agent --help)",
+		"version",     "agent          run the per-host agent (see vxmesh agent --help)",
 		"help",	       "--socket PATH",
-		"--json",
+		"--json",      "  members        list the members of the cluster\n",
+		"  join ",     "  leave ",
+		"  token ",    "  key generate ",
+		"  key list ", "  key install ",
+		"  key use ",  "  key remove ",
 	};
 	struct run r = RUN("--help");
 
@@ -276,6 +331,7 @@ struct usage_case {
 	"Usage: vxmesh net create NAME --subnet CIDR [--vni N] [--mtu N] [--gateway IP] "          \
 	"[--port N]\n"
 #define U_GLOBAL "Usage: vxmesh [--socket PATH] [--json] COMMAND [ARGS...]\n"
+#define U_JOIN	 "Usage: vxmesh join ADDR[:PORT]... [--wait SECONDS]\n"
 
 static const struct usage_case usage_cases[] = {
 	{{NULL}, "missing command", U_GLOBAL},
@@ -344,6 +400,32 @@ static const struct usage_case usage_cases[] = {
 	{{"help", "nope"}, "no help for unknown command 'nope'", U_GLOBAL},
 	{{"help", "status", "x"}, "no help for unknown command 'status x'", U_GLOBAL},
 	{{"agent"}, "'agent' must be the first argument", "Usage: vxmesh agent [OPTIONS]\n"},
+	{{"members", "x"}, "unexpected argument 'x'", "Usage: vxmesh members\n"},
+	{{"join"}, "missing ADDR", U_JOIN},
+	{{"join", ""}, "ADDR must not be empty", U_JOIN},
+	{{"join", "192.0.2.1", ""}, "ADDR must not be empty", U_JOIN},
+	{{"join", "192.0.2.1,,192.0.2.2"}, "ADDR must not be empty", U_JOIN},
+	{{"join", "192.0.2.1,"}, "ADDR must not be empty", U_JOIN},
+	{{"join", ",192.0.2.1"}, "ADDR must not be empty", U_JOIN},
+	{{"join", "192.0.2.1", "--wait", "3601"},
+	 "invalid number for --wait: '3601' (expected 0-3600)",
+	 U_JOIN},
+	{{"join", "192.0.2.1", "--wait", "-1"},
+	 "invalid number for --wait: '-1' (expected 0-3600)",
+	 U_JOIN},
+	{{"join", "192.0.2.1", "--wait"}, "option --wait needs a value", U_JOIN},
+	{{"leave", "now"}, "unexpected argument 'now'", "Usage: vxmesh leave\n"},
+	{{"token", "x"}, "unexpected argument 'x'", "Usage: vxmesh token\n"},
+	{{"key"}, "missing key command", "Usage: vxmesh key generate\n"},
+	{{"key", "frob"}, "unknown key command", "       vxmesh key remove KEY\n"},
+	{{"key", "install"}, "missing KEY", "Usage: vxmesh key install KEY\n"},
+	{{"key", "use"}, "missing KEY", "Usage: vxmesh key use KEY\n"},
+	{{"key", "remove"}, "missing KEY", "Usage: vxmesh key remove KEY\n"},
+	{{"key", "remove", ""}, "KEY must not be empty", "Usage: vxmesh key remove KEY\n"},
+	{{"key", "install", "a", "b"}, "too many arguments", "Usage: vxmesh key install KEY\n"},
+	{{"key", "generate", "x"}, "too many arguments", "Usage: vxmesh key generate\n"},
+	{{"key", "list", "x"}, "too many arguments", "Usage: vxmesh key list\n"},
+	{{"key", "list", "--wait", "1"}, "unknown option '--wait'", "Usage: vxmesh key list\n"},
 };
 
 Test(cli_usage, errors_exit_2_with_problem_and_usage)
@@ -445,7 +527,7 @@ Test(cli_socket, env_is_used_and_flag_wins)
 	r = RUN("net", "ls");
 	fake_stop(&f);
 	cr_assert_eq(r.rc, CLI_EXIT_OK, "%s", r.err);
-	cr_assert(f.got);
+	cr_assert(f.nreq);
 	run_free(&r);
 	fake_free(&f);
 
@@ -455,7 +537,7 @@ Test(cli_socket, env_is_used_and_flag_wins)
 	r = RUN("net", "ls", "--socket", f.path);
 	fake_stop(&f);
 	cr_assert_eq(r.rc, CLI_EXIT_OK, "%s", r.err);
-	cr_assert(f.got);
+	cr_assert(f.nreq);
 	run_free(&r);
 	fake_free(&f);
 }
@@ -489,12 +571,12 @@ Test(cli_net, create_sends_typed_body)
 	json_t *b;
 
 	cr_assert_eq(r.rc, CLI_EXIT_OK, "%s", r.err);
-	cr_assert(f.got);
-	cr_assert_str_eq(f.method, "POST");
-	cr_assert_str_eq(f.target, "/v1/networks");
-	cr_assert_str_eq(f.ctype, "application/json");
-	b = json_loads(f.req_body, 0, &jerr);
-	cr_assert_not_null(b, "%s", f.req_body);
+	cr_assert(f.nreq);
+	cr_assert_str_eq(f.req[0].method, "POST");
+	cr_assert_str_eq(f.req[0].target, "/v1/networks");
+	cr_assert_str_eq(f.req[0].ctype, "application/json");
+	b = json_loads(f.req[0].body, 0, &jerr);
+	cr_assert_not_null(b, "%s", f.req[0].body);
 	cr_assert_eq(json_object_size(b), 6);
 	cr_assert_str_eq(json_string_value(json_object_get(b, "name")), "blue");
 	cr_assert_str_eq(json_string_value(json_object_get(b, "subnet")), "10.10.0.0/24");
@@ -529,7 +611,7 @@ Test(cli_net, create_minimal_body)
 				"10.10.0.0/24");
 
 	cr_assert_eq(r.rc, CLI_EXIT_OK, "%s", r.err);
-	cr_assert_str_eq(f.req_body, "{\"name\":\"blue\",\"subnet\":\"10.10.0.0/24\"}");
+	cr_assert_str_eq(f.req[0].body, "{\"name\":\"blue\",\"subnet\":\"10.10.0.0/24\"}");
 	run_free(&r);
 	fake_free(&f);
 }
@@ -582,8 +664,8 @@ Test(cli_net, ls_table_is_aligned)
 			 "net", "ls");
 
 	cr_assert_eq(r.rc, CLI_EXIT_OK, "%s", r.err);
-	cr_assert_str_eq(f.method, "GET");
-	cr_assert_str_eq(f.target, "/v1/networks");
+	cr_assert_str_eq(f.req[0].method, "GET");
+	cr_assert_str_eq(f.req[0].target, "/v1/networks");
 	cr_assert_str_eq(r.out,
 			 "NAME        VNI  SUBNET         GATEWAY     MTU   PORT  ENDPOINTS\n"
 			 "blue        100  10.10.0.0/24   -           1450  4789  2\n"
@@ -688,8 +770,8 @@ Test(cli_net, inspect_prints_network_ipam_and_endpoints)
 			 "net", "inspect", "a b/c");
 
 	cr_assert_eq(r.rc, CLI_EXIT_OK, "%s", r.err);
-	cr_assert_str_eq(f.method, "GET");
-	cr_assert_str_eq(f.target, "/v1/networks/a%20b%2Fc");
+	cr_assert_str_eq(f.req[0].method, "GET");
+	cr_assert_str_eq(f.req[0].target, "/v1/networks/a%20b%2Fc");
 	cr_assert_str_eq(
 		r.out,
 		"name:          a b/c\n"
@@ -732,8 +814,8 @@ Test(cli_net, rm_deletes_escaped_name)
 	struct run r = RUN_FAKE(&f, "200 OK", "{\"deleted\": \"b&c\"}", "net", "rm", "b&c");
 
 	cr_assert_eq(r.rc, CLI_EXIT_OK, "%s", r.err);
-	cr_assert_str_eq(f.method, "DELETE");
-	cr_assert_str_eq(f.target, "/v1/networks/b%26c");
+	cr_assert_str_eq(f.req[0].method, "DELETE");
+	cr_assert_str_eq(f.req[0].target, "/v1/networks/b%26c");
 	cr_assert_str_eq(r.out, "deleted network b&c\n");
 	run_free(&r);
 	fake_free(&f);
@@ -768,10 +850,10 @@ Test(cli_ep, attach_sends_body_and_prints_endpoint)
 	json_t *b;
 
 	cr_assert_eq(r.rc, CLI_EXIT_OK, "%s", r.err);
-	cr_assert_str_eq(f.method, "POST");
-	cr_assert_str_eq(f.target, "/v1/endpoints");
-	cr_assert_str_eq(f.ctype, "application/json");
-	b = json_loads(f.req_body, 0, NULL);
+	cr_assert_str_eq(f.req[0].method, "POST");
+	cr_assert_str_eq(f.req[0].target, "/v1/endpoints");
+	cr_assert_str_eq(f.req[0].ctype, "application/json");
+	b = json_loads(f.req[0].body, 0, NULL);
 	cr_assert_not_null(b);
 	cr_assert_eq(json_object_size(b), 5);
 	cr_assert_str_eq(json_string_value(json_object_get(b, "network")), "blue");
@@ -827,8 +909,8 @@ Test(cli_ep, detach_and_filters)
 		r = run_args(argc, argv);
 		fake_stop(&f);
 		cr_expect_eq(r.rc, CLI_EXIT_OK, "%s: %s", cases[i].target, r.err);
-		cr_expect_str_eq(f.method, cases[i].method);
-		cr_expect_str_eq(f.target, cases[i].target);
+		cr_expect_str_eq(f.req[0].method, cases[i].method);
+		cr_expect_str_eq(f.req[0].target, cases[i].target);
 		run_free(&r);
 		fake_free(&f);
 	}
@@ -883,29 +965,61 @@ Test(cli_status, key_value_lines)
 			 "\"/run/vxmesh/vxmesh.sock\", \"vtep\": \"192.0.2.1\", \"vxlan_port\": "
 			 "4789, \"networks\": 2, \"endpoints\": 3, \"reconcile\": "
 			 "{\"interval_ms\": 2000, \"runs\": 10, \"created\": 6, \"removed\": 0, "
-			 "\"repaired\": 1, \"errors\": 0, \"last_error\": null}}",
+			 "\"repaired\": 1, \"errors\": 0, \"last_error\": null}, "
+			 "\"cluster\": {\"node_name\": \"h1-ab\", \"advertise\": "
+			 "\"192.0.2.1:7946\", \"vtep_advertise\": \"192.0.2.1:4789\", "
+			 "\"encrypted\": true, \"members_alive\": 3, \"members_suspect\": 1, "
+			 "\"members_dead\": 0, \"remote_endpoints\": 4, \"table_clock\": 17}}",
 			 "status");
 
 	cr_assert_eq(r.rc, CLI_EXIT_OK, "%s", r.err);
-	cr_assert_str_eq(r.out, "version:               0.1\n"
-				"node.id:               ab\n"
-				"node.name:             h1\n"
-				"uptime_s:              12\n"
-				"state_dir:             /var/lib/vxmesh\n"
-				"socket:                /run/vxmesh/vxmesh.sock\n"
-				"vtep:                  192.0.2.1\n"
-				"vxlan_port:            4789\n"
-				"networks:              2\n"
-				"endpoints:             3\n"
-				"reconcile.interval_ms: 2000\n"
-				"reconcile.runs:        10\n"
-				"reconcile.created:     6\n"
-				"reconcile.removed:     0\n"
-				"reconcile.repaired:    1\n"
-				"reconcile.errors:      0\n"
-				"reconcile.last_error:  -\n");
+	cr_assert_str_eq(r.out, "version:                  0.1\n"
+				"node.id:                  ab\n"
+				"node.name:                h1\n"
+				"uptime_s:                 12\n"
+				"state_dir:                /var/lib/vxmesh\n"
+				"socket:                   /run/vxmesh/vxmesh.sock\n"
+				"vtep:                     192.0.2.1\n"
+				"vxlan_port:               4789\n"
+				"networks:                 2\n"
+				"endpoints:                3\n"
+				"reconcile.interval_ms:    2000\n"
+				"reconcile.runs:           10\n"
+				"reconcile.created:        6\n"
+				"reconcile.removed:        0\n"
+				"reconcile.repaired:       1\n"
+				"reconcile.errors:         0\n"
+				"reconcile.last_error:     -\n"
+				"cluster.node_name:        h1-ab\n"
+				"cluster.advertise:        192.0.2.1:7946\n"
+				"cluster.vtep_advertise:   192.0.2.1:4789\n"
+				"cluster.encrypted:        true\n"
+				"cluster.members_alive:    3\n"
+				"cluster.members_suspect:  1\n"
+				"cluster.members_dead:     0\n"
+				"cluster.remote_endpoints: 4\n"
+				"cluster.table_clock:      17\n");
 	run_free(&r);
 	fake_free(&f);
+}
+
+Test(cli_status, without_cluster_prints_dashes)
+{
+	struct fake f, g;
+	struct run r =
+		RUN_FAKE(&f, "200 OK", "{\"version\": \"0.1\", \"cluster\": null}", "status");
+	struct run b = RUN_FAKE(&g, "200 OK", "{\"cluster\": {\"encrypted\": 1}}", "status");
+
+	cr_assert_eq(r.rc, CLI_EXIT_OK, "%s", r.err);
+	cr_assert_not_null(strstr(r.out, "\ncluster.node_name:        -\n"), "%s", r.out);
+	cr_assert_not_null(strstr(r.out, "\ncluster.table_clock:      -\n"), "%s", r.out);
+	cr_assert_eq(b.rc, CLI_EXIT_API);
+	cr_assert_not_null(strstr(b.err, "\"cluster.encrypted\" is not a boolean"), "%s", b.err);
+	cr_assert_str_empty(b.out);
+	run_free(&r);
+	run_free(&b);
+	fake_free(&f);
+	fake_free(&g);
 }
 
 Test(cli_status, reconcile_posts_without_body)
@@ -918,9 +1032,9 @@ Test(cli_status, reconcile_posts_without_body)
 			 "reconcile");
 
 	cr_assert_eq(r.rc, CLI_EXIT_OK, "%s", r.err);
-	cr_assert_str_eq(f.method, "POST");
-	cr_assert_eq(f.clen, 0);
-	cr_assert_str_empty(f.ctype);
+	cr_assert_str_eq(f.req[0].method, "POST");
+	cr_assert_eq(f.req[0].clen, 0);
+	cr_assert_str_empty(f.req[0].ctype);
 	cr_assert_str_eq(r.out, "interval_ms: 2000\n"
 				"runs:        11\n"
 				"created:     0\n"
@@ -974,4 +1088,544 @@ Test(cli_version, agent_error_is_reported)
 	cr_assert_not_null(strstr(r.out, "\nagent: error (malformed reply"), "%s", r.out);
 	run_free(&r);
 	fake_free(&f);
+}
+
+/* ---- cluster ------------------------------------------------------------- */
+
+#define KEY_A "rlXjvMYzvErllKyCzfdHp7YXItdoAFI2sJQfwB7kPns="
+
+static const char keys_enc[] =
+	"{\"encrypted\": true, \"keys\": [{\"fingerprint\": \"sha256:0a1b2c3d\", \"primary\": "
+	"true}, {\"fingerprint\": \"sha256:99887766\", \"primary\": false}]}";
+
+/* Runs argv (after "vxmesh --socket PATH") against a fake answering replies. */
+static struct run run_seq(struct fake *f, const struct fake_reply *replies, size_t n,
+			  const char *const *args)
+{
+	char *argv[16] = {"vxmesh", "--socket", NULL};
+	int argc = 3;
+	struct run r;
+
+	fake_start_seq(f, replies, n);
+	argv[2] = f->path;
+	for (int k = 0; args[k]; k++)
+		argv[argc++] = (char *)args[k];
+	r = run_args(argc, argv);
+	fake_stop(f);
+	return r;
+}
+
+Test(cli_cluster, request_shapes)
+{
+	static const struct {
+		const char *args[6];
+		const char *method, *target, *body; /* body NULL: none sent */
+		const char *reply;
+	} cases[] = {
+		{{"members"}, "GET", "/v1/members", NULL, "{\"members\": []}"},
+		{{"leave"}, "POST", "/v1/leave", NULL, "{\"leaving\": true}"},
+		{{"token"},
+		 "GET",
+		 "/v1/token",
+		 NULL,
+		 "{\"token\": \"vxm1.x\", \"carries_key\": false}"},
+		{{"key", "list"}, "GET", "/v1/keys", NULL, keys_enc},
+		{{"key", "install", KEY_A},
+		 "POST",
+		 "/v1/keys",
+		 "{\"key\":\"" KEY_A "\"}",
+		 keys_enc},
+		{{"key", "use", KEY_A},
+		 "PUT",
+		 "/v1/keys/primary",
+		 "{\"key\":\"" KEY_A "\"}",
+		 keys_enc},
+		{{"key", "remove", KEY_A},
+		 "DELETE",
+		 "/v1/keys",
+		 "{\"key\":\"" KEY_A "\"}",
+		 keys_enc},
+		{{"join", "192.0.2.2", "--wait", "0"},
+		 "POST",
+		 "/v1/join",
+		 "{\"addrs\":[\"192.0.2.2\"]}",
+		 "{\"contacting\": 1}"},
+		{{"join", "192.0.2.2:7000,198.51.100.3", "203.0.113.9", "--wait=0"},
+		 "POST",
+		 "/v1/join",
+		 "{\"addrs\":[\"192.0.2.2:7000\",\"198.51.100.3\",\"203.0.113.9\"]}",
+		 "{\"contacting\": 3}"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct fake_reply rep = {"200 OK", cases[i].reply};
+		struct fake f;
+		struct run r = run_seq(&f, &rep, 1, cases[i].args);
+
+		cr_expect_eq(r.rc, CLI_EXIT_OK, "case %zu: %s", i, r.err);
+		cr_assert_eq(f.nreq, 1, "case %zu: %zu requests", i, f.nreq);
+		cr_expect_str_eq(f.req[0].method, cases[i].method, "case %zu", i);
+		cr_expect_str_eq(f.req[0].target, cases[i].target, "case %zu", i);
+		if (cases[i].body) {
+			cr_expect_str_eq(f.req[0].body, cases[i].body, "case %zu", i);
+			cr_expect_eq(f.req[0].clen, (long)strlen(cases[i].body), "case %zu", i);
+			cr_expect_str_eq(f.req[0].ctype, "application/json", "case %zu", i);
+		} else {
+			cr_expect_str_empty(f.req[0].body, "case %zu", i);
+			cr_expect_str_empty(f.req[0].ctype, "case %zu", i);
+		}
+		/* a key given on the command line is never printed back */
+		cr_expect_null(strstr(r.out, KEY_A), "case %zu", i);
+		cr_expect_null(strstr(r.err, KEY_A), "case %zu", i);
+		run_free(&r);
+		fake_free(&f);
+	}
+}
+
+Test(cli_cluster, members_table)
+{
+	struct fake f;
+	struct run r = RUN_FAKE(
+		&f, "200 OK",
+		"{\"members\": ["
+		"{\"name\": \"h1-3f9a0c12\", \"kind\": \"vxmesh\", \"id\": \"3f9a\", \"addr\": "
+		"\"192.0.2.1:7946\", \"vtep\": \"192.0.2.1:4789\", \"state\": \"alive\", "
+		"\"incarnation\": 1, \"last_change_ms_ago\": 5321, \"self\": true, \"tags\": {}},"
+		"{\"name\": \"h2\", \"kind\": \"vxmesh\", \"addr\": \"192.0.2.2:7946\", \"vtep\": "
+		"\"192.0.2.2:4789\", \"state\": \"suspect\", \"incarnation\": 12, "
+		"\"last_change_ms_ago\": 185000, \"self\": false},"
+		"{\"name\": \"serf-a\", \"kind\": \"other\", \"id\": null, \"addr\": "
+		"\"198.51.100.7:7946\", \"vtep\": null, \"state\": \"dead\", \"incarnation\": 0, "
+		"\"last_change_ms_ago\": 7300000, \"self\": false},"
+		"{\"name\": \"h4\", \"kind\": \"vxmesh\", \"addr\": \"203.0.113.4:79\", \"vtep\": "
+		"\"203.0.113.4:47\", \"state\": \"left\", \"incarnation\": 3, "
+		"\"last_change_ms_ago\": 259200000, \"self\": false},"
+		"{\"name\": \"h5\", \"kind\": \"vxmesh\", \"addr\": \"203.0.113.5:79\", \"vtep\": "
+		"\"203.0.113.5:47\", \"state\": \"alive\", \"incarnation\": 2, "
+		"\"last_change_ms_ago\": 999}]}",
+		"members");
+
+	cr_assert_eq(r.rc, CLI_EXIT_OK, "%s", r.err);
+	cr_assert_str_eq(
+		r.out,
+		"NAME          KIND    ADDR               VTEP            STATE    INC  SEEN\n"
+		"h1-3f9a0c12*  vxmesh  192.0.2.1:7946     192.0.2.1:4789  alive    1    5s ago\n"
+		"h2            vxmesh  192.0.2.2:7946     192.0.2.2:4789  suspect  12   3m ago\n"
+		"serf-a        other   198.51.100.7:7946  -               dead     0    2h ago\n"
+		"h4            vxmesh  203.0.113.4:79     203.0.113.4:47  left     3    3d ago\n"
+		"h5            vxmesh  203.0.113.5:79     203.0.113.5:47  alive    2    0s ago\n");
+	run_free(&r);
+	fake_free(&f);
+}
+
+Test(cli_cluster, members_json_and_malformed)
+{
+	static const struct {
+		const char *body, *why;
+	} bad[] = {
+		{"{\"members\": [{\"name\": \"a\", \"last_change_ms_ago\": -1}]}",
+		 "\"last_change_ms_ago\" is not a count of milliseconds"},
+		{"{\"members\": [{\"name\": \"a\", \"last_change_ms_ago\": \"5s\"}]}",
+		 "\"last_change_ms_ago\" is not a count of milliseconds"},
+		{"{\"members\": [{\"name\": \"a\", \"self\": \"yes\"}]}",
+		 "\"self\" is not a boolean"},
+		{"{\"members\": {}}", "\"members\" is not a list"},
+	};
+	struct fake f;
+	struct run r = RUN_FAKE(&f, "200 OK", "{\"members\": [{\"name\": \"a\", \"self\": true}]}",
+				"members", "--json");
+
+	cr_assert_eq(r.rc, CLI_EXIT_OK, "%s", r.err);
+	cr_assert_str_eq(r.out, "{\n  \"members\": [\n    {\n      \"name\": \"a\",\n"
+				"      \"self\": true\n    }\n  ]\n}\n");
+	run_free(&r);
+	fake_free(&f);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		r = RUN_FAKE(&f, "200 OK", bad[i].body, "members");
+		cr_expect_eq(r.rc, CLI_EXIT_API, "%s", bad[i].body);
+		cr_expect_not_null(strstr(r.err, bad[i].why), "%s: %s", bad[i].body, r.err);
+		cr_expect_str_empty(r.out, "%s", bad[i].body);
+		run_free(&r);
+		fake_free(&f);
+	}
+}
+
+#define M_SELF	"{\"name\": \"h1\", \"state\": \"alive\", \"self\": true}"
+#define M_ALIVE "{\"name\": \"h2\", \"state\": \"alive\", \"self\": false}"
+#define M_SUSP	"{\"name\": \"h2\", \"state\": \"suspect\", \"self\": false}"
+#define M_DEAD	"{\"name\": \"h3\", \"state\": \"dead\", \"self\": false}"
+
+static long ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+Test(cli_join, polls_members_until_another_is_alive)
+{
+	static const struct fake_reply seq[] = {
+		{"202 Accepted", "{\"contacting\": 3}"},
+		{"200 OK", "{\"members\": [" M_SELF "]}"},
+		{"200 OK", "{\"members\": [" M_SELF ", " M_SUSP "]}"},
+		{"200 OK", "{\"members\": [" M_SELF ", " M_ALIVE ", " M_DEAD "]}"},
+	};
+	static const char *const args[] = {"join", "192.0.2.2,192.0.2.3:7946", "198.51.100.2",
+					   NULL};
+	struct timespec t0;
+	struct fake f;
+	struct run r;
+	long ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	r = run_seq(&f, seq, 4, args);
+	ms = ms_since(&t0);
+	cr_assert_eq(r.rc, CLI_EXIT_OK, "%s", r.err);
+	cr_assert_str_eq(r.out, "joined: 2 members alive\n");
+	cr_assert_str_empty(r.err);
+	cr_assert_eq(f.nreq, 4);
+	cr_assert_str_eq(f.req[0].method, "POST");
+	cr_assert_str_eq(f.req[0].target, "/v1/join");
+	cr_assert_str_eq(f.req[0].body, "{\"addrs\":[\"192.0.2.2\",\"192.0.2.3:7946\","
+					"\"198.51.100.2\"]}");
+	for (size_t i = 1; i < 4; i++) {
+		cr_assert_str_eq(f.req[i].method, "GET");
+		cr_assert_str_eq(f.req[i].target, "/v1/members");
+	}
+	/* three polls, 200 ms apart */
+	cr_assert(ms >= 380 && ms < 3000, "%ld ms", ms);
+	run_free(&r);
+	fake_free(&f);
+}
+
+Test(cli_join, json_reports_contacting_and_alive)
+{
+	static const struct fake_reply seq[] = {
+		{"202 Accepted", "{\"contacting\": 1}"},
+		{"200 OK", "{\"members\": [" M_SELF ", " M_ALIVE "]}"},
+	};
+	static const char *const args[] = {"--json", "join", "192.0.2.2", NULL};
+	struct fake f;
+	struct run r = run_seq(&f, seq, 2, args);
+
+	cr_assert_eq(r.rc, CLI_EXIT_OK, "%s", r.err);
+	cr_assert_str_eq(r.out, "{\n  \"contacting\": 1,\n  \"members_alive\": 2\n}\n");
+	cr_assert_eq(f.nreq, 2);
+	run_free(&r);
+	fake_free(&f);
+}
+
+Test(cli_join, wait_0_does_not_poll)
+{
+	static const struct fake_reply seq[] = {{"202 Accepted", "{\"contacting\": 2}"}};
+	static const char *const args[] = {"join", "192.0.2.2,192.0.2.3", "--wait", "0", NULL};
+	static const char *const jargs[] = {"join", "192.0.2.2", "--wait=0", "--json", NULL};
+	struct fake f;
+	struct run r = run_seq(&f, seq, 1, args), j;
+
+	cr_assert_eq(r.rc, CLI_EXIT_OK, "%s", r.err);
+	cr_assert_eq(f.nreq, 1);
+	cr_assert_str_eq(r.out, "contacting 2 address(es); 'vxmesh members' shows the result\n");
+	fake_free(&f);
+	j = run_seq(&f, seq, 1, jargs);
+	cr_assert_eq(j.rc, CLI_EXIT_OK, "%s", j.err);
+	cr_assert_eq(f.nreq, 1);
+	cr_assert_str_eq(j.out, "{\n  \"contacting\": 2\n}\n");
+	run_free(&r);
+	run_free(&j);
+	fake_free(&f);
+}
+
+Test(cli_join, timeout_exits_1_with_hint)
+{
+	static const struct fake_reply seq[] = {
+		{"202 Accepted", "{\"contacting\": 1}"},
+		{"200 OK", "{\"members\": [" M_SELF ", " M_DEAD "]}"},
+	};
+	static const char *const args[] = {"join", "192.0.2.2", "--wait", "1", NULL};
+	static const char *const two[] = {"--json", "join", "192.0.2.2,198.51.100.2:7000",
+					  "--wait", "1",    NULL};
+	struct timespec t0;
+	struct fake f;
+	struct run r;
+	long ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	r = run_seq(&f, seq, 2, args);
+	ms = ms_since(&t0);
+	cr_assert_eq(r.rc, CLI_EXIT_API);
+	cr_assert_str_eq(r.err, "vxmesh: no member answered within 1s (is 192.0.2.2 reachable, "
+				"and is its gossip key the same?)\n");
+	cr_assert_str_empty(r.out);
+	/* one poll at once, then every 200 ms for a second */
+	cr_assert(f.nreq >= 4 && f.nreq <= 8, "%zu requests", f.nreq);
+	cr_assert(ms >= 950 && ms < 4000, "%ld ms", ms);
+	run_free(&r);
+	fake_free(&f);
+
+	r = run_seq(&f, seq, 2, two);
+	cr_assert_eq(r.rc, CLI_EXIT_API);
+	cr_assert_str_eq(r.err,
+			 "vxmesh: no member answered within 1s (are 192.0.2.2, "
+			 "198.51.100.2:7000 reachable, and is their gossip key the same?)\n");
+	cr_assert_str_empty(r.out);
+	run_free(&r);
+	fake_free(&f);
+}
+
+Test(cli_join, errors)
+{
+	static const struct {
+		struct fake_reply seq[2];
+		size_t n;
+		int rc;
+		const char *err; /* prefix of stderr */
+	} cases[] = {
+		{{{"400 Bad Request", "{\"error\": {\"code\": \"invalid_argument\", "
+				      "\"message\": \"\\\"x\\\" is not ADDR[:PORT]\"}}"}},
+		 1,
+		 CLI_EXIT_API,
+		 "vxmesh: \"x\" is not ADDR[:PORT]\n"},
+		{{{"202 Accepted", "{\"contacting\": 1}"},
+		  {"500 Internal Server Error",
+		   "{\"error\": {\"code\": \"internal\", \"message\": \"out of memory\"}}"}},
+		 2,
+		 CLI_EXIT_API,
+		 "vxmesh: out of memory\n"},
+		{{{"202 Accepted", "{\"contacting\": \"1\"}"}},
+		 1,
+		 CLI_EXIT_API,
+		 "vxmesh: malformed reply from the agent: \"contacting\" is not a count\n"},
+		{{{"202 Accepted", "{\"contacting\": 1}"},
+		  {"200 OK", "{\"members\": [{\"state\": \"alive\"}]}"}},
+		 2,
+		 CLI_EXIT_API,
+		 "vxmesh: malformed reply from the agent: \"self\" is not a boolean\n"},
+		{{{"202 Accepted", "{\"contacting\": 1}"},
+		  {"200 OK", "{\"members\": [{\"state\": 1, \"self\": false}]}"}},
+		 2,
+		 CLI_EXIT_API,
+		 "vxmesh: malformed reply from the agent: \"state\" is not a string\n"},
+		{{{"202 Accepted", "{\"contacting\": 1}"}, {NULL, NULL}},
+		 2,
+		 CLI_EXIT_UNREACHABLE,
+		 "vxmesh: request to the agent at "},
+	};
+	static const char *const args[] = {"join", "192.0.2.2", NULL};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct fake f;
+		struct run r = run_seq(&f, cases[i].seq, cases[i].n, args);
+
+		cr_expect_eq(r.rc, cases[i].rc, "case %zu: %d %s", i, r.rc, r.err);
+		cr_expect(!strncmp(r.err, cases[i].err, strlen(cases[i].err)), "case %zu: %s", i,
+			  r.err);
+		cr_expect_str_empty(r.out, "case %zu", i);
+		cr_expect_eq(f.nreq, cases[i].n, "case %zu: %zu requests", i, f.nreq);
+		run_free(&r);
+		fake_free(&f);
+	}
+
+	/* no agent at all */
+	struct run u = RUN("--socket", "/nonexistent/vxmesh-test.sock", "join", "192.0.2.2");
+	cr_assert_eq(u.rc, CLI_EXIT_UNREACHABLE);
+	run_free(&u);
+}
+
+Test(cli_leave, prints_notice)
+{
+	struct fake f;
+	struct run r = RUN_FAKE(&f, "202 Accepted", "{\"leaving\": true}", "leave"), j, b;
+
+	cr_assert_eq(r.rc, CLI_EXIT_OK, "%s", r.err);
+	cr_assert_eq(f.req[0].clen, 0);
+	cr_assert_str_eq(r.out, "leaving the cluster; the agent stops when its leave has spread\n");
+	fake_free(&f);
+	j = RUN_FAKE(&f, "202 Accepted", "{\"leaving\": true}", "leave", "--json");
+	cr_assert_eq(j.rc, CLI_EXIT_OK);
+	cr_assert_str_eq(j.out, "{\n  \"leaving\": true\n}\n");
+	fake_free(&f);
+	b = RUN_FAKE(&f, "202 Accepted", "{\"leaving\": 1}", "leave");
+	cr_assert_eq(b.rc, CLI_EXIT_API);
+	cr_assert_not_null(strstr(b.err, "\"leaving\" is not true"), "%s", b.err);
+	cr_assert_str_empty(b.out);
+	run_free(&r);
+	run_free(&j);
+	run_free(&b);
+	fake_free(&f);
+}
+
+/* ---- keys and tokens ----------------------------------------------------- */
+
+static void key_check(const char *b64, size_t len)
+{
+	unsigned char bin[64];
+	size_t n = 0;
+
+	cr_assert_eq(len, 44, "'%.*s'", (int)len, b64);
+	cr_assert_eq(sodium_base642bin(bin, sizeof(bin), b64, len, NULL, &n, NULL,
+				       sodium_base64_VARIANT_ORIGINAL),
+		     0, "'%.*s'", (int)len, b64);
+	cr_assert_eq(n, 32);
+}
+
+Test(cli_key, generate_is_local_random_and_32_bytes)
+{
+	/* no agent: the socket does not exist */
+	struct run a = RUN("--socket", "/nonexistent/vxmesh-test.sock", "key", "generate");
+	struct run b = RUN("--socket", "/nonexistent/vxmesh-test.sock", "key", "generate");
+	struct run j =
+		RUN("--socket", "/nonexistent/vxmesh-test.sock", "key", "generate", "--json");
+	json_t *root;
+	const char *k;
+
+	cr_assert_eq(a.rc, CLI_EXIT_OK, "%s", a.err);
+	cr_assert_str_empty(a.err);
+	cr_assert_eq(a.out[strlen(a.out) - 1], '\n');
+	key_check(a.out, strlen(a.out) - 1);
+	key_check(b.out, strlen(b.out) - 1);
+	cr_assert_str_neq(a.out, b.out);
+	cr_assert_eq(j.rc, CLI_EXIT_OK);
+	root = json_loads(j.out, JSON_REJECT_DUPLICATES, NULL);
+	cr_assert_not_null(root, "%s", j.out);
+	cr_assert_eq(json_object_size(root), 1);
+	k = json_string_value(json_object_get(root, "key"));
+	cr_assert_not_null(k);
+	key_check(k, strlen(k));
+	json_decref(root);
+	run_free(&a);
+	run_free(&b);
+	run_free(&j);
+}
+
+Test(cli_key, list_and_changes_print_fingerprints)
+{
+	static const struct {
+		const char *args[4];
+		const char *lead;
+	} cases[] = {
+		{{"key", "list"}, ""},
+		{{"key", "install", KEY_A}, "key installed\n"},
+		{{"key", "use", KEY_A}, "key is now the primary key\n"},
+		{{"key", "remove", KEY_A}, "key removed\n"},
+	};
+	static const char table[] = "FINGERPRINT      PRIMARY\n"
+				    "sha256:0a1b2c3d  true\n"
+				    "sha256:99887766  false\n";
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct fake_reply rep = {"200 OK", keys_enc};
+		char want[256];
+		struct fake f;
+		struct run r = run_seq(&f, &rep, 1, cases[i].args);
+
+		snprintf(want, sizeof(want), "%s%s", cases[i].lead, table);
+		cr_expect_eq(r.rc, CLI_EXIT_OK, "%s", r.err);
+		cr_expect_str_eq(r.out, want);
+		run_free(&r);
+		fake_free(&f);
+	}
+}
+
+Test(cli_key, unencrypted_and_malformed)
+{
+	struct fake f;
+	struct run r =
+		RUN_FAKE(&f, "200 OK", "{\"encrypted\": false, \"keys\": []}", "key", "list");
+
+	cr_assert_eq(r.rc, CLI_EXIT_OK, "%s", r.err);
+	cr_assert_str_eq(r.out, "FINGERPRINT  PRIMARY\ngossip is not encrypted\n");
+	run_free(&r);
+	fake_free(&f);
+	r = RUN_FAKE(&f, "200 OK", "{\"keys\": []}", "key", "list");
+	cr_assert_eq(r.rc, CLI_EXIT_API);
+	cr_assert_not_null(strstr(r.err, "\"encrypted\" is not a boolean"), "%s", r.err);
+	cr_assert_str_empty(r.out);
+	run_free(&r);
+	fake_free(&f);
+	r = RUN_FAKE(&f, "200 OK", "{\"encrypted\": true, \"keys\": [{\"primary\": 1}]}", "key",
+		     "list");
+	cr_assert_eq(r.rc, CLI_EXIT_API);
+	cr_assert_not_null(strstr(r.err, "\"primary\" is not a boolean"), "%s", r.err);
+	run_free(&r);
+	fake_free(&f);
+}
+
+Test(cli_key, refusals_and_usage_never_echo_the_key)
+{
+	struct fake f;
+	struct run r = RUN_FAKE(&f, "409 Conflict",
+				"{\"error\": {\"code\": \"conflict\", \"message\": \"key "
+				"sha256:0a1b2c3d: it is the primary key; make another primary "
+				"first\"}}",
+				"key", "remove", KEY_A);
+	struct run u = RUN("--socket", "/nonexistent/vxmesh-test.sock", "key", KEY_A);
+	struct run v = RUN("--socket", "/nonexistent/vxmesh-test.sock", "key", "use", "x", KEY_A);
+
+	cr_assert_eq(r.rc, CLI_EXIT_API);
+	cr_assert_str_eq(f.req[0].method, "DELETE");
+	cr_assert_str_eq(r.err, "vxmesh: key sha256:0a1b2c3d: it is the primary key; make "
+				"another primary first\n");
+	cr_assert_eq(u.rc, CLI_EXIT_USAGE);
+	cr_assert(!strncmp(u.err, "vxmesh: unknown key command\n", 28), "%s", u.err);
+	cr_assert_null(strstr(u.err, KEY_A));
+	cr_assert_eq(v.rc, CLI_EXIT_USAGE);
+	cr_assert_null(strstr(v.err, KEY_A));
+	run_free(&r);
+	run_free(&u);
+	run_free(&v);
+	fake_free(&f);
+}
+
+Test(cli_token, prints_token_and_secret_note)
+{
+	static const char tok[] = "{\"token\": \"vxm1.eyJzZWVkcyI6W119\", \"carries_key\": true}";
+	struct fake f;
+	struct run r = RUN_FAKE(&f, "200 OK", tok, "token"), j, p, b;
+
+	cr_assert_eq(r.rc, CLI_EXIT_OK, "%s", r.err);
+	cr_assert_str_eq(r.out, "vxm1.eyJzZWVkcyI6W119\n");
+	cr_assert_str_eq(r.err, "(this token contains the cluster key: treat it as a secret)\n");
+	fake_free(&f);
+	j = RUN_FAKE(&f, "200 OK", tok, "token", "--json");
+	cr_assert_eq(j.rc, CLI_EXIT_OK);
+	cr_assert_str_eq(j.out, "{\n  \"token\": \"vxm1.eyJzZWVkcyI6W119\",\n"
+				"  \"carries_key\": true\n}\n");
+	cr_assert_str_eq(j.err, "(this token contains the cluster key: treat it as a secret)\n");
+	fake_free(&f);
+	p = RUN_FAKE(&f, "200 OK", "{\"token\": \"vxm1.e30\", \"carries_key\": false}", "token");
+	cr_assert_eq(p.rc, CLI_EXIT_OK);
+	cr_assert_str_eq(p.out, "vxm1.e30\n");
+	cr_assert_str_empty(p.err);
+	fake_free(&f);
+	b = RUN_FAKE(&f, "200 OK", "{\"token\": \"vxm1.e30\"}", "token");
+	cr_assert_eq(b.rc, CLI_EXIT_API);
+	cr_assert_str_eq(b.err, "vxmesh: malformed reply from the agent: \"carries_key\" is not "
+				"a boolean\n");
+	cr_assert_str_empty(b.out);
+	run_free(&r);
+	run_free(&j);
+	run_free(&p);
+	run_free(&b);
+	fake_free(&f);
+}
+
+Test(cli_help, cluster_commands)
+{
+	struct run k = RUN("key", "--help"), j = RUN("join", "--help"),
+		   h = RUN("help", "key", "use");
+
+	cr_assert_eq(k.rc, CLI_EXIT_OK);
+	cr_assert(!strncmp(k.out, "Usage: vxmesh key generate\n       vxmesh key list\n", 49), "%s",
+		  k.out);
+	cr_assert_not_null(strstr(k.out, "  key remove     remove a gossip key\n"), "%s", k.out);
+	cr_assert_null(strstr(k.out, "net create"));
+	cr_assert_eq(j.rc, CLI_EXIT_OK);
+	cr_assert(!strncmp(j.out, "Usage: vxmesh join ADDR[:PORT]... [--wait SECONDS]\n\n", 52),
+		  "%s", j.out);
+	cr_assert_not_null(strstr(j.out, "  --wait SECONDS"));
+	cr_assert(!strncmp(h.out, "Usage: vxmesh key use KEY\n\n", 27), "%s", h.out);
+	run_free(&k);
+	run_free(&j);
+	run_free(&h);
 }
