@@ -79,6 +79,7 @@ struct swim_ops {
 	 * swim_stream_failed(), using id.  Must not call back synchronously. */
 	void (*send_stream)(void *arg, uint64_t id, struct in_addr dst, uint16_t port,
 			    const uint8_t *msg, size_t len);
+	/* Never about the local node. */
 	void (*event)(void *arg, enum swim_ev_type ev, const struct swim_member *m);
 	/* A user message (type 8) arrived; buf is its payload. */
 	void (*user_msg)(void *arg, const uint8_t *buf, size_t len);
@@ -88,6 +89,10 @@ struct swim_ops {
 			    size_t *len);
 	/* Remote user state from a push/pull. */
 	void (*merge_state)(void *arg, const uint8_t *buf, size_t len, int join);
+	/* Optional: may user broadcasts be piggybacked to a member with this
+	 * meta?  NULL = to everyone.  When set, messages to receivers not known
+	 * as members carry no user broadcasts. */
+	int (*user_ok)(void *arg, const uint8_t *meta, size_t meta_len);
 };
 
 /* 0 or -errno.  Release with swim_destroy(). */
@@ -127,6 +132,7 @@ int swim_send_user(struct swim *s, const char *name, const uint8_t *payload, siz
 size_t swim_member_count(const struct swim *s, enum gw_state state);
 /* Snapshot of every member (self included).  *out malloc()ed; free() it. */
 int swim_members(const struct swim *s, struct swim_member **out, size_t *n);
+/* NULL when unknown; the view lives in s and is valid until the next call into s. */
 const struct swim_member *swim_member_get(const struct swim *s, const char *name);
 void swim_stats_get(const struct swim *s, struct swim_stats *st);
 unsigned swim_awareness(const struct swim *s);
