@@ -28,7 +28,6 @@ ALL_CFLAGS  = $(CSTD) $(WARN) $(WERROR) $(CFLAGS) -Iinclude/uapi -I. $(PKG_CFLAG
 LDLIBS      = $(PKG_LIBS) -lm
 
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1.0)
-ALL_CFLAGS += -DVXMESH_VERSION='"$(VERSION)"'
 
 ifeq ($(V),1)
 Q :=
@@ -38,7 +37,7 @@ endif
 
 LIB_SRCS := $(wildcard common/*.c ipam/*.c vxlan/*.c gossip/*.c driver/*.c)
 LIB_SRCS := $(filter-out driver/main.c,$(LIB_SRCS))
-LIB_OBJS := $(LIB_SRCS:%.c=$(O)/%.o)
+LIB_OBJS := $(LIB_SRCS:%.c=$(O)/%.o) $(O)/version.o
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/%)
 KTEST_SRCS := $(wildcard tests/kernel/*.c)
@@ -50,7 +49,7 @@ FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
 # Library sources a fuzz target may need: the pure decoders only.
 FUZZ_LIB := $(wildcard gossip/wire.c gossip/table.c common/addr.c)
 
-.PHONY: all deps test unit unit-bins kernel-bins sim-bins fuzz-bins demo demo-clean install clean \
+.PHONY: FORCE all deps test unit unit-bins kernel-bins sim-bins fuzz-bins demo demo-clean install clean \
 	bench format check-format
 
 all: $(O)/vxmesh
@@ -59,6 +58,17 @@ $(O)/%.o: %.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# Rewritten only when the version changes, so a commit rebuilds one file.
+$(O)/version.c: FORCE
+	@mkdir -p $(dir $@)
+	@echo 'const char vxmesh_version[] = "$(VERSION)";' | cmp -s - $@ || \
+		echo 'const char vxmesh_version[] = "$(VERSION)";' >$@
+
+$(O)/version.o: $(O)/version.c
+	$(Q)$(CC) $(ALL_CFLAGS) -Wno-missing-variable-declarations -include common/version.h -c -o $@ $<
+
+FORCE:
 
 $(O)/libvxmesh.a: $(LIB_OBJS)
 	@$(if $(Q),echo "  AR      $@")

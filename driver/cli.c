@@ -22,12 +22,10 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "common/version.h"
 #include "driver/cli.h"
 #include "driver/cli_internal.h"
 
-#ifndef VXMESH_VERSION
-#define VXMESH_VERSION "dev"
-#endif
 
 #define CLI_TIMEOUT_S  30L
 #define CLI_REPLY_MAX  (16u << 20)
@@ -1523,12 +1521,12 @@ static int cmd_version(struct cli_call *c)
 	if (r.kind == RES_API || r.kind == RES_BAD)
 		state = "error";
 	if (c->json) {
-		out = json_pack("{s:s, s:s?}", "client", VXMESH_VERSION, "agent", agent);
+		out = json_pack("{s:s, s:s?}", "client", vxmesh_version, "agent", agent);
 		ret = out ? json_print(c, out) : oom(c);
 		json_decref(out);
 		goto out_put;
 	}
-	fprintf(c->out, "vxmesh %s\n", VXMESH_VERSION);
+	fprintf(c->out, "vxmesh %s\n", vxmesh_version);
 	if (agent && (clean = str_clean(agent)))
 		fprintf(c->out, "agent: %s\n", clean);
 	else

@@ -20,12 +20,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/version.h"
 #include "driver/cli.h"
 #include "driver/cli_internal.h"
 
-#ifndef VXMESH_VERSION
-#define VXMESH_VERSION "dev"
-#endif
 
 #define FAKE_WAIT_MS 5000
 #define REQ_MAX	     65536
@@ -1053,13 +1051,17 @@ Test(cli_version, with_agent)
 	struct fake f;
 	struct run r = RUN_FAKE(&f, "200 OK", "{\"version\": \"1.2.3\"}", "version"), j;
 
+	char want[256];
+
 	cr_assert_eq(r.rc, CLI_EXIT_OK);
-	cr_assert_str_eq(r.out, "vxmesh " VXMESH_VERSION "\nagent: 1.2.3\n");
+	snprintf(want, sizeof(want), "vxmesh %s\nagent: 1.2.3\n", vxmesh_version);
+	cr_assert_str_eq(r.out, want);
 	fake_free(&f);
 	j = RUN_FAKE(&f, "200 OK", "{\"version\": \"1.2.3\"}", "version", "--json");
 	cr_assert_eq(j.rc, CLI_EXIT_OK);
-	cr_assert_str_eq(j.out,
-			 "{\n  \"client\": \"" VXMESH_VERSION "\",\n  \"agent\": \"1.2.3\"\n}\n");
+	snprintf(want, sizeof(want), "{\n  \"client\": \"%s\",\n  \"agent\": \"1.2.3\"\n}\n",
+		 vxmesh_version);
+	cr_assert_str_eq(j.out, want);
 	run_free(&r);
 	run_free(&j);
 	fake_free(&f);
@@ -1070,11 +1072,16 @@ Test(cli_version, unreachable_agent_still_exits_0)
 	struct run r = RUN("--socket", "/nonexistent/vxmesh-test.sock", "version");
 	struct run j = RUN("--socket", "/nonexistent/vxmesh-test.sock", "version", "--json");
 
+	char want[256];
+
 	cr_assert_eq(r.rc, CLI_EXIT_OK);
-	cr_assert_str_eq(r.out, "vxmesh " VXMESH_VERSION
-				"\nagent: unreachable (No such file or directory)\n");
+	snprintf(want, sizeof(want), "vxmesh %s\nagent: unreachable (No such file or directory)\n",
+		 vxmesh_version);
+	cr_assert_str_eq(r.out, want);
 	cr_assert_eq(j.rc, CLI_EXIT_OK);
-	cr_assert_str_eq(j.out, "{\n  \"client\": \"" VXMESH_VERSION "\",\n  \"agent\": null\n}\n");
+	snprintf(want, sizeof(want), "{\n  \"client\": \"%s\",\n  \"agent\": null\n}\n",
+		 vxmesh_version);
+	cr_assert_str_eq(j.out, want);
 	run_free(&r);
 	run_free(&j);
 }
