@@ -30,61 +30,25 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/version.h"
 #include "common/addr.h"
 #include "common/log.h"
 #include "common/reactor.h"
 #include "driver/agent.h"
+#include "driver/agent_int.h"
+#include "driver/cluster.h"
 #include "driver/api.h"
 #include "driver/config.h"
 #include "driver/state.h"
 #include "ipam/ipam.h"
 #include "vxlan/vxlan.h"
 
-#ifndef VXMESH_VERSION
-#define VXMESH_VERSION "dev"
-#endif
 
 #define MTU_FALLBACK 1500
 
-struct agent_net {
-	struct drv_net_rec rec;
-	struct ipam_pool *pool;
-	unsigned mtu;      /* effective: rec.mtu, or derived from the underlay */
-	int in_dp;         /* the datapath holds it */
-	char err[256];     /* why not, when !in_dp */
-};
-
-struct agent_ep {
-	struct drv_ep_rec rec;
-	int in_dp;
-	int status;        /* 0, or -errno of the last failed attempt/check */
-	char err[256];
-};
-
-struct agent {
-	struct drv_config cfg;
-	struct rx_loop *loop;
-	struct drv_state *st;
-	struct vx_nl *nl;
-	struct vx_dp *dp;
-	struct drv_api *api;
-	struct drv_node_rec node;
-	struct in_addr vtep;
-	struct agent_net *nets;
-	size_t nnets;
-	struct agent_ep *eps;
-	size_t neps;
-	struct rx_timer *reconcile_timer;
-	int sig_fd;
-	int lock_fd;
-	time_t started;
-	int last_rec_err;
-	unsigned long long ep_attached, ep_detached;
-};
-
 /* ---- lookups and conversions ---- */
 
-static struct agent_net *net_find(struct agent *a, const char *name)
+struct agent_net *agent_net_find(struct agent *a, const char *name)
 {
 	for (size_t i = 0; i < a->nnets; i++)
 		if (!strcmp(a->nets[i].rec.name, name))
@@ -92,7 +56,7 @@ static struct agent_net *net_find(struct agent *a, const char *name)
 	return NULL;
 }
 
-static struct agent_net *net_find_vni(struct agent *a, uint32_t vni)
+struct agent_net *agent_net_find_vni(struct agent *a, uint32_t vni)
 {
 	for (size_t i = 0; i < a->nnets; i++)
 		if (a->nets[i].rec.vni == vni)
@@ -108,7 +72,7 @@ static struct agent_ep *ep_find(struct agent *a, const char *id)
 	return NULL;
 }
 
-static size_t net_ep_count(struct agent *a, const char *net)
+size_t agent_net_ep_count(struct agent *a, const char *net)
 {
 	size_t n = 0;
 
@@ -188,7 +152,7 @@ static json_t *net_json(struct agent *a, const struct agent_net *n)
 			 json_ip_or_null(n->rec.gw), "mtu", (json_int_t)n->mtu, "mtu_auto",
 			 n->rec.mtu == 0, "port", (json_int_t)n->rec.port, "bridge", s.brname,
 			 "vxlan_dev", s.vxname, "created", created, "endpoints",
-			 (json_int_t)net_ep_count(a, n->rec.name), "status",
+			 (json_int_t)agent_net_ep_count(a, n->rec.name), "status",
 			 n->in_dp ? "ok" : n->err);
 }
 
@@ -205,7 +169,7 @@ static const char *ep_status_str(const struct agent_ep *e, char *buf, size_t len
 static json_t *ep_json(struct agent *a, const struct agent_ep *e)
 {
 	char ip[ADDR_PREFIX_STRLEN], mac[ADDR_MAC_STRLEN], created[32], st[300];
-	const struct agent_net *n = net_find(a, e->rec.net);
+	const struct agent_net *n = agent_net_find(a, e->rec.net);
 	struct addr_prefix p = {.addr = e->rec.ip, .len = n ? n->rec.subnet.len : 32};
 	struct vx_ep_spec s = {0};
 
@@ -311,7 +275,7 @@ static void h_net_list(void *arg, const struct api_req *req, struct api_resp *re
 static uint32_t vni_pick(struct agent *a)
 {
 	for (uint32_t v = 1; v <= VX_VNI_MAX; v++)
-		if (!net_find_vni(a, v))
+		if (!agent_net_find_vni(a, v))
 			return v;
 	return 0;
 }
@@ -323,9 +287,9 @@ static void h_net_create(void *arg, const struct api_req *req, struct api_resp *
 		{"mtu", JSON_INTEGER, 0}, {"gateway", JSON_STRING, 0}, {"port", JSON_INTEGER, 0},
 	};
 	struct agent *a = arg;
-	struct agent_net n = {0}, *grown;
+	struct agent_net n = {0};
 	const char *name, *subnet, *gw;
-	struct vx_net_spec spec;
+	unsigned status;
 	char err[256];
 	json_int_t v;
 	int ret;
@@ -358,6 +322,13 @@ static void h_net_create(void *arg, const struct api_req *req, struct api_resp *
 		api_error(resp, 400, "invalid_argument", "invalid gateway \"%s\"", gw);
 		return;
 	}
+	if (gw && (!addr_prefix_contains(&n.rec.subnet, n.rec.gw) ||
+		   ipam_pool_create(&n.pool, &n.rec.subnet, &n.rec.gw))) {
+		api_error(resp, 400, "invalid_argument",
+			  "invalid gateway %s: it must be a host address inside %s", gw, subnet);
+		return;
+	}
+	ipam_pool_destroy(n.pool);
 	snprintf(n.rec.name, sizeof(n.rec.name), "%s", name);
 	n.rec.port = (uint16_t)a->cfg.vxlan_port;
 	if ((ret = body_int(req->body, "vni", 1, VX_VNI_MAX, &v, resp)) < 0)
@@ -370,71 +341,91 @@ static void h_net_create(void *arg, const struct api_req *req, struct api_resp *
 		return;
 	if (ret)
 		n.rec.port = (uint16_t)v;
-	if (net_find(a, name)) {
+	if (agent_net_find(a, name)) {
 		api_error(resp, 409, "conflict", "network \"%s\" already exists", name);
 		return;
 	}
-	if (net_find_vni(a, n.rec.vni)) {
+	if (agent_net_find_vni(a, n.rec.vni)) {
 		api_error(resp, 409, "conflict", "VNI %u is already used by network \"%s\"",
-			  n.rec.vni, net_find_vni(a, n.rec.vni)->rec.name);
+			  n.rec.vni, agent_net_find_vni(a, n.rec.vni)->rec.name);
 		return;
 	}
-	ret = ipam_pool_create(&n.pool, &n.rec.subnet, n.rec.gw.s_addr ? &n.rec.gw : NULL);
-	if (ret) {
-		api_error(resp, 400, "invalid_argument", "gateway %s: %s", gw ? gw : "-",
-			  ipam_strerror(ret));
+	if (drv_cluster_net_conflict(a, &n.rec, err, sizeof(err))) {
+		api_error(resp, 409, "conflict", "%s", err);
 		return;
 	}
 	n.rec.created = time(NULL);
+	status = agent_net_add(a, &n.rec, err, sizeof(err));
+	if (status != 201) {
+		api_error(resp, status, status == 409 ? "conflict" : status == 400 ? "invalid_argument"
+			  : "kernel", "%s", err);
+		return;
+	}
+	drv_cluster_net_publish(a, agent_net_find(a, name));
+	resp->status = 201;
+	resp->body = net_json(a, agent_net_find(a, name));
+}
+
+unsigned agent_net_add(struct agent *a, const struct drv_net_rec *rec, char *err, size_t len)
+{
+	struct agent_net n = {.rec = *rec}, *grown;
+	struct vx_net_spec spec;
+	char sub[ADDR_PREFIX_STRLEN];
+	unsigned status = 500;
+	int ret;
+
+	ret = ipam_pool_create(&n.pool, &n.rec.subnet, n.rec.gw.s_addr ? &n.rec.gw : NULL);
+	if (ret) {
+		snprintf(err, len, "network %s: %s", rec->name, ipam_strerror(ret));
+		return 400;
+	}
 	n.mtu = net_mtu(a, &n.rec);
 	grown = realloc(a->nets, (a->nnets + 1) * sizeof(*a->nets));
 	if (!grown) {
-		api_error(resp, 500, "internal", "out of memory");
+		snprintf(err, len, "out of memory");
 		goto err_pool;
 	}
 	a->nets = grown;
-
 	if (drv_state_begin(a->st)) {
-		api_error(resp, 500, "internal", "state database: cannot begin a transaction");
+		snprintf(err, len, "state database: cannot begin a transaction");
 		goto err_pool;
 	}
 	ret = drv_state_net_insert(a->st, &n.rec);
 	if (ret) {
-		api_error(resp, ret == -EEXIST || ret == -EADDRINUSE ? 409 : 500,
-			  ret == -EEXIST || ret == -EADDRINUSE ? "conflict" : "internal",
-			  "state database refused network \"%s\": %s", name, strerror(-ret));
+		status = ret == -EEXIST || ret == -EADDRINUSE ? 409 : 500;
+		snprintf(err, len, "state database refused network \"%s\": %s", rec->name,
+			 strerror(-ret));
 		goto err_rollback;
 	}
 	net_spec(a, &n, &spec);
-	ret = vx_dp_net_put(a->dp, &spec, err, sizeof(err));
+	ret = vx_dp_net_put(a->dp, &spec, err, len);
 	if (ret) {
-		api_error(resp, ret == -EEXIST ? 409 : 500, ret == -EEXIST ? "conflict" : "kernel",
-			  "%s", err);
+		status = ret == -EEXIST ? 409 : 500;
 		goto err_rollback;
 	}
 	if (drv_state_commit(a->st)) {
-		api_error(resp, 500, "internal", "state database: commit failed");
+		snprintf(err, len, "state database: commit failed");
 		vx_dp_net_del(a->dp, n.rec.vni);
 		goto err_rollback;
 	}
 	n.in_dp = 1;
 	a->nets[a->nnets++] = n;
-	log_info("network created name=%s vni=%u subnet=%s mtu=%u", name, n.rec.vni, subnet,
+	addr_fmt_prefix(&n.rec.subnet, sub);
+	log_info("network created name=%s vni=%u subnet=%s mtu=%u", rec->name, n.rec.vni, sub,
 		 n.mtu);
-	resp->status = 201;
-	resp->body = net_json(a, &a->nets[a->nnets - 1]);
-	return;
+	return 201;
 
 err_rollback:
 	drv_state_rollback(a->st);
 err_pool:
 	ipam_pool_destroy(n.pool);
+	return status;
 }
 
 static void h_net_get(void *arg, const struct api_req *req, struct api_resp *resp)
 {
 	struct agent *a = arg;
-	struct agent_net *n = net_find(a, req->param);
+	struct agent_net *n = agent_net_find(a, req->param);
 	json_t *eps;
 
 	if (!n) {
@@ -457,7 +448,7 @@ static void h_net_get(void *arg, const struct api_req *req, struct api_resp *res
 static void h_net_delete(void *arg, const struct api_req *req, struct api_resp *resp)
 {
 	struct agent *a = arg;
-	struct agent_net *n = net_find(a, req->param);
+	struct agent_net *n = agent_net_find(a, req->param);
 	size_t neps;
 	int ret;
 
@@ -465,18 +456,42 @@ static void h_net_delete(void *arg, const struct api_req *req, struct api_resp *
 		api_error(resp, 404, "not_found", "no network named \"%s\"", req->param);
 		return;
 	}
-	neps = net_ep_count(a, n->rec.name);
+	neps = agent_net_ep_count(a, n->rec.name);
 	if (neps) {
 		api_error(resp, 409, "conflict",
 			  "network \"%s\" still has %zu endpoint(s); detach them first",
 			  n->rec.name, neps);
 		return;
 	}
-	ret = drv_state_net_delete(a->st, n->rec.name);
-	if (ret) {
-		api_error(resp, 500, "internal", "state database: %s", strerror(-ret));
+	neps = drv_cluster_net_remote_eps(a, n->rec.name);
+	if (neps) {
+		api_error(resp, 409, "conflict",
+			  "network \"%s\" still has %zu endpoint(s) on other hosts; detach them "
+			  "there first", n->rec.name, neps);
 		return;
 	}
+	resp->body = json_pack("{s:s}", "deleted", n->rec.name);
+	drv_cluster_net_unpublish(a, n->rec.name);
+	ret = agent_net_remove(a, n->rec.name);
+	if (ret) {
+		json_decref(resp->body);
+		resp->body = NULL;
+		api_error(resp, 500, "internal", "state database: %s", strerror(-ret));
+	}
+}
+
+int agent_net_remove(struct agent *a, const char *name)
+{
+	struct agent_net *n = agent_net_find(a, name);
+	int ret;
+
+	if (!n)
+		return -ENOENT;
+	if (agent_net_ep_count(a, name))
+		return -EBUSY;
+	ret = drv_state_net_delete(a->st, n->rec.name);
+	if (ret)
+		return ret;
 	if (n->in_dp) {
 		ret = vx_dp_net_del(a->dp, n->rec.vni);
 		if (ret)
@@ -484,9 +499,9 @@ static void h_net_delete(void *arg, const struct api_req *req, struct api_resp *
 				 n->rec.name, strerror(-ret));
 	}
 	log_info("network removed name=%s vni=%u", n->rec.name, n->rec.vni);
-	resp->body = json_pack("{s:s}", "deleted", n->rec.name);
 	ipam_pool_destroy(n->pool);
 	*n = a->nets[--a->nnets];
+	return 0;
 }
 
 /* ---- endpoints ---- */
@@ -497,7 +512,7 @@ static void h_ep_list(void *arg, const struct api_req *req, struct api_resp *res
 	const char *net = api_req_query(req, "network");
 	json_t *arr;
 
-	if (net && !net_find(a, net)) {
+	if (net && !agent_net_find(a, net)) {
 		api_error(resp, 404, "not_found", "no network named \"%s\"", net);
 		return;
 	}
@@ -570,7 +585,7 @@ static void h_ep_create(void *arg, const struct api_req *req, struct api_resp *r
 	ip = body_str(req->body, "ip");
 	mac = body_str(req->body, "mac");
 	ifname = body_str(req->body, "ifname");
-	n = net_find(a, net_name);
+	n = agent_net_find(a, net_name);
 	if (!n) {
 		api_error(resp, 404, "not_found", "no network named \"%s\"", net_name);
 		return;
@@ -688,6 +703,7 @@ static void h_ep_create(void *arg, const struct api_req *req, struct api_resp *r
 	e.in_dp = 1;
 	a->eps[a->neps++] = e;
 	a->ep_attached++;
+	drv_cluster_ep_publish(a, &a->eps[a->neps - 1]);
 	{
 		char ipbuf[INET_ADDRSTRLEN];
 
@@ -716,7 +732,7 @@ static void h_ep_delete(void *arg, const struct api_req *req, struct api_resp *r
 		api_error(resp, 404, "not_found", "no endpoint with id \"%s\"", req->param);
 		return;
 	}
-	n = net_find(a, e->rec.net);
+	n = agent_net_find(a, e->rec.net);
 	if (drv_state_begin(a->st)) {
 		api_error(resp, 500, "internal", "state database: cannot begin a transaction");
 		return;
@@ -734,6 +750,7 @@ static void h_ep_delete(void *arg, const struct api_req *req, struct api_resp *r
 	if (n)
 		ipam_pool_release(n->pool, e->rec.ip);
 	a->ep_detached++;
+	drv_cluster_ep_unpublish(a, e->rec.id);
 	log_info("endpoint detached id=%s net=%s", e->rec.id, e->rec.net);
 	resp->body = json_pack("{s:s}", "deleted", e->rec.id);
 	*e = a->eps[--a->neps];
@@ -749,7 +766,7 @@ struct fdb_ctx {
 static void fdb_row_cb(void *arg, const struct vx_fdb_row *row)
 {
 	struct fdb_ctx *c = arg;
-	struct agent_net *n = net_find_vni(c->a, row->vni);
+	struct agent_net *n = agent_net_find_vni(c->a, row->vni);
 	char mac[ADDR_MAC_STRLEN];
 
 	addr_fmt_mac(row->mac, mac);
@@ -771,7 +788,7 @@ static void h_fdb(void *arg, const struct api_req *req, struct api_resp *resp)
 	int ret;
 
 	if (net) {
-		struct agent_net *n = net_find(a, net);
+		struct agent_net *n = agent_net_find(a, net);
 
 		if (!n) {
 			api_error(resp, 404, "not_found", "no network named \"%s\"", net);
@@ -806,26 +823,26 @@ static void h_status(void *arg, const struct api_req *req, struct api_resp *resp
 	struct agent *a = arg;
 
 	resp->body = json_pack("{s:s,s:{s:s,s:s},s:I,s:s,s:s,s:o,s:I,s:I,s:I,s:o}", "version",
-			       VXMESH_VERSION, "node", "id", a->node.id, "name", a->node.name,
+			       vxmesh_version, "node", "id", a->node.id, "name", a->node.name,
 			       "uptime_s", (json_int_t)(time(NULL) - a->started), "state_dir",
 			       a->cfg.state_dir, "socket", a->cfg.socket, "vtep",
 			       json_ip_or_null(a->vtep), "vxlan_port", (json_int_t)a->cfg.vxlan_port,
 			       "networks", (json_int_t)a->nnets, "endpoints", (json_int_t)a->neps,
 			       "reconcile", reconcile_json(a));
+	json_object_set_new(resp->body, "cluster", drv_cluster_status_json(a));
 }
 
 static void h_version(void *arg, const struct api_req *req, struct api_resp *resp)
 {
-	resp->body = json_pack("{s:s}", "version", VXMESH_VERSION);
+	resp->body = json_pack("{s:s}", "version", vxmesh_version);
 }
 
-static void reconcile_now(struct agent *a);
 
 static void h_reconcile(void *arg, const struct api_req *req, struct api_resp *resp)
 {
 	struct agent *a = arg;
 
-	reconcile_now(a);
+	agent_reconcile_now(a);
 	resp->body = reconcile_json(a);
 }
 
@@ -882,6 +899,7 @@ static void h_metrics(void *arg, const struct api_req *req, struct api_resp *res
 			"vxmesh_ipam_addresses{network=\"%s\",state=\"free\"} %zu\n",
 			a->nets[i].rec.name, ipam_pool_leased(a->nets[i].pool), a->nets[i].rec.name,
 			ipam_pool_free(a->nets[i].pool));
+	drv_cluster_metrics(a, f);
 	fclose(f);
 	resp->text = buf;
 	resp->content_type = "text/plain; version=0.0.4";
@@ -901,6 +919,14 @@ static const struct api_route routes[] = {
 	{"GET", "/v1/fdb", h_fdb},
 	{"POST", "/v1/reconcile", h_reconcile},
 	{"GET", "/metrics", h_metrics},
+	{"GET", "/v1/members", drv_cluster_h_members},
+	{"POST", "/v1/join", drv_cluster_h_join},
+	{"POST", "/v1/leave", drv_cluster_h_leave},
+	{"GET", "/v1/keys", drv_cluster_h_keys},
+	{"POST", "/v1/keys", drv_cluster_h_key_install},
+	{"PUT", "/v1/keys/primary", drv_cluster_h_key_use},
+	{"DELETE", "/v1/keys", drv_cluster_h_key_remove},
+	{"GET", "/v1/token", drv_cluster_h_token},
 };
 
 /* ---- reconciling ---- */
@@ -919,7 +945,7 @@ static void net_apply(struct agent *a, struct agent_net *n)
 
 static void ep_apply(struct agent *a, struct agent_ep *e)
 {
-	struct agent_net *n = net_find(a, e->rec.net);
+	struct agent_net *n = agent_net_find(a, e->rec.net);
 	struct vx_ep_spec spec;
 	int ret;
 
@@ -936,7 +962,7 @@ static void ep_apply(struct agent *a, struct agent_ep *e)
 	e->status = ret;
 }
 
-static void reconcile_now(struct agent *a)
+void agent_reconcile_now(struct agent *a)
 {
 	for (size_t i = 0; i < a->nnets; i++)
 		if (!a->nets[i].in_dp)
@@ -960,7 +986,7 @@ static void reconcile_cb(struct rx_loop *loop, struct rx_timer *t, void *arg)
 {
 	struct agent *a = arg;
 
-	reconcile_now(a);
+	agent_reconcile_now(a);
 	rx_timer_arm(t, a->cfg.reconcile_ms, a->cfg.reconcile_ms / 10);
 }
 
@@ -1067,6 +1093,7 @@ static void usage(FILE *f)
 static void agent_fini(struct agent *a)
 {
 	drv_api_close(a->api);
+	drv_cluster_close(a);
 	rx_timer_destroy(a->reconcile_timer);
 	for (size_t i = 0; i < a->nnets; i++)
 		ipam_pool_destroy(a->nets[i].pool);
@@ -1143,15 +1170,21 @@ int drv_agent_main(int argc, char **argv, int first)
 		log_err("cannot open rtnetlink: %s", strerror(-ret));
 		goto err;
 	}
-	log_info("vxmesh agent %s starting node=%s name=%s state=%s socket=%s", VXMESH_VERSION,
+	log_info("vxmesh agent %s starting node=%s name=%s state=%s socket=%s", vxmesh_version,
 		 a.node.id, a.node.name, a.cfg.state_dir, a.cfg.socket);
 	if ((ret = agent_load(&a))) {
 		log_err("cannot load state: %s", strerror(-ret));
 		goto err;
 	}
+	/* The replicated tables come back from the database before the first
+	 * reconcile, so remote entries survive an agent restart untouched. */
+	if ((ret = drv_cluster_open(&a))) {
+		log_err("cannot start gossip: %s", strerror(-ret));
+		goto err;
+	}
 	/* The first full pass removes what a previous run left that is no
 	 * longer wanted, and adopts the rest. */
-	reconcile_now(&a);
+	agent_reconcile_now(&a);
 
 	snprintf(sockdir, sizeof(sockdir), "%s", a.cfg.socket);
 	if (strrchr(sockdir, '/') && strrchr(sockdir, '/') != sockdir) {

@@ -41,6 +41,28 @@ static const struct opt opts[] = {
 	 "UDP port of new networks (default 4789)"},
 	{"reconcile-interval", OPT_UINT, offsetof(struct drv_config, reconcile_ms), 0, 100,
 	 3600000, "MS", "compare kernel with desired state every MS milliseconds (default 5000)"},
+	{"node-name", OPT_STR, offsetof(struct drv_config, node_name),
+	 sizeof(((struct drv_config *)0)->node_name), 0, 0, "NAME",
+	 "gossip node name, unique in the cluster (default: hostname-<id>)"},
+	{"bind", OPT_STR, offsetof(struct drv_config, bind), sizeof(((struct drv_config *)0)->bind),
+	 0, 0, "ADDR[:PORT]", "gossip UDP+TCP bind address (default 0.0.0.0:7946)"},
+	{"advertise", OPT_STR, offsetof(struct drv_config, advertise),
+	 sizeof(((struct drv_config *)0)->advertise), 0, 0, "ADDR[:PORT]",
+	 "gossip address other nodes use (NAT: the forwarded one; default: bind or route source)"},
+	{"vtep-advertise", OPT_STR, offsetof(struct drv_config, vtep_advertise),
+	 sizeof(((struct drv_config *)0)->vtep_advertise), 0, 0, "ADDR[:PORT]",
+	 "VXLAN address and port other nodes send to (default: --vtep or --advertise, --vxlan-port)"},
+	{"join", OPT_STR, offsetof(struct drv_config, join), sizeof(((struct drv_config *)0)->join),
+	 0, 0, "ADDR[,ADDR...]", "join the cluster through these members at start"},
+	{"join-token", OPT_STR, offsetof(struct drv_config, join_token),
+	 sizeof(((struct drv_config *)0)->join_token), 0, 0, "TOKEN",
+	 "join with a token from 'vxmesh token' (seeds and cluster key)"},
+	{"encrypt", OPT_STR, offsetof(struct drv_config, encrypt),
+	 sizeof(((struct drv_config *)0)->encrypt), 0, 0, "KEY",
+	 "install this base64 32-byte gossip key (see 'vxmesh key generate') as primary"},
+	{"gossip-profile", OPT_STR, offsetof(struct drv_config, gossip_profile),
+	 sizeof(((struct drv_config *)0)->gossip_profile), 0, 0, "lan|local",
+	 "memberlist timing profile (default lan; local detects failures faster)"},
 	{"log-level", OPT_LEVEL, offsetof(struct drv_config, log_level), 0, 0, 0, "LEVEL",
 	 "error, warn, info (default) or debug"},
 	{"log-json", OPT_BOOL, offsetof(struct drv_config, log_json), 0, 0, 0, NULL,
@@ -56,6 +78,8 @@ void drv_config_defaults(struct drv_config *c)
 	c->vxlan_port = 4789;
 	c->reconcile_ms = 5000;
 	c->log_level = LOG_LVL_INFO;
+	snprintf(c->bind, sizeof(c->bind), "0.0.0.0:7946");
+	snprintf(c->gossip_profile, sizeof(c->gossip_profile), "lan");
 }
 
 static const struct opt *opt_find(const char *name, size_t len)

@@ -24,6 +24,15 @@ struct drv_config {
 	unsigned vxlan_port;       /* default port of new networks */
 	unsigned reconcile_ms;     /* periodic reconcile interval */
 	unsigned log_level;        /* enum log_level */
+	/* gossip */
+	char node_name[128];       /* "" = hostname-<id prefix> */
+	char bind[64];             /* ADDR[:PORT] for gossip, default 0.0.0.0:7946 */
+	char advertise[64];        /* ADDR[:PORT] other nodes reach us at */
+	char vtep_advertise[64];   /* ADDR[:PORT] other nodes send VXLAN to */
+	char join[1024];           /* ADDR[:PORT][,...] */
+	char join_token[2048];
+	char encrypt[64];          /* base64 key installed at start */
+	char gossip_profile[16];   /* lan (default) or local */
 	int log_json;
 	int help;
 };

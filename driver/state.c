@@ -58,6 +58,17 @@ static const char *const migrations[] = {
 	  " owner TEXT,"
 	  " created INTEGER,"
 	  " PRIMARY KEY (net, ip));",
+    /* v2: the replicated (gossip) tables, so a restarted agent knows every
+     * remote endpoint before its first reconcile. */
+    [2] = "CREATE TABLE gossip ("
+	  " kind INTEGER NOT NULL,"
+	  " key TEXT NOT NULL,"
+	  " clock INTEGER NOT NULL,"
+	  " origin TEXT NOT NULL,"
+	  " owner TEXT NOT NULL,"
+	  " deleted INTEGER NOT NULL,"
+	  " value BLOB,"
+	  " PRIMARY KEY (kind, key));",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == DRV_STATE_SCHEMA + 1,
@@ -80,6 +91,9 @@ enum query {
 	Q_LEASE_DELETE,
 	Q_LEASE_LIST,
 	Q_LEASE_LIST_NET,
+	Q_GOSSIP_PUT,
+	Q_GOSSIP_DELETE,
+	Q_GOSSIP_LIST,
 	Q_COUNT,
 };
 
@@ -106,6 +120,11 @@ static const char *const query_sql[Q_COUNT] = {
     [Q_LEASE_DELETE] = "DELETE FROM leases WHERE net = ?1 AND ip = ?2",
     [Q_LEASE_LIST] = "SELECT " LEASE_COLS " FROM leases",
     [Q_LEASE_LIST_NET] = "SELECT " LEASE_COLS " FROM leases WHERE net = ?1",
+    [Q_GOSSIP_PUT] = "INSERT OR REPLACE INTO gossip (kind, key, clock, origin, owner, deleted, value)"
+		     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [Q_GOSSIP_DELETE] = "DELETE FROM gossip WHERE kind = ?1 AND key = ?2",
+    [Q_GOSSIP_LIST] = "SELECT kind, key, clock, origin, owner, deleted, value FROM gossip"
+		      " ORDER BY kind, key",
 };
 
 struct drv_state {
@@ -951,5 +970,89 @@ int drv_state_lease_list(struct drv_state *st, const char *net, struct drv_lease
 		       (void **)out, n);
 	if (!ret && *n > 1)
 		qsort(*out, *n, sizeof(**out), lease_cmp);
+	return ret;
+}
+
+/* ---- replicated tables ---- */
+
+int drv_state_gossip_put(struct drv_state *st, const struct gt_entry *e)
+{
+	sqlite3_stmt *s;
+	int ret, rc;
+
+	if (e->clock > INT64_MAX)
+		return -EOVERFLOW;
+	ret = stmt_get(st, Q_GOSSIP_PUT, &s);
+	if (ret)
+		return ret;
+	rc = sqlite3_bind_int(s, 1, e->kind);
+	if (rc == SQLITE_OK)
+		rc = bind_str(s, 2, e->key, 0);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(s, 3, (sqlite3_int64)e->clock);
+	if (rc == SQLITE_OK)
+		rc = bind_str(s, 4, e->origin, 0);
+	if (rc == SQLITE_OK)
+		rc = bind_str(s, 5, e->owner, 0);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int(s, 6, !!e->deleted);
+	if (rc == SQLITE_OK)
+		rc = e->value ? sqlite3_bind_blob(s, 7, e->value, (int)e->value_len, SQLITE_STATIC)
+			      : sqlite3_bind_null(s, 7);
+	ret = rc == SQLITE_OK ? step_write(s, sqlite3_step(s)) : sql_errno(rc);
+	stmt_put(s);
+	return ret;
+}
+
+int drv_state_gossip_delete(struct drv_state *st, uint8_t kind, const char *key)
+{
+	sqlite3_stmt *s;
+	int ret, rc;
+
+	ret = stmt_get(st, Q_GOSSIP_DELETE, &s);
+	if (ret)
+		return ret;
+	rc = sqlite3_bind_int(s, 1, kind);
+	if (rc == SQLITE_OK)
+		rc = bind_str(s, 2, key, 0);
+	ret = rc == SQLITE_OK ? step_write(s, sqlite3_step(s)) : sql_errno(rc);
+	stmt_put(s);
+	return ret;
+}
+
+int drv_state_gossip_foreach(struct drv_state *st, drv_gossip_row_cb cb, void *arg)
+{
+	sqlite3_stmt *s;
+	int ret, rc;
+
+	ret = stmt_get(st, Q_GOSSIP_LIST, &s);
+	if (ret)
+		return ret;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct gt_entry e = {0};
+		int64_t kind, clock, deleted;
+		int vlen = sqlite3_column_bytes(s, 6);
+
+		if ((ret = col_int(s, 0, 1, GT_KIND_MAX - 1, 0, &kind)) ||
+		    (ret = col_str(s, 1, e.key, sizeof(e.key), 0)) ||
+		    (ret = col_int(s, 2, 0, INT64_MAX, 0, &clock)) ||
+		    (ret = col_str(s, 3, e.origin, sizeof(e.origin), 0)) ||
+		    (ret = col_str(s, 4, e.owner, sizeof(e.owner), 0)) ||
+		    (ret = col_int(s, 5, 0, 1, 0, &deleted)))
+			break;
+		if (vlen < 0 || vlen > GT_VALUE_MAX) {
+			ret = -EIO;
+			break;
+		}
+		e.kind = (uint8_t)kind;
+		e.clock = (uint64_t)clock;
+		e.deleted = (int)deleted;
+		e.value = sqlite3_column_type(s, 6) == SQLITE_NULL ? NULL : sqlite3_column_blob(s, 6);
+		e.value_len = e.value ? (size_t)vlen : 0;
+		cb(arg, &e);
+	}
+	if (!ret && rc != SQLITE_DONE)
+		ret = sql_errno(rc);
+	stmt_put(s);
 	return ret;
 }

@@ -15,10 +15,11 @@
 #include <stdint.h>
 
 #include "common/addr.h"
+#include "gossip/table.h"
 #include "vxlan/vxlan.h"
 
 #define DRV_NODE_ID_LEN 32 /* hex characters */
-#define DRV_STATE_SCHEMA 1
+#define DRV_STATE_SCHEMA 2
 
 struct drv_state;
 
@@ -96,5 +97,16 @@ int drv_state_lease_insert(struct drv_state *st, const struct drv_lease_rec *l)
 int drv_state_lease_delete(struct drv_state *st, const char *net, struct in_addr ip);
 int drv_state_lease_list(struct drv_state *st, const char *net, struct drv_lease_rec **out,
 			 size_t *n) __attribute__((warn_unused_result));
+
+/* Replicated-table entries (gossip), stored as the table holds them so a
+ * restarted agent starts from what it knew.  put is an upsert. */
+int drv_state_gossip_put(struct drv_state *st, const struct gt_entry *e)
+	__attribute__((warn_unused_result));
+int drv_state_gossip_delete(struct drv_state *st, uint8_t kind, const char *key);
+/* Every stored entry, in (kind, key) order; e->value points into SQLite's
+ * memory and is valid during the call only. */
+typedef void (*drv_gossip_row_cb)(void *arg, const struct gt_entry *e);
+int drv_state_gossip_foreach(struct drv_state *st, drv_gossip_row_cb cb, void *arg)
+	__attribute__((warn_unused_result));
 
 #endif

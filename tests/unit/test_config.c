@@ -551,6 +551,9 @@ Test(config_file, unknown_option_before_file)
 static const char *const usage_opts[] = {
 	"--state-dir DIR", "--socket PATH",	    "--config FILE",
 	"--vtep ADDR",	   "--vxlan-port PORT", "--reconcile-interval MS",
+	"--node-name NAME", "--bind ADDR[:PORT]", "--advertise ADDR[:PORT]",
+	"--vtep-advertise ADDR[:PORT]", "--join ADDR[,ADDR...]", "--join-token TOKEN",
+	"--encrypt KEY", "--gossip-profile lan|local",
 	"--log-level LEVEL", "--log-json",	    "--help",
 };
 

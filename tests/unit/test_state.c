@@ -544,16 +544,17 @@ Test(state, stored_text_is_readable_and_strictly_parsed)
 Test(state, newer_schema_is_refused)
 {
 	struct drv_state *st;
-	char err[256] = "", want[128];
+	char err[256] = "", want[128], sql[64];
 
 	drv_state_close(open_ok());
-	raw_exec("PRAGMA user_version = 2");
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", DRV_STATE_SCHEMA + 1);
+	raw_exec(sql);
 	st = (struct drv_state *)1;
 	cr_assert_eq(drv_state_open(&st, sdir, err, sizeof(err)), -EPROTO);
 	cr_assert_null(st);
 	snprintf(want, sizeof(want),
-		 "state database schema version 2 is newer than this vxmesh (%d)",
-		 DRV_STATE_SCHEMA);
+		 "state database schema version %d is newer than this vxmesh (%d)",
+		 DRV_STATE_SCHEMA + 1, DRV_STATE_SCHEMA);
 	cr_assert_str_eq(err, want);
 }
 
@@ -596,4 +597,70 @@ Test(state, corrupt_schema_page_is_an_error)
 	cr_assert_lt(drv_state_open(&st, sdir, err, sizeof(err)), 0);
 	cr_assert_null(st);
 	cr_assert_neq(err[0], '\0');
+}
+
+struct gossip_rows {
+	struct gt_entry e[4];
+	char val[4][32];
+	size_t n;
+};
+
+static void gossip_row_cb(void *arg, const struct gt_entry *e)
+{
+	struct gossip_rows *r = arg;
+
+	cr_assert_lt(r->n, 4);
+	r->e[r->n] = *e;
+	if (e->value) {
+		cr_assert_lt(e->value_len, sizeof(r->val[0]));
+		memcpy(r->val[r->n], e->value, e->value_len);
+		r->e[r->n].value = (const uint8_t *)r->val[r->n];
+	}
+	r->n++;
+}
+
+Test(state, gossip_entries_upsert_list_delete)
+{
+	struct drv_state *st = open_ok();
+	struct gt_entry a = {.kind = GT_KIND_NET, .key = "blue", .clock = 7, .origin = "n1",
+			     .owner = "n1", .value = (const uint8_t *)"{}", .value_len = 2};
+	struct gt_entry b = {.kind = GT_KIND_EP, .key = "abc", .clock = 9, .origin = "n2",
+			     .owner = "n2", .deleted = 1};
+	struct gossip_rows r = {0};
+
+	cr_assert_eq(drv_state_gossip_put(st, &a), 0);
+	cr_assert_eq(drv_state_gossip_put(st, &b), 0);
+	a.clock = 8; /* upsert replaces */
+	cr_assert_eq(drv_state_gossip_put(st, &a), 0);
+	drv_state_close(st);
+	st = open_ok();
+	cr_assert_eq(drv_state_gossip_foreach(st, gossip_row_cb, &r), 0);
+	cr_assert_eq(r.n, 2);
+	cr_assert_eq(r.e[0].kind, GT_KIND_NET);
+	cr_assert_eq(r.e[0].clock, 8);
+	cr_assert_eq(r.e[0].value_len, 2);
+	cr_assert_eq(memcmp(r.e[0].value, "{}", 2), 0);
+	cr_assert_eq(r.e[1].deleted, 1);
+	cr_assert_null(r.e[1].value);
+	cr_assert_eq(drv_state_gossip_delete(st, GT_KIND_EP, "abc"), 0);
+	r.n = 0;
+	cr_assert_eq(drv_state_gossip_foreach(st, gossip_row_cb, &r), 0);
+	cr_assert_eq(r.n, 1);
+	drv_state_close(st);
+}
+
+Test(state, schema_v1_is_migrated_forward)
+{
+	struct drv_state *st;
+	struct drv_net_rec n;
+
+	/* A v1 database with one network, as an agent of issue 2 left it. */
+	drv_state_close(open_ok());
+	raw_exec("DROP TABLE gossip; PRAGMA user_version = 1;"
+		 "INSERT INTO networks VALUES ('blue', 100, '10.0.0.0/24', NULL, 0, 4789, 1)");
+	st = open_ok();
+	cr_assert_eq(drv_state_schema_version(st), DRV_STATE_SCHEMA);
+	cr_assert_eq(drv_state_net_get(st, "blue", &n), 0);
+	cr_assert_eq(n.vni, 100);
+	drv_state_close(st);
 }

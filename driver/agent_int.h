@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * agent_int: the agent's in-memory tables, shared by driver/agent.c (API,
+ * local state, reconciling) and driver/cluster.c (gossip).  Private to
+ * driver/.
+ */
+#ifndef VXMESH_AGENT_INT_H
+#define VXMESH_AGENT_INT_H
+
+#include <jansson.h>
+#include <netinet/in.h>
+#include <time.h>
+
+#include "driver/config.h"
+#include "driver/state.h"
+
+
+struct drv_api;
+struct drv_cluster;
+struct ipam_pool;
+struct rx_loop;
+struct rx_timer;
+struct vx_dp;
+struct vx_nl;
+
+struct agent_net {
+	struct drv_net_rec rec;
+	struct ipam_pool *pool;
+	unsigned mtu;      /* effective: rec.mtu, or derived from the underlay */
+	int in_dp;         /* the datapath holds it */
+	char err[256];     /* why not, when !in_dp */
+};
+
+struct agent_ep {
+	struct drv_ep_rec rec;
+	int in_dp;
+	int status;        /* 0, or -errno of the last failed attempt/check */
+	char err[256];
+};
+
+struct agent {
+	struct drv_config cfg;
+	struct rx_loop *loop;
+	struct drv_state *st;
+	struct vx_nl *nl;
+	struct vx_dp *dp;
+	struct drv_api *api;
+	struct drv_node_rec node;
+	struct in_addr vtep;
+	struct agent_net *nets;
+	size_t nnets;
+	struct agent_ep *eps;
+	size_t neps;
+	struct rx_timer *reconcile_timer;
+	int sig_fd;
+	int lock_fd;
+	time_t started;
+	int last_rec_err;
+	unsigned long long ep_attached, ep_detached;
+	struct drv_cluster *cl;
+};
+
+struct agent_net *agent_net_find(struct agent *a, const char *name);
+struct agent_net *agent_net_find_vni(struct agent *a, uint32_t vni);
+size_t agent_net_ep_count(struct agent *a, const char *net);
+
+/* Make a network local: IPAM pool, state row, kernel objects, in one
+ * step that leaves nothing behind on failure.  Returns an HTTP-style status
+ * (201 on success) with a message in err. */
+unsigned agent_net_add(struct agent *a, const struct drv_net_rec *rec, char *err, size_t len);
+/* Remove a network that has no local endpoints (state row and kernel). */
+int agent_net_remove(struct agent *a, const char *name);
+
+/* Re-apply every network/endpoint the datapath does not hold, then
+ * reconcile the kernel. */
+void agent_reconcile_now(struct agent *a);
+
+#endif
