@@ -71,6 +71,25 @@ done
 for t in build/tests/kernel-*; do
     [ -x "$t" ] && run_suite tap "kernel $(basename "$t")" "$t"
 done
+for t in build/tests/sim-*; do
+    [ -x "$t" ] && run_suite tap "simulation $(basename "$t")" "$t"
+done
+# A short libFuzzer run of every decoder of outside input (longer runs:
+# docs/testing.md).  A crash or sanitizer report fails the suite.
+fuzz_one() {
+    local out rc
+    out=$("$1" -max_total_time="${FUZZ_SECONDS:-20}" -rss_limit_mb=1024 -print_final_stats=1 2>&1)
+    rc=$?
+    if [ $rc = 0 ]; then
+        echo "ok 1 - $(basename "$1"): $(grep -o 'stat::number_of_executed_units: *[0-9]*' <<<"$out" | grep -o '[0-9]*$') inputs, no crash"
+    else
+        echo "not ok 1 - $(basename "$1") found a crash (exit $rc)"
+        tail -n 40 <<<"$out"
+    fi
+}
+for t in build/fuzz/fuzz_*; do
+    [ -x "$t" ] && run_suite tap "fuzz $(basename "$t")" fuzz_one "$t"
+done
 for t in tests/integration/test_*.sh; do
     [ -f "$t" ] && run_suite tap "integration $(basename "$t")" bash "$t"
 done

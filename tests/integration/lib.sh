@@ -52,6 +52,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# netns_add NAME: call directly, not through check (subshell), so the
+# cleanup trap knows the namespace.
 netns_add() { # name
     ip netns add "$1" && NETNSES+=("$1") && ip -n "$1" link set lo up
 }

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Time from `vxmesh ep attach` on host A until a container on host B gets a
+# ping reply from the new endpoint.  Two namespace hosts on a veth underlay;
+# N attaches (default 50), each timed, then detached.  Prints p50/p99 in ms.
+#
+#   h1 (192.0.2.1) ── veth ── h2 (192.0.2.2)
+#   new endpoint on h1        prober container on h2 pings it
+. "$(dirname "$0")/lib.sh"
+N=${N:-50}
+
+b_netns "$BPFX-h1"; b_netns "$BPFX-h2"; b_netns "$BPFX-p"
+ip -n "$BPFX-h1" link add ul0 type veth peer name ul0 netns "$BPFX-h2"
+ip -n "$BPFX-h1" addr add 192.0.2.1/24 dev ul0; ip -n "$BPFX-h1" link set ul0 up
+ip -n "$BPFX-h2" addr add 192.0.2.2/24 dev ul0; ip -n "$BPFX-h2" link set ul0 up
+b_agent "$BPFX-h1" a1 --bind 192.0.2.1 --vtep 192.0.2.1 --node-name h1 || exit 1
+b_agent "$BPFX-h2" a2 --bind 192.0.2.2 --vtep 192.0.2.2 --node-name h2 --join 192.0.2.1 || exit 1
+b_wait 15 bash -c "'$VXMESH' --socket '$BTMP/a1.sock' members --json | jq -e '[.members[]|select(.state==\"alive\")]|length==2'" ||
+    { echo "cluster did not form" >&2; exit 1; }
+bvx a1 net create bench --subnet 10.99.0.0/16 >/dev/null
+b_wait 10 bvx a2 net inspect bench || { echo "network did not replicate" >&2; exit 1; }
+bvx a2 ep attach bench --netns "$BPFX-p" --ip 10.99.255.1 >/dev/null
+
+: >"$BTMP/ms"
+for i in $(seq 1 "$N"); do
+    ns=$BPFX-e$i
+    b_netns "$ns"
+    ip=10.99.$((i / 250)).$((i % 250 + 2))
+    t0=$(date +%s%N)
+    bvx a1 ep attach bench --netns "$ns" --ip "$ip" >/dev/null
+    # 10 ms between probes, 5 s at most.
+    for _ in $(seq 500); do
+        ip netns exec "$BPFX-p" ping -c 1 -W 0.01 -q "$ip" >/dev/null 2>&1 && break
+    done
+    t1=$(date +%s%N)
+    echo $(((t1 - t0) / 1000000)) >>"$BTMP/ms"
+    id=$(bvx a1 ep ls --json | jq -r --arg ns "/run/netns/$ns" '.endpoints[]|select(.netns==$ns)|.id')
+    bvx a1 ep detach "$id" >/dev/null
+    ip netns del "$ns"
+done
+sort -n "$BTMP/ms" >"$BTMP/sorted"
+echo "attach-to-ping across hosts, $N attaches: p50 $(pct 50 <"$BTMP/sorted") ms," \
+    "p99 $(pct 99 <"$BTMP/sorted") ms, max $(tail -n1 "$BTMP/sorted") ms"
