@@ -419,6 +419,8 @@ static void broadcast_entry(struct drv_cluster *cl, const struct gt_entry *e)
 		snprintf(key, sizeof(key), "t%u:%s", e->kind, e->key);
 		if (swim_broadcast_user(cl->swim, key, msg, len + 1))
 			log_warn("gossip: cannot queue the update of %s", e->key);
+		else
+			gx_kick(cl->gx);
 		free(msg);
 	}
 	free(buf);

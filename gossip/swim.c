@@ -140,6 +140,7 @@ struct swim {
 	struct timer **heap;
 	size_t hn, hcap_;
 	struct timer probe_t, gossip_t, pushpull_t, reconnect_t, leave_t;
+	uint64_t last_gossip;
 
 	struct {
 		enum phase phase;
@@ -1812,6 +1813,7 @@ static void fire(struct swim *s, struct timer *t)
 		break;
 	case T_GOSSIP:
 		(void)timer_arm(s, t, s->now + s->cfg.gossip_interval);
+		s->last_gossip = s->now;
 		gossip(s);
 		break;
 	case T_PUSHPULL:
@@ -2097,6 +2099,16 @@ int swim_broadcast_user(struct swim *s, const char *key, const uint8_t *payload,
 	bq_link(&s->uq, b);
 	if (s->uq.n > USER_QUEUE_MAX)
 		bq_drop(s, &s->uq, NULL, true);
+	/* Fresh news goes out with the next gossip round, brought forward to
+	 * now but never closer than a quarter interval to the previous one. */
+	if (s->gossip_t.idx != NOIDX) {
+		uint64_t w = s->last_gossip + s->cfg.gossip_interval / 4;
+
+		if (w < s->now)
+			w = s->now;
+		if (s->gossip_t.when > w)
+			(void)timer_arm(s, &s->gossip_t, w);
+	}
 	return 0;
 }
 
