@@ -1,30 +1,34 @@
 #!/usr/bin/env bash
-# vxmesh demo: one host (a network namespace) running the agent, two overlay
-# networks that even share a subnet, and three "containers" (namespaces).
+# vxmesh demo: three "hosts" (network namespaces) on one underlay switch,
+# an encrypted gossip cluster joined with a token, two overlay networks
+# that even share a subnet, and containers (namespaces) pinging across hosts.
 #
-#   ┌─────────────── host: netns vxdemo-host ───────────────┐
-#   │  vxmesh agent   (socket /tmp/vxmesh-demo/vxmesh.sock)  │
-#   │  blue: vxmb100 ── vxmv100    red: vxmb200 ── vxmv200   │
-#   └────────┬──────────┬─────────────────┬──────────────────┘
-#        vxdemo-c1  vxdemo-c2         vxdemo-c3
-#        10.10.0.x  10.10.0.x         10.10.0.30 (red)
+#                ┌──────────── vxdemo-sw: bridge br0 ────────────┐
+#                └─────┬──────────────────┬──────────────────┬───┘
+#          192.0.2.1   │      192.0.2.2   │      192.0.2.3   │
+#         ┌────────────┴──┐  ┌────────────┴──┐  ┌────────────┴──┐
+#         │ vxdemo-h1     │  │ vxdemo-h2     │  │ vxdemo-h3     │
+#         │ agent         │  │ agent         │  │ agent         │
+#         │ c1 blue       │  │ c2 blue       │  │ c3 red .30    │
+#         └───────────────┘  └───────────────┘  └───────────────┘
 #
 # Usage: scripts/demo.sh          set up, show, leave running
-#        scripts/demo.sh clean    stop the agent, remove everything
+#        scripts/demo.sh clean    stop the agents, remove everything
 set -eu
 cd "$(dirname "$0")/.."
 VXMESH=$PWD/build/vxmesh
 DIR=/tmp/vxmesh-demo
-SOCK=$DIR/vxmesh.sock
-H=vxdemo-host
+SW=vxdemo-sw
+HOSTS="vxdemo-h1 vxdemo-h2 vxdemo-h3"
 CTS="vxdemo-c1 vxdemo-c2 vxdemo-c3"
 
 clean() {
-    if [ -f "$DIR/agent.pid" ]; then
-        kill "$(cat "$DIR/agent.pid")" 2>/dev/null || true
-        sleep 0.5
-    fi
-    for ns in $H $CTS; do ip netns del "$ns" 2>/dev/null || true; done
+    local p
+    for p in "$DIR"/*.pid; do
+        [ -f "$p" ] && kill "$(cat "$p")" 2>/dev/null || true
+    done
+    sleep 0.5
+    for ns in $CTS $HOSTS $SW; do ip netns del "$ns" 2>/dev/null || true; done
     rm -rf "$DIR"
 }
 if [ "${1-}" = clean ]; then
@@ -34,71 +38,96 @@ if [ "${1-}" = clean ]; then
 fi
 
 say() { printf '\n\033[1m### %s\033[0m\n' "$*"; }
-run() { local shown="$*"; printf '$ %s\n' "${shown/#vx /vxmesh }"; "$@"; }
-vx() { "$VXMESH" --socket "$SOCK" "$@"; }
+# vx N ARGS: the CLI of host N's agent; run shows the command first.
+vx() { local n=$1; shift; "$VXMESH" --socket "$DIR/h$n.sock" "$@"; }
+run() { local n=$1; shift; printf '[h%s]$ vxmesh %s\n' "$n" "$*"; vx "$n" "$@"; }
+start_agent() { # n [args]
+    local n=$1
+    shift
+    ip netns exec "vxdemo-h$n" "$VXMESH" agent --state-dir "$DIR/h$n" --socket "$DIR/h$n.sock" \
+        --bind "192.0.2.$n" --vtep "192.0.2.$n" --node-name "h$n" --reconcile-interval 1000 \
+        "$@" >"$DIR/h$n.log" 2>&1 &
+    echo $! >"$DIR/h$n.pid"
+    for _ in $(seq 100); do vx "$n" status >/dev/null 2>&1 && return 0; sleep 0.1; done
+    echo "agent h$n did not start; see $DIR/h$n.log" >&2
+    exit 1
+}
 
 [ "$(id -u)" = 0 ] || { echo "the demo needs root (network namespaces)" >&2; exit 1; }
 clean
 mkdir -p "$DIR"
 
-say "A host namespace with an underlay interface, and three container namespaces"
-ip netns add $H
-ip -n $H link set lo up
-ip -n $H link add ul0 type veth peer name ul0-peer   # stands in for the host's NIC
-ip -n $H addr add 192.0.2.1/24 dev ul0
-ip -n $H link set ul0-peer up
-ip -n $H link set ul0 up
-ip -n $H route add default via 192.0.2.254 dev ul0 onlink
+say "Three hosts on one underlay switch (192.0.2.0/24), and three container namespaces"
+ip netns add $SW
+ip -n $SW link add br0 type bridge
+ip -n $SW link set br0 up
+for n in 1 2 3; do
+    ip netns add "vxdemo-h$n"
+    ip -n "vxdemo-h$n" link set lo up
+    ip link add "vxdemo-u$n" type veth peer name ul0 netns "vxdemo-h$n"
+    ip link set "vxdemo-u$n" netns $SW
+    ip -n $SW link set "vxdemo-u$n" master br0 up
+    ip -n "vxdemo-h$n" addr add "192.0.2.$n/24" dev ul0
+    ip -n "vxdemo-h$n" link set ul0 up
+done
 for ns in $CTS; do ip netns add "$ns"; ip -n "$ns" link set lo up; done
-echo "host: $H (underlay ul0 192.0.2.1/24); containers: $CTS"
+echo "hosts: $HOSTS; containers: $CTS"
 
-say "Start the agent inside the host namespace"
-ip netns exec $H "$VXMESH" agent --state-dir "$DIR/state" --socket "$SOCK" \
-    --reconcile-interval 1000 >"$DIR/agent.log" 2>&1 &
-echo $! >"$DIR/agent.pid"
-for _ in $(seq 100); do vx status >/dev/null 2>&1 && break; sleep 0.1; done
-run "$VXMESH" --socket "$SOCK" status
+say "h1: start the first agent with a fresh cluster key (gossip is encrypted)"
+KEY=$("$VXMESH" key generate)
+echo "\$ vxmesh key generate   -> (a base64 32-byte key; kept secret)"
+start_agent 1 --encrypt "$KEY"
+TOKEN=$(vx 1 token 2>/dev/null)
+echo "\$ vxmesh token          -> a join token (seed address + key)"
 
-say "Two networks; red reuses blue's subnet: they are separate layer-2 segments"
-run vx net create blue --subnet 10.10.0.0/24 --vni 100
-run vx net create red --subnet 10.10.0.0/24 --vni 200
-run vx net ls
+say "h2, h3: join with the token: one flag, no key handling"
+start_agent 2 --join-token "$TOKEN"
+start_agent 3 --join-token "$TOKEN"
+for _ in $(seq 150); do
+    [ "$(vx 1 members --json | jq '[.members[] | select(.state == "alive")] | length')" = 3 ] && break
+    sleep 0.1
+done
+run 1 members
 
-say "Attach the containers"
-run vx ep attach blue --netns vxdemo-c1
-run vx ep attach blue --netns vxdemo-c2
-run vx ep attach red --netns vxdemo-c3 --ip 10.10.0.30
-run vx ep ls
+say "Two networks created on h1; red reuses blue's subnet (separate layer-2 segments)"
+run 1 net create blue --subnet 10.10.0.0/24 --vni 100
+run 1 net create red --subnet 10.10.0.0/24 --vni 200
+for _ in $(seq 100); do vx 3 net inspect red >/dev/null 2>&1 && break; sleep 0.1; done
+run 3 net ls
 
-ip_of() { vx ep ls --json | jq -r --arg ns "/run/netns/$1" '.endpoints[] | select(.netns == $ns) | .ip' | cut -d/ -f1; }
-IP2=$(ip_of vxdemo-c2)
+say "Attach one container per host"
+run 1 ep attach blue --netns vxdemo-c1 --ip 10.10.0.11
+run 2 ep attach blue --netns vxdemo-c2 --ip 10.10.0.12
+run 3 ep attach red --netns vxdemo-c3 --ip 10.10.0.30
+for _ in $(seq 100); do
+    vx 1 fdb blue --json | jq -e 'any(.entries[]; .ip == "10.10.0.12")' >/dev/null && break
+    sleep 0.05
+done
+run 1 ep ls
 
-say "Inside a container: the interface the agent made"
-run ip -n vxdemo-c1 -br addr show
+say "h1's kernel FDB for blue: the remote endpoint on h2, learned by gossip"
+run 1 fdb blue
+echo "\$ ip -n vxdemo-h1 neigh show dev vxmv100     # ARP answered locally from these"
+ip -n vxdemo-h1 neigh show dev vxmv100
 
-say "c1 -> c2 on blue: works"
-run ip netns exec vxdemo-c1 ping -c 3 -i 0.2 -W 1 "$IP2"
+say "c1 (h1) -> c2 (h2) on blue, across hosts: works"
+echo "\$ ip netns exec vxdemo-c1 ping -c 3 10.10.0.12"
+ip netns exec vxdemo-c1 ping -c 3 -i 0.2 -W 1 10.10.0.12
 
-say "c1 -> c3 (10.10.0.30, on red): fails, different network"
-if ip netns exec vxdemo-c1 ping -c 2 -i 0.2 -W 1 10.10.0.30; then
+say "c1 (blue) -> c3 (10.10.0.30, red on h3): fails, different network"
+if ip netns exec vxdemo-c1 ping -c 2 -i 0.2 -W 1 10.10.0.30 >/dev/null; then
     echo "UNEXPECTED: blue reached red" >&2
     exit 1
 fi
 echo "(no reply, as it should be)"
 
-say "The kernel objects, as iproute2 shows them"
-run ip -n $H -d link show vxmv100
-run ip -n $H -br link show master vxmb100
-
-say "FDB of the overlay devices (remote endpoints arrive with multi-host gossip)"
-run vx fdb
-
 cat <<MSG
 
 The demo is still running. Try:
-  $VXMESH --socket $SOCK net inspect blue
-  $VXMESH --socket $SOCK ep ls --json
-  ip netns exec vxdemo-c2 ping -c 2 $(ip_of vxdemo-c1)
-  ip -n $H link del vxmv100; sleep 1.5; ip -n $H link show vxmv100   # the agent puts it back
-Agent log: $DIR/agent.log.  Remove everything with: make demo-clean
+  $VXMESH --socket $DIR/h2.sock members
+  $VXMESH --socket $DIR/h3.sock fdb
+  ip netns exec vxdemo-c2 ping -c 2 10.10.0.11
+  ip netns exec vxdemo-h1 tcpdump -ni ul0 udp port 4789    # VXLAN (plaintext; gossip on 7946 is encrypted)
+  kill \$(cat $DIR/h2.pid); sleep 8; $VXMESH --socket $DIR/h1.sock fdb blue   # h2's entry withdrawn
+Logs: $DIR/h*.log.  Remove everything with: make demo-clean
 MSG
