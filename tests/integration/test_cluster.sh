@@ -118,11 +118,20 @@ check "h1 declares h3 dead during the partition" \
     wait_for 30 bash -c "vx a1 members --json | jq -e '.members[] | select(.name == \"h3\") | .state == \"dead\"'"
 check "... and withdraws h3's endpoint from its FDB" \
     wait_for 10 bash -c "[ \"\$(remote_count a1 blue)\" = 1 ]"
+# Both sides change their tables while apart.
+check "h3 creates network green during the partition" \
+    vx a3 net create green --subnet 10.30.0.0/24 --vni 300
+R2=$(vx a2 ep ls --json | jq -r '.endpoints[] | select(.network == "red") | .id')
+check "h2 detaches r2 during the partition" vx a2 ep detach "$R2"
 ip netns exec "$PFX-h3" nft delete table inet vxtpart
 check "after healing, all three see 3 alive" \
     wait_for 60 bash -c "[ \"\$(alive_count a1)\" = 3 ] && [ \"\$(alive_count a2)\" = 3 ] && [ \"\$(alive_count a3)\" = 3 ]"
 check "... h3's endpoint is back on h1" wait_for 10 bash -c "[ \"\$(remote_count a1 blue)\" = 2 ]"
 check "... and c1 pings c3 again" wait_for 10 ping_ok "$PFX-c1" 10.10.0.13
+check "tables reconverge: green (made on h3 while apart) exists on h1" \
+    wait_for 30 vx a1 net inspect green
+check "tables reconverge: h3 dropped r2 (detached on h2 while apart)" \
+    wait_for 30 bash -c "[ \"\$(remote_count a3 red)\" = 1 ]"
 
 # ---- h3 dies (agent and containers): its entries are withdrawn everywhere ----
 T0=$SECONDS
