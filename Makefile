@@ -23,7 +23,8 @@ endif
 WERROR  ?=
 CFLAGS  ?= -O2 -g
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# libcurl: headers only; the CLI dlopen()s it so the agent never maps it.
+PKG_LIBS   := $(shell pkg-config --libs $(filter-out libcurl,$(PKGS)) 2>/dev/null)
 ALL_CFLAGS  = $(CSTD) $(WARN) $(WERROR) $(CFLAGS) -Iinclude/uapi -I. $(PKG_CFLAGS) -MMD -MP
 LDLIBS      = $(PKG_LIBS) -lm
 
@@ -81,7 +82,7 @@ $(O)/vxmesh: $(O)/driver/main.o $(O)/libvxmesh.a
 $(O)/tests/%: tests/unit/%.c $(O)/libvxmesh.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  TEST    $@")
-	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(O)/libvxmesh.a $(LDLIBS) -lcriterion
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(O)/libvxmesh.a $(LDLIBS) -lcurl -lcriterion
 
 $(O)/tests/kernel-%: tests/kernel/%.c $(O)/libvxmesh.a
 	@mkdir -p $(dir $@)
