@@ -89,6 +89,7 @@ struct drv_cluster {
 	struct claim *claims;
 	size_t nclaims;
 	unsigned long long user_msgs, user_foreign, user_bad, merged, conflicts;
+	unsigned long long logged_bad;   /* bad input already reported */
 };
 
 /* ---- small codecs ---- */
@@ -638,6 +639,22 @@ struct remote_scan {
 	int oom;
 };
 
+/* Make room for one more element in a doubling array.  0 or -ENOMEM. */
+static int grow(void **arr, size_t *cap, size_t n, size_t elsz)
+{
+	size_t ncap = *cap ? 2 * *cap : 16;
+	void *g;
+
+	if (n < *cap)
+		return 0;
+	g = realloc(*arr, ncap * elsz);
+	if (!g)
+		return -ENOMEM;
+	*arr = g;
+	*cap = ncap;
+	return 0;
+}
+
 static void remote_scan_cb(void *arg, const struct gt_entry *e)
 {
 	struct remote_scan *rs = arg;
@@ -655,16 +672,9 @@ static void remote_scan_cb(void *arg, const struct gt_entry *e)
 	n = agent_net_find(cl->a, v.net);
 	if (!n)
 		return;
-	if (rs->nclaims == rs->capclaims) {
-		size_t cap = rs->capclaims ? 2 * rs->capclaims : 16;
-		struct claim *g = realloc(rs->claims, cap * sizeof(*g));
-
-		if (!g) {
-			rs->oom = 1;
-			return;
-		}
-		rs->claims = g;
-		rs->capclaims = cap;
+	if (grow((void **)&rs->claims, &rs->capclaims, rs->nclaims, sizeof(*rs->claims))) {
+		rs->oom = 1;
+		return;
 	}
 	snprintf(rs->claims[rs->nclaims].net, VX_NET_NAME_MAX, "%s", v.net);
 	rs->claims[rs->nclaims++].ip = v.ip;
@@ -673,16 +683,9 @@ static void remote_scan_cb(void *arg, const struct gt_entry *e)
 	if (alive == 0 ||
 	    (alive < 0 && rx_now_ms(cl->a->loop) - cl->started > OWNER_GRACE_MS))
 		return; /* withdrawn while its host is dead, left or long unknown */
-	if (rs->nwant == rs->capwant) {
-		size_t cap = rs->capwant ? 2 * rs->capwant : 16;
-		struct vx_remote *g = realloc(rs->want, cap * sizeof(*g));
-
-		if (!g) {
-			rs->oom = 1;
-			return;
-		}
-		rs->want = g;
-		rs->capwant = cap;
+	if (grow((void **)&rs->want, &rs->capwant, rs->nwant, sizeof(*rs->want))) {
+		rs->oom = 1;
+		return;
 	}
 	rs->want[rs->nwant++] = (struct vx_remote){
 		.vni = n->rec.vni, .ip = v.ip, .vtep = v.vtep, .port = v.vtep_port};
@@ -1123,6 +1126,24 @@ static void housekeeping_cb(struct rx_loop *loop, struct rx_timer *t, void *arg)
 		rx_timer_arm(t, JOIN_RETRY_MS, JOIN_RETRY_MS / 4);
 	} else {
 		rx_timer_arm(t, HOUSEKEEPING_MS, HOUSEKEEPING_MS / 10);
+	}
+	/* Dropped input is counted where it is found (swim, transport, here)
+	 * and reported here, at most once per housekeeping round. */
+	{
+		struct swim_stats ss;
+		struct gx_stats gs;
+		unsigned long long bad;
+
+		swim_stats_get(cl->swim, &ss);
+		gx_stats_get(cl->gx, &gs);
+		/* Failed streams are mostly peers that went away: not counted
+		 * as bad input here (they are in the metrics). */
+		bad = ss.decode_errors + gs.decrypt_failures + cl->user_bad;
+		if (bad > cl->logged_bad)
+			log_warn("gossip: dropped input since start: %llu undecodable messages, %llu "
+				 "packets no key opened, %llu bad table updates",
+				 ss.decode_errors, gs.decrypt_failures, cl->user_bad);
+		cl->logged_bad = bad;
 	}
 	/* Grace for owners unknown since start ends: resync once. */
 	if (now - cl->started >= OWNER_GRACE_MS && now - cl->started < OWNER_GRACE_MS + 15000)

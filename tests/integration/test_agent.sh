@@ -126,6 +126,24 @@ check "agent still alive after bad input" kill -0 "$AGENT_PID_a"
 check "metrics count 4xx answers" \
     bash -c "curl -s --unix-socket $TMP/a/sock http://vxmesh/metrics | grep -qE '^vxmesh_api_requests_total\{code=\"4xx\"\} [1-9]'"
 
+# ---- malformed gossip input: dropped, counted, survived ----
+metric() { # name{labels} -> value
+    curl -s --unix-socket "$TMP/a/sock" http://vxmesh/metrics | awk -v m="$1" '$1 == m {print $2}'
+}
+ip netns exec "$H" bash -c '
+    for p in "\x00\x81\xa4Node" "\x07\x05\x00\x10" "\x0c\x00\x00\x00\x00\x04" "\x09\x82" \
+             "\xff\xff\xff" "\x04\x86\xa4Addr\xc4\x10"; do
+        printf "$p" >/dev/udp/127.0.0.1/7946
+    done
+    exec 3<>/dev/tcp/127.0.0.1/7946 && printf "\x06\x83garbage" >&3 && exec 3>&-
+    exec 3<>/dev/tcp/127.0.0.1/7946 && printf "\x0a\x7f\xff\xff\xff" >&3 && exec 3>&-' 2>/dev/null
+export -f metric
+check "malformed gossip packets are counted as decode errors" wait_for 5 bash -c \
+    '[ "$(metric "vxmesh_gossip_errors_total{reason=\"decode\"}")" -ge 1 ]'
+check "... and malformed streams as stream errors" wait_for 15 bash -c \
+    '[ "$(metric "vxmesh_gossip_errors_total{reason=\"stream\"}")" -ge 1 ]'
+check "agent still alive after malformed gossip" kill -0 "$AGENT_PID_a"
+
 # ---- reconciliation: hand-deleted objects come back ----
 EP1=$(vx a ep ls --json | jq -r --arg ns "/run/netns/$PFX-ct1" '.endpoints[] | select(.netns == $ns) | .id')
 ip -n "$H" link del "vxm$EP1"
