@@ -698,40 +698,52 @@ static int remote_eq(const struct vx_remote *x, const struct vx_remote *y)
 	       x->vtep.s_addr == y->vtep.s_addr && x->port == y->port;
 }
 
+static int claim_in(const struct claim *set, size_t n, const struct claim *c)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(set[i].net, c->net) && set[i].ip.s_addr == c->ip.s_addr)
+			return 1;
+	return 0;
+}
+
+/* Hold other hosts' addresses in the local pools.  cl->claims lists only
+ * addresses this code itself holds, so releasing one never frees a local
+ * endpoint's lease (a clash is logged, not recorded). */
 static void claims_apply(struct drv_cluster *cl, struct claim *want, size_t nwant)
 {
 	struct agent *a = cl->a;
+	size_t kept = 0;
 
-	/* Release claims no longer wanted, then claim the new ones. */
 	for (size_t i = 0; i < cl->nclaims; i++) {
-		int keep = 0;
-		struct agent_net *n;
+		struct agent_net *n = agent_net_find(a, cl->claims[i].net);
 
-		for (size_t j = 0; j < nwant && !keep; j++)
-			keep = !strcmp(want[j].net, cl->claims[i].net) &&
-			       want[j].ip.s_addr == cl->claims[i].ip.s_addr;
-		n = agent_net_find(a, cl->claims[i].net);
-		if (!keep && n)
+		if (n && !claim_in(want, nwant, &cl->claims[i]))
 			ipam_pool_release(n->pool, cl->claims[i].ip);
 	}
 	for (size_t j = 0; j < nwant; j++) {
-		int had = 0;
 		struct agent_net *n = agent_net_find(a, want[j].net);
+		int held = claim_in(cl->claims, cl->nclaims, &want[j]);
 
-		for (size_t i = 0; i < cl->nclaims && !had; i++)
-			had = !strcmp(want[j].net, cl->claims[i].net) &&
-			      want[j].ip.s_addr == cl->claims[i].ip.s_addr;
-		if (had || !n)
+		/* A pool made again since (network re-created) lost the hold. */
+		if (!n || (held && ipam_pool_is_leased(n->pool, want[j].ip))) {
+			if (n)
+				want[kept++] = want[j];
 			continue;
-		if (ipam_pool_claim(n->pool, want[j].ip) == -EADDRINUSE) {
-			log_err("address conflict in network %s: %s is used here and on another "
-				"host", want[j].net, inet_ntoa(want[j].ip));
+		}
+		if (ipam_pool_claim(n->pool, want[j].ip) == 0) {
+			want[kept++] = want[j];
+		} else if (ipam_pool_is_leased(n->pool, want[j].ip)) {
+			static struct log_ratelimit rl;
+
+			if (log_ratelimit_ok(&rl))
+				log_err("address conflict in network %s: %s is used here and on "
+					"another host", want[j].net, inet_ntoa(want[j].ip));
 			cl->conflicts++;
 		}
 	}
 	free(cl->claims);
 	cl->claims = want;
-	cl->nclaims = nwant;
+	cl->nclaims = kept;
 }
 
 static void remotes_sync(struct drv_cluster *cl)

@@ -59,7 +59,7 @@ done
 check "h3's copy of blue has VNI 100" \
     bash -c "[ \"\$(vx a3 net inspect blue --json | jq .vni)\" = 100 ]"
 
-for c in c1 c2 c3 r1 r2; do netns_add "$PFX-$c"; done
+for c in c1 c2 c3 r1 r2 x1; do netns_add "$PFX-$c"; done
 attach() { # agent ns net ip
     vx "$1" ep attach "$3" --netns "$2" --ip "$4" >/dev/null
 }
@@ -89,6 +89,19 @@ done
 check "red r1 -> r2 pings across hosts" ping_ok "$PFX-r1" 10.10.0.22
 check "blue c1 cannot reach red r2 (other network, same subnet)" ping_fails "$PFX-c1" 10.10.0.22
 check "red r1 cannot reach blue c2" ping_fails "$PFX-r1" 10.10.0.12
+out=$(vx a2 ep attach blue --netns "$PFX-x1" --ip 10.10.0.11 2>&1)
+rc=$?
+if [ $rc = 1 ] && grep -q "already in use" <<<"$out"; then
+    ok "h2 refuses an address h1's endpoint holds: $out"
+else
+    not_ok "h2 refuses an address h1's endpoint holds (exit $rc: $out)"
+fi
+check "an address h2 allocates itself is none of the others'" bash -c \
+    "ip=\$(vx a2 ep attach blue --netns $PFX-x1 --json | jq -r '.ip' | cut -d/ -f1) &&
+     [ -n \"\$ip\" ] && ! grep -qxF \"\$ip\" <<<\$'10.10.0.11\n10.10.0.12\n10.10.0.13'"
+X1=$(vx a2 ep ls --json | jq -r --arg ns "/run/netns/$PFX-x1" '.endpoints[] | select(.netns == $ns) | .id')
+check "detach it again" vx a2 ep detach "$X1"
+check "h1 drops it from its FDB" wait_for 10 bash -c "[ \"\$(remote_count a1 blue)\" = 2 ]"
 
 # ---- kill -9 and restart of h2's agent: traffic across hosts keeps flowing ----
 ip netns exec "$PFX-c1" ping -c 40 -i 0.1 -W 1 10.10.0.12 >"$TMP/ping.log" 2>&1 &
