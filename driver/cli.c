@@ -154,7 +154,7 @@ static int cmd_help(struct cli_call *c);
 
 static const struct cli_opt net_create_opts[] = {
 	{.name = "subnet", .kind = OPT_STR, .required = true},
-	{.name = "vni", .kind = OPT_NUM, .min = 0, .max = 16777215},
+	{.name = "vni", .kind = OPT_NUM, .min = 1, .max = 16777215},
 	{.name = "mtu", .kind = OPT_NUM, .min = 1, .max = 65535},
 	{.name = "gateway", .kind = OPT_STR},
 	{.name = "port", .kind = OPT_NUM, .min = 1, .max = 65535},
@@ -183,7 +183,7 @@ static const struct cli_cmd cmds[] = {
 		.summary = "create a network",
 		.help = "Creates the overlay network NAME (POST /v1/networks) and prints it.\n\n"
 			"  --subnet CIDR   the IPv4 subnet, e.g. 10.10.0.0/24 (required)\n"
-			"  --vni N         VXLAN network identifier, 0-16777215 (default:\n"
+			"  --vni N         VXLAN network identifier, 1-16777215 (default:\n"
 			"                  the lowest VNI from 1 that no network uses)\n"
 			"  --mtu N         MTU of the network's interfaces, 1-65535 (default: the\n"
 			"                  underlay's MTU minus 50)\n"

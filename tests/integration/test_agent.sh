@@ -77,8 +77,8 @@ expect() {
 expect 1 "invalid subnet" net create bad1 --subnet 10.0.0.0/33
 expect 1 "invalid subnet" net create bad1 --subnet 10.0.0.300/24
 expect 1 "host bits" net create bad1 --subnet 10.0.0.1/24
-expect 1 "out of range" net create bad1 --subnet 10.30.0.0/24 --vni 0
-expect 2 "expected 0-16777215" net create bad1 --subnet 10.30.0.0/24 --vni 16777216
+expect 2 "expected 1-16777215" net create bad1 --subnet 10.30.0.0/24 --vni 0
+expect 2 "expected 1-16777215" net create bad1 --subnet 10.30.0.0/24 --vni 16777216
 expect 1 "already exists" net create blue --subnet 10.40.0.0/24
 expect 1 "already used" net create green --subnet 10.40.0.0/24 --vni 100
 expect 1 "invalid network name" net create 'bad name' --subnet 10.40.0.0/24
@@ -109,6 +109,8 @@ http_check "malformed JSON -> 400 with a message" 400 "malformed JSON" \
     POST /v1/networks '{"name": "x", "subnet": '
 http_check "wrong field type -> 400" 400 'must be a string' \
     POST /v1/networks '{"name": 5, "subnet": "10.50.0.0/24"}'
+http_check "VNI 0 -> 400 from the API too" 400 'out of range' \
+    POST /v1/networks '{"name": "x", "subnet": "10.50.0.0/24", "vni": 0}'
 http_check "VNI above 16777215 -> 400 from the API too" 400 'out of range' \
     POST /v1/networks '{"name": "x", "subnet": "10.50.0.0/24", "vni": 16777216}'
 http_check "JSON that is not an object -> 400" 400 'must be an object' POST /v1/networks '[1]'
