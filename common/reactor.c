@@ -17,6 +17,8 @@
  */
 #include "common/reactor.h"
 
+#include "common/heap.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <stdbool.h>
@@ -29,7 +31,6 @@
 #include <unistd.h>
 
 #define EVENTS_MAX 64
-#define HEAP_NONE  SIZE_MAX
 
 struct io_reg {
 	rx_io_cb cb;
@@ -42,9 +43,7 @@ struct rx_timer {
 	struct rx_timer *prev, *next; /* every timer of the loop, for rx_loop_destroy() */
 	rx_timer_cb cb;
 	void *arg;
-	uint64_t expiry;
-	uint64_t seq;
-	size_t idx; /* position in the heap, HEAP_NONE when disarmed */
+	struct heap_node hn; /* key: expiry; not queued when disarmed */
 };
 
 struct defer_item {
@@ -61,10 +60,8 @@ struct rx_loop {
 	size_t io_cap;
 	uint32_t io_gen;
 
-	struct rx_timer **heap;
-	size_t heap_len, heap_cap; /* heap_cap >= ntimers */
+	struct heap heap; /* heap.cap >= ntimers */
 	size_t ntimers;
-	uint64_t timer_seq;
 	struct rx_timer *timers;
 
 	struct defer_item *defer_head, **defer_tail;
@@ -165,7 +162,7 @@ void rx_loop_destroy(struct rx_loop *loop)
 		dnext = d->next;
 		free(d);
 	}
-	free(loop->heap);
+	heap_fini(&loop->heap);
 	free(loop->io);
 	close(loop->epfd);
 	free(loop);
@@ -254,87 +251,19 @@ void rx_io_del(struct rx_loop *loop, int fd)
 
 /* ---- timers ---- */
 
-static bool timer_before(const struct rx_timer *a, const struct rx_timer *b)
-{
-	return a->expiry < b->expiry || (a->expiry == b->expiry && a->seq < b->seq);
-}
-
-static void heap_set(struct rx_loop *loop, size_t i, struct rx_timer *t)
-{
-	loop->heap[i] = t;
-	t->idx = i;
-}
-
-static void heap_sift_up(struct rx_loop *loop, size_t i)
-{
-	struct rx_timer *t = loop->heap[i];
-
-	while (i > 0) {
-		size_t parent = (i - 1) / 2;
-
-		if (!timer_before(t, loop->heap[parent]))
-			break;
-		heap_set(loop, i, loop->heap[parent]);
-		i = parent;
-	}
-	heap_set(loop, i, t);
-}
-
-static void heap_sift_down(struct rx_loop *loop, size_t i)
-{
-	struct rx_timer *t = loop->heap[i];
-
-	for (;;) {
-		size_t child = 2 * i + 1;
-
-		if (child >= loop->heap_len)
-			break;
-		if (child + 1 < loop->heap_len &&
-		    timer_before(loop->heap[child + 1], loop->heap[child]))
-			child++;
-		if (!timer_before(loop->heap[child], t))
-			break;
-		heap_set(loop, i, loop->heap[child]);
-		i = child;
-	}
-	heap_set(loop, i, t);
-}
-
-static void heap_remove(struct rx_loop *loop, struct rx_timer *t)
-{
-	size_t i = t->idx;
-	struct rx_timer *last = loop->heap[--loop->heap_len];
-
-	t->idx = HEAP_NONE;
-	if (last == t)
-		return;
-	heap_set(loop, i, last);
-	if (i > 0 && timer_before(last, loop->heap[(i - 1) / 2]))
-		heap_sift_up(loop, i);
-	else
-		heap_sift_down(loop, i);
-}
-
 struct rx_timer *rx_timer_create(struct rx_loop *loop, rx_timer_cb cb, void *arg)
 {
 	struct rx_timer *t;
 
-	if (loop->ntimers == loop->heap_cap) {
-		size_t cap = loop->heap_cap ? 2 * loop->heap_cap : 16;
-		struct rx_timer **heap = realloc(loop->heap, cap * sizeof(*heap));
-
-		if (!heap)
-			return NULL;
-		loop->heap = heap;
-		loop->heap_cap = cap;
-	}
+	if (heap_reserve(&loop->heap, loop->ntimers + 1))
+		return NULL;
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return NULL;
 	t->loop = loop;
 	t->cb = cb;
 	t->arg = arg;
-	t->idx = HEAP_NONE;
+	heap_node_init(&t->hn);
 	t->next = loop->timers;
 	if (t->next)
 		t->next->prev = t;
@@ -372,26 +301,24 @@ void rx_timer_arm(struct rx_timer *t, uint64_t delay_ms, uint64_t jitter_ms)
 	uint64_t jitter = jitter_ms ? rng_upto(loop, jitter_ms) : 0;
 
 	rx_timer_cancel(t);
-	t->expiry = add_sat(add_sat(rx_now_ms(loop), delay_ms), jitter);
-	t->seq = loop->timer_seq++;
-	heap_set(loop, loop->heap_len++, t);
-	heap_sift_up(loop, t->idx);
+	t->hn.key = add_sat(add_sat(rx_now_ms(loop), delay_ms), jitter);
+	heap_push(&loop->heap, &t->hn);
 }
 
 void rx_timer_cancel(struct rx_timer *t)
 {
-	if (t && t->idx != HEAP_NONE)
-		heap_remove(t->loop, t);
+	if (t)
+		heap_remove(&t->loop->heap, &t->hn);
 }
 
 int rx_timer_armed(const struct rx_timer *t)
 {
-	return t->idx != HEAP_NONE;
+	return heap_node_queued(&t->hn);
 }
 
 uint64_t rx_timer_expiry(const struct rx_timer *t)
 {
-	return t->expiry;
+	return t->hn.key;
 }
 
 /*
@@ -402,15 +329,14 @@ uint64_t rx_timer_expiry(const struct rx_timer *t)
  */
 unsigned rx_timers_run(struct rx_loop *loop)
 {
-	uint64_t now = rx_now_ms(loop), first_new = loop->timer_seq;
+	uint64_t now = rx_now_ms(loop), first_new = loop->heap.next_seq;
+	struct heap_node *n;
 	unsigned fired = 0;
 
-	while (loop->heap_len) {
-		struct rx_timer *t = loop->heap[0];
+	while ((n = heap_min(&loop->heap)) && n->key <= now && n->seq < first_new) {
+		struct rx_timer *t = heap_entry(n, struct rx_timer, hn);
 
-		if (t->expiry > now || t->seq >= first_new)
-			break;
-		heap_remove(loop, t);
+		heap_remove(&loop->heap, n);
 		fired++;
 		t->cb(loop, t, t->arg);
 	}
@@ -453,14 +379,15 @@ static void defer_run(struct rx_loop *loop)
 
 static int wait_timeout(struct rx_loop *loop, int max_wait_ms)
 {
+	struct heap_node *next = heap_min(&loop->heap);
 	uint64_t now, until;
 
 	if (loop->defer_head)
 		return 0;
-	if (!loop->heap_len)
+	if (!next)
 		return max_wait_ms < 0 ? -1 : max_wait_ms;
 	now = rx_now_ms(loop);
-	until = loop->heap[0]->expiry > now ? loop->heap[0]->expiry - now : 0;
+	until = next->key > now ? next->key - now : 0;
 	if (max_wait_ms >= 0 && (uint64_t)max_wait_ms < until)
 		return max_wait_ms;
 	return until > INT_MAX ? INT_MAX : (int)until;

@@ -19,6 +19,8 @@
  */
 #include "gossip/swim.h"
 
+#include "common/heap.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdbool.h>
@@ -27,9 +29,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define container_of(p, T, m) ((T *)(void *)((char *)(p)-offsetof(T, m)))
+#define container_of(p, T, m) heap_entry(p, T, m)
 
-#define NOIDX			 ((size_t)-1)
 #define MSG_MAX			 2048 /* one encoded protocol message (alive with full meta) */
 #define COMPOUND_HDR		 2    /* memberlist compoundHeaderOverhead */
 #define COMPOUND_PART		 2    /* memberlist compoundOverhead */
@@ -41,8 +42,7 @@
 enum tkind { T_PROBE, T_GOSSIP, T_PUSHPULL, T_RECONNECT, T_LEAVE, T_SUSPECT, T_HELPER, T_STREAM };
 
 struct timer {
-	uint64_t when;
-	size_t idx;
+	struct heap_node hn; /* key: when it fires */
 	enum tkind kind;
 };
 
@@ -137,8 +137,7 @@ struct swim {
 	uint32_t seq, inc;
 	unsigned awareness;
 
-	struct timer **heap;
-	size_t hn, hcap_;
+	struct heap heap;
 	struct timer probe_t, gossip_t, pushpull_t, reconnect_t, leave_t;
 	uint64_t last_gossip;
 
@@ -227,96 +226,34 @@ static uint64_t hash64(const char *p)
 
 /* ---- timer heap ---- */
 
-static bool heap_less(const struct timer *a, const struct timer *b)
-{
-	return a->when < b->when;
-}
-
-static void heap_set(struct swim *s, size_t i, struct timer *t)
-{
-	s->heap[i] = t;
-	t->idx = i;
-}
-
-static void heap_up(struct swim *s, size_t i)
-{
-	struct timer *t = s->heap[i];
-
-	while (i > 0) {
-		size_t p = (i - 1) / 2;
-
-		if (!heap_less(t, s->heap[p]))
-			break;
-		heap_set(s, i, s->heap[p]);
-		i = p;
-	}
-	heap_set(s, i, t);
-}
-
-static void heap_down(struct swim *s, size_t i)
-{
-	struct timer *t = s->heap[i];
-
-	for (;;) {
-		size_t c = 2 * i + 1;
-
-		if (c >= s->hn)
-			break;
-		if (c + 1 < s->hn && heap_less(s->heap[c + 1], s->heap[c]))
-			c++;
-		if (!heap_less(s->heap[c], t))
-			break;
-		heap_set(s, i, s->heap[c]);
-		i = c;
-	}
-	heap_set(s, i, t);
-}
-
 static void timer_init(struct timer *t, enum tkind kind)
 {
-	t->idx = NOIDX;
+	heap_node_init(&t->hn);
+	t->hn.key = 0;
 	t->kind = kind;
-	t->when = 0;
 }
 
+/* Timers due together fire in arming order; moving an armed one keeps its turn. */
 static int timer_arm(struct swim *s, struct timer *t, uint64_t when)
 {
-	if (t->idx != NOIDX) {
-		t->when = when;
-		heap_up(s, t->idx);
-		heap_down(s, t->idx);
+	int err;
+
+	if (heap_node_queued(&t->hn)) {
+		t->hn.key = when;
+		heap_update(&s->heap, &t->hn);
 		return 0;
 	}
-	if (s->hn == s->hcap_) {
-		size_t cap = s->hcap_ ? 2 * s->hcap_ : 64;
-		struct timer **h = realloc(s->heap, cap * sizeof(*h));
-
-		if (!h)
-			return -ENOMEM;
-		s->heap = h;
-		s->hcap_ = cap;
-	}
-	t->when = when;
-	s->heap[s->hn] = t;
-	t->idx = s->hn++;
-	heap_up(s, t->idx);
+	err = heap_reserve(&s->heap, s->heap.len + 1);
+	if (err)
+		return err;
+	t->hn.key = when;
+	heap_push(&s->heap, &t->hn);
 	return 0;
 }
 
 static void timer_cancel(struct swim *s, struct timer *t)
 {
-	size_t i = t->idx;
-	struct timer *last;
-
-	if (i == NOIDX)
-		return;
-	t->idx = NOIDX;
-	if (i == --s->hn)
-		return;
-	last = s->heap[s->hn];
-	heap_set(s, i, last);
-	heap_up(s, i);
-	heap_down(s, last->idx);
+	heap_remove(&s->heap, &t->hn);
 }
 
 /* ---- member table ---- */
@@ -1846,19 +1783,21 @@ static void fire(struct swim *s, struct timer *t)
 
 uint64_t swim_tick(struct swim *s, uint64_t now)
 {
-	s->now = now;
-	while (s->hn && s->heap[0]->when <= now) {
-		struct timer *t = s->heap[0];
+	struct heap_node *n;
 
-		timer_cancel(s, t);
-		fire(s, t);
+	s->now = now;
+	while ((n = heap_min(&s->heap)) && n->key <= now) {
+		heap_remove(&s->heap, n);
+		fire(s, container_of(n, struct timer, hn));
 	}
 	return swim_next_deadline(s);
 }
 
 uint64_t swim_next_deadline(const struct swim *s)
 {
-	return s->hn ? s->heap[0]->when : UINT64_MAX;
+	const struct heap_node *n = heap_min(&s->heap);
+
+	return n ? n->key : UINT64_MAX;
 }
 
 /* ---- life cycle ---- */
@@ -1975,7 +1914,7 @@ void swim_destroy(struct swim *s)
 	free(s->failed);
 	free(s->nodes);
 	free(s->htab);
-	free(s->heap);
+	heap_fini(&s->heap);
 	free(s);
 }
 
@@ -2101,12 +2040,12 @@ int swim_broadcast_user(struct swim *s, const char *key, const uint8_t *payload,
 		bq_drop(s, &s->uq, NULL, true);
 	/* Fresh news goes out with the next gossip round, brought forward to
 	 * now but never closer than a quarter interval to the previous one. */
-	if (s->gossip_t.idx != NOIDX) {
+	if (heap_node_queued(&s->gossip_t.hn)) {
 		uint64_t w = s->last_gossip + s->cfg.gossip_interval / 4;
 
 		if (w < s->now)
 			w = s->now;
-		if (s->gossip_t.when > w)
+		if (s->gossip_t.hn.key > w)
 			(void)timer_arm(s, &s->gossip_t, w);
 	}
 	return 0;
