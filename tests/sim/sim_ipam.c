@@ -1,0 +1,680 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sim_ipam: cluster-wide IPAM (ipam/ring.c) with N nodes in one process on a
+ * simulated clock.  A discrete-event loop carries space requests and their
+ * answers (1-10 ms latency, 1 % loss, retried after a timeout), gossip of
+ * ownership entries to every node (50-500 ms, a lost copy arrives with the
+ * next push/pull 30-60 s later) and free-space reports (a snapshot every
+ * 500 ms).  One node creates the network; every other node starts at a
+ * random time and allocates addresses one by one, asking a donor for space
+ * whenever it owns none free (and early, when it runs low).
+ * Deterministic for a given --seed.  Prints TAP; exits 1 when a check fails.
+ *
+ *   sim-sim_ipam [--seed=N] [--nodes=N]
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ipam/ring.h"
+
+#define LAT_MIN	       1
+#define LAT_MAX	       10
+#define GOSSIP_MIN     50
+#define GOSSIP_MAX     500
+#define REQ_TIMEOUT    300
+#define REPORT_EVERY   500
+#define LOW_WATER      4 /* ask for more before running out */
+#define PARTITION_WAIT 1000
+
+enum ekind { E_START, E_WANT, E_REQ, E_GRANT, E_NONE, E_REQIP, E_GRANTIP, E_GOSSIP, E_REPORT };
+
+struct event {
+	uint64_t t, seq;
+	uint32_t kind, src, dst, ip; /* ip: E_REQIP; log index: E_GRANT*, E_GOSSIP */
+};
+
+struct node {
+	char id[RING_ID_MAX];
+	struct ring *r;
+	struct ring_leases leases;
+	bool started;
+	uint32_t want;	    /* addresses still to allocate */
+	uint64_t req_until; /* a space request is outstanding until then */
+	uint64_t tick_at;   /* the one E_WANT queued for it, 0 none */
+	uint64_t start_at, first_owned, done_at;
+	uint32_t claim_ip; /* a specific address being asked for, 0 none */
+	int group;
+};
+
+struct sim {
+	struct node *nodes;
+	size_t n;
+	uint32_t first, end, gw;
+	struct event *heap;
+	size_t hn, hcap;
+	uint64_t now, seq, rng;
+	double loss;
+	struct ring_entry *log;
+	size_t nlog, caplog;
+	struct ring_report *reports;
+	uint64_t msgs, lost, requests, refusals, donations, claims_ok, claims_unreachable;
+	bool partitioned;
+};
+
+static int failures, tapn;
+
+static void tap(bool ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void tap(bool ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("%sok %d - ", ok ? "" : "not ", ++tapn);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+	if (!ok)
+		failures++;
+}
+
+static void diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void diag(const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("# ");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+}
+
+static void *xrealloc(void *p, size_t size)
+{
+	p = realloc(p, size);
+	if (!p)
+		abort();
+	return p;
+}
+
+static uint64_t rnd(struct sim *sim)
+{
+	uint64_t z = (sim->rng += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static uint64_t rnd_in(struct sim *sim, uint64_t lo, uint64_t hi)
+{
+	return lo + rnd(sim) % (hi - lo + 1);
+}
+
+static double wall(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- event heap ---- */
+
+static bool ev_less(const struct event *a, const struct event *b)
+{
+	return a->t != b->t ? a->t < b->t : a->seq < b->seq;
+}
+
+static void ev_push(struct sim *sim, struct event e)
+{
+	size_t i;
+
+	if (sim->hn == sim->hcap) {
+		sim->hcap = sim->hcap ? 2 * sim->hcap : 4096;
+		sim->heap = xrealloc(sim->heap, sim->hcap * sizeof(*sim->heap));
+	}
+	e.seq = sim->seq++;
+	i = sim->hn++;
+	while (i > 0 && ev_less(&e, &sim->heap[(i - 1) / 2])) {
+		sim->heap[i] = sim->heap[(i - 1) / 2];
+		i = (i - 1) / 2;
+	}
+	sim->heap[i] = e;
+}
+
+static struct event ev_pop(struct sim *sim)
+{
+	struct event top = sim->heap[0], last = sim->heap[--sim->hn];
+	size_t i = 0;
+
+	for (;;) {
+		size_t c = 2 * i + 1;
+
+		if (c >= sim->hn)
+			break;
+		if (c + 1 < sim->hn && ev_less(&sim->heap[c + 1], &sim->heap[c]))
+			c++;
+		if (!ev_less(&sim->heap[c], &last))
+			break;
+		sim->heap[i] = sim->heap[c];
+		i = c;
+	}
+	if (sim->hn)
+		sim->heap[i] = last;
+	return top;
+}
+
+static void at(struct sim *sim, uint64_t t, uint32_t kind, uint32_t src, uint32_t dst, uint32_t x)
+{
+	struct event e = {.t = t, .kind = kind, .src = src, .dst = dst, .ip = x};
+
+	ev_push(sim, e);
+}
+
+/* A point-to-point message: latency, loss. */
+static void send_msg(struct sim *sim, uint32_t kind, uint32_t src, uint32_t dst, uint32_t x)
+{
+	sim->msgs++;
+	if ((double)(rnd(sim) >> 11) * 0x1.0p-53 < sim->loss) {
+		sim->lost++;
+		return;
+	}
+	at(sim, sim->now + rnd_in(sim, LAT_MIN, LAT_MAX), kind, src, dst, x);
+}
+
+static bool reachable(const struct sim *sim, uint32_t a, uint32_t b)
+{
+	return sim->nodes[a].group == sim->nodes[b].group;
+}
+
+static uint32_t node_of(const struct sim *sim, const char *id)
+{
+	return (uint32_t)strtoul(id + 1, NULL, 10) < sim->n ? (uint32_t)strtoul(id + 1, NULL, 10)
+							    : UINT32_MAX;
+}
+
+/* A write by node i: persisted (here: it is in its ring), then gossiped. */
+static uint32_t publish(struct sim *sim, uint32_t i, const struct ring_entry *e)
+{
+	uint32_t idx;
+
+	if (sim->nlog == sim->caplog) {
+		sim->caplog = sim->caplog ? 2 * sim->caplog : 1024;
+		sim->log = xrealloc(sim->log, sim->caplog * sizeof(*sim->log));
+	}
+	idx = (uint32_t)sim->nlog++;
+	sim->log[idx] = *e;
+	for (uint32_t k = 0; k < sim->n; k++) {
+		uint64_t d = rnd_in(sim, GOSSIP_MIN, GOSSIP_MAX);
+
+		if (k == i)
+			continue;
+		if ((double)(rnd(sim) >> 11) * 0x1.0p-53 < sim->loss)
+			d = rnd_in(sim, 30000, 60000); /* the next push/pull */
+		at(sim, sim->now + d, E_GOSSIP, i, k, idx);
+	}
+	return idx;
+}
+
+static void merge(struct sim *sim, uint32_t i, uint32_t idx)
+{
+	struct node *nd = &sim->nodes[i];
+
+	if (ring_merge(nd->r, &sim->log[idx]) < 0)
+		abort();
+	if (!nd->first_owned && !strcmp(sim->log[idx].owner, nd->id) && ring_owned(nd->r, nd->id))
+		nd->first_owned = sim->now ? sim->now : 1;
+}
+
+/* ---- node behaviour ---- */
+
+/* One allocation attempt queued per node: the earliest wins. */
+static void tick(struct sim *sim, uint32_t i, uint64_t t)
+{
+	struct node *nd = &sim->nodes[i];
+
+	if (nd->tick_at > sim->now && nd->tick_at <= t)
+		return;
+	nd->tick_at = t;
+	at(sim, t, E_WANT, i, i, 0);
+}
+
+static void ask_space(struct sim *sim, uint32_t i)
+{
+	struct node *nd = &sim->nodes[i];
+	char donor[RING_ID_MAX];
+	uint32_t d;
+
+	if (nd->req_until > sim->now) {
+		tick(sim, i, nd->req_until); /* outstanding: look again when it times out */
+		return;
+	}
+	nd->req_until = sim->now + REQ_TIMEOUT;
+	if (ring_pick_donor(nd->r, sim->reports, sim->n, rnd(sim), donor)) {
+		nd->req_until = sim->now + 100; /* knows no owner yet: wait for gossip */
+		tick(sim, i, nd->req_until);
+		return;
+	}
+	d = node_of(sim, donor);
+	sim->requests++;
+	send_msg(sim, E_REQ, i, d, 0);
+	tick(sim, i, nd->req_until); /* retry if nothing came */
+}
+
+/* One allocation every 20-50 ms (endpoints attaching) from owned space;
+ * ask for space when out of it, or early when running low. */
+static void want(struct sim *sim, uint32_t i)
+{
+	struct node *nd = &sim->nodes[i];
+	uint64_t left;
+	uint32_t ip;
+
+	if (!nd->want)
+		return;
+	if (ring_alloc(nd->r, &nd->leases, &ip)) {
+		ask_space(sim, i);
+		return;
+	}
+	if (!--nd->want) {
+		nd->done_at = sim->now;
+		return;
+	}
+	left = ring_free(nd->r, &nd->leases);
+	if (left < LOW_WATER && left < nd->want)
+		ask_space(sim, i);
+	tick(sim, i, sim->now + rnd_in(sim, 20, 50));
+}
+
+static void got_req(struct sim *sim, const struct event *e)
+{
+	struct node *nd = &sim->nodes[e->dst];
+	struct ring_entry out;
+
+	if (!reachable(sim, e->src, e->dst))
+		return;
+	if (ring_donate(nd->r, &nd->leases, sim->nodes[e->src].id, 0, &out)) {
+		sim->refusals++;
+		send_msg(sim, E_NONE, e->dst, e->src, 0);
+		return;
+	}
+	sim->donations++;
+	send_msg(sim, E_GRANT, e->dst, e->src, publish(sim, e->dst, &out));
+}
+
+static void got_reqip(struct sim *sim, const struct event *e)
+{
+	struct node *nd = &sim->nodes[e->dst];
+	struct ring_entry out;
+
+	if (!reachable(sim, e->src, e->dst))
+		return;
+	if (ring_donate_ip(nd->r, &nd->leases, sim->nodes[e->src].id, e->ip, &out)) {
+		send_msg(sim, E_NONE, e->dst, e->src, 0);
+		return;
+	}
+	send_msg(sim, E_GRANTIP, e->dst, e->src, publish(sim, e->dst, &out));
+}
+
+/* A specific address: lease it if owned, else ask its owner. */
+static void claim(struct sim *sim, uint32_t i, uint32_t ip)
+{
+	struct node *nd = &sim->nodes[i];
+	char owner[RING_ID_MAX];
+	int ret = ring_claim(nd->r, &nd->leases, ip, owner);
+	uint32_t o;
+
+	nd->claim_ip = 0;
+	if (ret == 0) {
+		sim->claims_ok++;
+		return;
+	}
+	if (ret != -EREMOTE)
+		return; /* leased here already, or nobody known: a clear error */
+	o = node_of(sim, owner);
+	if (o == UINT32_MAX || !reachable(sim, i, o)) {
+		sim->claims_unreachable++;
+		return;
+	}
+	nd->claim_ip = ip;
+	send_msg(sim, E_REQIP, i, o, ip);
+}
+
+static bool all_done(const struct sim *sim)
+{
+	for (size_t i = 0; i < sim->n; i++)
+		if (sim->nodes[i].want)
+			return false;
+	return true;
+}
+
+static void deliver(struct sim *sim, const struct event *e)
+{
+	struct node *nd = &sim->nodes[e->dst];
+
+	switch (e->kind) {
+	case E_START:
+		nd->started = true;
+		nd->start_at = sim->now;
+		want(sim, e->dst);
+		break;
+	case E_WANT:
+		if (nd->started && e->t == nd->tick_at)
+			want(sim, e->dst);
+		break;
+	case E_REQ:
+		got_req(sim, e);
+		break;
+	case E_REQIP:
+		got_reqip(sim, e);
+		break;
+	case E_GRANT:
+		if (!reachable(sim, e->src, e->dst))
+			break;
+		merge(sim, e->dst, e->ip);
+		nd->req_until = 0;
+		tick(sim, e->dst, sim->now);
+		break;
+	case E_GRANTIP:
+		if (!reachable(sim, e->src, e->dst))
+			break;
+		merge(sim, e->dst, e->ip);
+		if (nd->claim_ip)
+			claim(sim, e->dst, nd->claim_ip);
+		break;
+	case E_NONE:
+		/* A stale report: try another donor soon. */
+		nd->req_until = 0;
+		nd->claim_ip = 0;
+		tick(sim, e->dst, sim->now + rnd_in(sim, 10, 100));
+		break;
+	case E_GOSSIP:
+		if (!reachable(sim, e->src, e->dst)) {
+			at(sim, sim->now + PARTITION_WAIT, E_GOSSIP, e->src, e->dst, e->ip);
+			break;
+		}
+		merge(sim, e->dst, e->ip);
+		break;
+	case E_REPORT:
+		for (size_t k = 0; k < sim->n; k++)
+			sim->reports[k].free = ring_free(sim->nodes[k].r, &sim->nodes[k].leases);
+		if (!all_done(sim))
+			at(sim, sim->now + REPORT_EVERY, E_REPORT, 0, 0, 0);
+		break;
+	}
+}
+
+/* Run until t_end or until nothing is left to happen. */
+static void run_until(struct sim *sim, uint64_t t_end)
+{
+	while (sim->hn && sim->heap[0].t <= t_end) {
+		struct event e = ev_pop(sim);
+
+		sim->now = e.t;
+		deliver(sim, &e);
+	}
+	if (sim->now < t_end && sim->hn)
+		sim->now = t_end;
+}
+
+/* ---- checks ---- */
+
+/* No address self-owned by two nodes or leased by two; every lease in its
+ * leaser's own space.  Returns the number of violations. */
+static size_t violations(const struct sim *sim, size_t *leased)
+{
+	size_t space = sim->end - sim->first, bad = 0;
+	uint8_t *own = calloc(space, 1), *lease = calloc(space, 1);
+
+	if (!own || !lease)
+		abort();
+	*leased = 0;
+	for (size_t i = 0; i < sim->n; i++) {
+		const struct node *nd = &sim->nodes[i];
+		struct ring_entry *map;
+		size_t n;
+
+		if (ring_map(nd->r, &map, &n))
+			abort();
+		for (size_t s = 0; s < n; s++) {
+			if (strcmp(map[s].owner, nd->id))
+				continue;
+			for (uint32_t ip = map[s].start; ip < map[s].end; ip++)
+				bad += own[ip - sim->first]++ > 0;
+		}
+		free(map);
+		for (size_t k = 0; k < nd->leases.n; k++) {
+			uint32_t ip = nd->leases.ip[k];
+			char owner[RING_ID_MAX];
+
+			if (ip == sim->gw)
+				continue;
+			bad += lease[ip - sim->first]++ > 0;
+			bad += ring_owner(nd->r, ip, owner) || strcmp(owner, nd->id);
+			(*leased)++;
+		}
+	}
+	free(own);
+	free(lease);
+	return bad;
+}
+
+static bool converged(const struct sim *sim)
+{
+	uint8_t *ref, *got;
+	size_t rl, gl;
+	bool same = true;
+
+	if (ring_encode(sim->nodes[0].r, &ref, &rl))
+		abort();
+	for (size_t i = 1; i < sim->n && same; i++) {
+		if (ring_encode(sim->nodes[i].r, &got, &gl))
+			abort();
+		same = gl == rl && !memcmp(got, ref, rl);
+		free(got);
+	}
+	free(ref);
+	return same;
+}
+
+/* ---- setup ---- */
+
+static void sim_init(struct sim *sim, size_t n, uint32_t net, uint8_t plen, uint64_t seed)
+{
+	struct ring_entry e;
+
+	memset(sim, 0, sizeof(*sim));
+	sim->n = n;
+	sim->rng = seed;
+	sim->loss = 0.01;
+	sim->first = net + 1;
+	sim->end = net | ~(UINT32_MAX << (32 - plen));
+	sim->gw = sim->first;
+	sim->nodes = calloc(n, sizeof(*sim->nodes));
+	sim->reports = calloc(n, sizeof(*sim->reports));
+	if (!sim->nodes || !sim->reports)
+		abort();
+	for (size_t i = 0; i < n; i++) {
+		struct node *nd = &sim->nodes[i];
+
+		snprintf(nd->id, sizeof(nd->id), "n%05zu", i);
+		strcpy(sim->reports[i].id, nd->id);
+		if (ring_create(&nd->r, sim->first, sim->end, nd->id))
+			abort();
+		ring_leases_init(&nd->leases);
+		if (ring_leases_add(&nd->leases, sim->gw)) /* the gateway, held out */
+			abort();
+	}
+	/* Node 0 creates the network: one entry, the whole space. */
+	if (ring_init_space(sim->nodes[0].r, &e))
+		abort();
+	sim->nodes[0].first_owned = 1;
+	publish(sim, 0, &e);
+	at(sim, 0, E_REPORT, 0, 0, 0);
+}
+
+static void sim_fini(struct sim *sim)
+{
+	for (size_t i = 0; i < sim->n; i++) {
+		ring_destroy(sim->nodes[i].r);
+		ring_leases_fini(&sim->nodes[i].leases);
+	}
+	free(sim->nodes);
+	free(sim->reports);
+	free(sim->heap);
+	free(sim->log);
+}
+
+/* Nodes start over `spread` ms and each allocate `per` addresses. */
+static void start_all(struct sim *sim, uint64_t spread, uint32_t per)
+{
+	for (uint32_t i = 0; i < sim->n; i++) {
+		sim->nodes[i].want = per;
+		at(sim, sim->now + rnd_in(sim, 0, spread), E_START, i, i, 0);
+	}
+}
+
+/* When the last node first owned space, and finished its leases; the
+ * longest and mean wait from a node's start to owning space. */
+static void last_times(const struct sim *sim, uint64_t *owned, uint64_t *done, uint64_t *wait_max,
+		       double *wait_mean)
+{
+	double sum = 0;
+
+	*owned = *done = *wait_max = 0;
+	for (size_t i = 0; i < sim->n; i++) {
+		uint64_t wt = sim->nodes[i].first_owned > sim->nodes[i].start_at
+				      ? sim->nodes[i].first_owned - sim->nodes[i].start_at
+				      : 0;
+
+		sum += (double)wt;
+		if (wt > *wait_max)
+			*wait_max = wt;
+		if (sim->nodes[i].first_owned > *owned)
+			*owned = sim->nodes[i].first_owned;
+		if (sim->nodes[i].done_at > *done)
+			*done = sim->nodes[i].done_at;
+	}
+	*wait_mean = sum / (double)sim->n;
+}
+
+/* ---- scenarios ---- */
+
+static void concurrent(size_t n, uint32_t per, uint64_t seed)
+{
+	struct sim sim;
+	double w = wall();
+	size_t bad, leased;
+	uint64_t t_owned, t_done, wait_max, mid_bad = 0;
+	double wait_mean;
+
+	sim_init(&sim, n, 0x0a010000u, 16, seed);
+	start_all(&sim, 2000, per);
+	/* Check the invariant along the way, once per simulated second. */
+	for (uint64_t t = 1000; t <= 120000 && !all_done(&sim); t += 1000) {
+		run_until(&sim, t);
+		mid_bad += violations(&sim, &leased);
+	}
+	last_times(&sim, &t_owned, &t_done, &wait_max, &wait_mean);
+	tap(all_done(&sim) && mid_bad == 0,
+	    "concurrent: %zu nodes on a /16 each leased %u addresses (all starting within 2 s); "
+	    "every node owned space %.2f s and had all its leases %.2f s after the network was "
+	    "created (simulated; wall %.1f s)",
+	    n, per, (double)t_owned / 1000, (double)t_done / 1000, wall() - w);
+	diag("from a node's start to owning space: mean %.0f ms, max %" PRIu64 " ms", wait_mean,
+	     wait_max);
+	diag("%" PRIu64 " space requests, %" PRIu64 " donations, %" PRIu64
+	     " refused (stale free reports), %" PRIu64 " messages, %" PRIu64 " lost",
+	     sim.requests, sim.donations, sim.refusals, sim.msgs, sim.lost);
+	run_until(&sim, UINT64_MAX); /* every gossip copy, the late ones too */
+	bad = violations(&sim, &leased);
+	tap(bad == 0 && leased == n * per,
+	    "concurrent: %zu leases, no address leased twice or owned by two nodes, every lease "
+	    "in its leaser's own space (%zu violations, %" PRIu64 " during the run)",
+	    leased, bad, mid_bad);
+	tap(converged(&sim),
+	    "concurrent: after gossip all %zu replicas hold identical entries (%zu)", n,
+	    ring_entry_count(sim.nodes[0].r));
+	sim_fini(&sim);
+}
+
+static void partition(size_t n, uint64_t seed)
+{
+	struct sim sim;
+	size_t bad, leased;
+	uint64_t t0;
+
+	sim_init(&sim, n, 0x0a020000u, 20, seed);
+	start_all(&sim, 1000, 5);
+	run_until(&sim, 30000);
+	tap(all_done(&sim), "partition: %zu nodes on a /20 leased 5 each before the split", n);
+	for (size_t i = 0; i < n; i++)
+		sim.nodes[i].group = (int)(i % 2);
+	sim.partitioned = true;
+	t0 = sim.now;
+	/* Both sides allocate, and ask for specific addresses anywhere. */
+	for (uint32_t i = 0; i < n; i++) {
+		sim.nodes[i].want += 5;
+		tick(&sim, i, t0 + rnd_in(&sim, 0, 1000));
+	}
+	at(&sim, t0, E_REPORT, 0, 0, 0);
+	for (uint32_t k = 0; k < n; k++) {
+		uint32_t i = (uint32_t)rnd_in(&sim, 0, n - 1);
+
+		run_until(&sim, sim.now + 5);
+		claim(&sim, i, (uint32_t)rnd_in(&sim, sim.first + 1, sim.end - 1));
+	}
+	run_until(&sim, t0 + 20000);
+	bad = violations(&sim, &leased);
+	tap(bad == 0 && all_done(&sim),
+	    "partition: both sides kept allocating from space they own, %zu leases, %zu "
+	    "violations; specific addresses: %" PRIu64 " granted, %" PRIu64
+	    " refused as the owner is on the other side",
+	    leased, bad, sim.claims_ok, sim.claims_unreachable);
+	for (size_t i = 0; i < n; i++)
+		sim.nodes[i].group = 0;
+	sim.partitioned = false;
+	run_until(&sim, UINT64_MAX);
+	bad = violations(&sim, &leased);
+	tap(bad == 0 && converged(&sim),
+	    "partition: healed, replicas identical, %zu leases, no duplicates (%zu violations)",
+	    leased, bad);
+	sim_fini(&sim);
+}
+
+int main(int argc, char **argv)
+{
+	uint64_t seed = 1;
+	unsigned long nodes = 1000;
+	double w = wall();
+
+	for (int i = 1; i < argc; i++) {
+		if (!strncmp(argv[i], "--seed=", 7)) {
+			seed = strtoull(argv[i] + 7, NULL, 0);
+		} else if (!strncmp(argv[i], "--nodes=", 8)) {
+			nodes = strtoul(argv[i] + 8, NULL, 0);
+			if (nodes < 2 || nodes > 10000)
+				nodes = 0;
+		} else {
+			nodes = 0;
+		}
+		if (!nodes) {
+			fprintf(stderr, "usage: %s [--seed=N] [--nodes=2..10000]\n", argv[0]);
+			return 2;
+		}
+	}
+	printf("TAP version 13\n");
+	concurrent(nodes, 40, seed);
+	partition(200, seed);
+	printf("1..%d\n# wall %.1f s\n", tapn, wall() - w);
+	return failures ? 1 : 0;
+}
