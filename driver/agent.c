@@ -272,11 +272,20 @@ static void h_net_list(void *arg, const struct api_req *req, struct api_resp *re
 	resp->body = json_pack("{s:o}", "networks", arr);
 }
 
+/* A VNI free here and in the cluster's table (a probe without a name
+ * checks the VNI only). */
 static uint32_t vni_pick(struct agent *a)
 {
-	for (uint32_t v = 1; v <= VX_VNI_MAX; v++)
-		if (!agent_net_find_vni(a, v))
+	struct drv_net_rec probe = {0};
+	char err[8];
+
+	for (uint32_t v = 1; v <= VX_VNI_MAX; v++) {
+		if (agent_net_find_vni(a, v))
+			continue;
+		probe.vni = v;
+		if (!drv_cluster_net_conflict(a, &probe, err, sizeof(err)))
 			return v;
+	}
 	return 0;
 }
 
@@ -449,6 +458,7 @@ static void h_net_delete(void *arg, const struct api_req *req, struct api_resp *
 {
 	struct agent *a = arg;
 	struct agent_net *n = agent_net_find(a, req->param);
+	char name[VX_NET_NAME_MAX];
 	size_t neps;
 	int ret;
 
@@ -470,14 +480,16 @@ static void h_net_delete(void *arg, const struct api_req *req, struct api_resp *
 			  "there first", n->rec.name, neps);
 		return;
 	}
-	resp->body = json_pack("{s:s}", "deleted", n->rec.name);
-	drv_cluster_net_unpublish(a, n->rec.name);
-	ret = agent_net_remove(a, n->rec.name);
+	/* Remove here first: a failure must not delete it cluster-wide.  n
+	 * points into a->nets, which the removal reorders. */
+	snprintf(name, sizeof(name), "%s", n->rec.name);
+	ret = agent_net_remove(a, name);
 	if (ret) {
-		json_decref(resp->body);
-		resp->body = NULL;
 		api_error(resp, 500, "internal", "state database: %s", strerror(-ret));
+		return;
 	}
+	drv_cluster_net_unpublish(a, name);
+	resp->body = json_pack("{s:s}", "deleted", name);
 }
 
 int agent_net_remove(struct agent *a, const char *name)

@@ -43,6 +43,12 @@ struct gx_conn {
 	struct rx_timer *timer;
 };
 
+struct failed_stream {
+	struct gx *gx;              /* NULL once the transport is closed */
+	struct failed_stream *next;
+	uint64_t id;
+};
+
 struct gx {
 	struct rx_loop *loop;
 	struct swim *swim;
@@ -52,6 +58,7 @@ struct gx {
 	struct rx_timer *tick;
 	struct gx_conn *conns;
 	unsigned nconns;
+	struct failed_stream *failed;  /* deferred failure reports not yet run */
 	struct gx_stats st;
 };
 
@@ -229,7 +236,7 @@ static void conn_got_msg(struct gx_conn *c, struct gw_stream_msg *m)
 	if (c->outgoing) {
 		uint64_t id = c->id;
 
-		/* Report after freeing: swim may open a new stream at once. */
+		/* m lives in c's reader: report first, then free. */
 		c->outgoing = 0;
 		if (gx->swim)
 			swim_stream_done(gx->swim, rx_now_ms(gx->loop), id, m);
@@ -278,7 +285,7 @@ static void conn_read(struct gx_conn *c)
 
 static void conn_write(struct gx_conn *c)
 {
-	ssize_t n = write(c->fd, c->wbuf + c->woff, c->wlen - c->woff);
+	ssize_t n = send(c->fd, c->wbuf + c->woff, c->wlen - c->woff, MSG_NOSIGNAL);
 
 	if (n < 0) {
 		if (errno != EAGAIN && errno != EINTR)
@@ -359,18 +366,21 @@ static void accept_cb(struct rx_loop *loop, int fd, uint32_t events, void *arg)
 	}
 }
 
-struct failed_stream {
-	struct gx *gx;
-	uint64_t id;
-};
-
 static void failed_stream_cb(struct rx_loop *loop, void *arg)
 {
 	struct failed_stream *f = arg;
+	struct gx *gx = f->gx;
 
-	if (f->gx->swim) {
-		swim_stream_failed(f->gx->swim, rx_now_ms(loop), f->id);
-		gx_kick(f->gx);
+	if (gx) {
+		for (struct failed_stream **pp = &gx->failed; *pp; pp = &(*pp)->next)
+			if (*pp == f) {
+				*pp = f->next;
+				break;
+			}
+		if (gx->swim) {
+			swim_stream_failed(gx->swim, rx_now_ms(loop), f->id);
+			gx_kick(gx);
+		}
 	}
 	free(f);
 }
@@ -398,8 +408,12 @@ void gx_send_stream(struct gx *gx, uint64_t id, struct in_addr dst, uint16_t por
 	c->connecting = 1;
 	c->id = id;
 	gx->st.tcp_out++;
-	if (conn_queue(c, msg, len))
-		conn_fail(c, "cannot frame the request");
+	if (conn_queue(c, msg, len)) {
+		/* Not conn_fail(): that would call swim back synchronously. */
+		log_dbg("gossip: stream out: cannot frame the request");
+		conn_free(c);
+		goto err;
+	}
 	return;
 err:
 	/* swim must not be called back synchronously: report from the loop. */
@@ -410,8 +424,11 @@ err:
 		if (f) {
 			f->gx = gx;
 			f->id = id;
-			if (rx_defer(gx->loop, failed_stream_cb, f) == 0)
+			if (rx_defer(gx->loop, failed_stream_cb, f) == 0) {
+				f->next = gx->failed;
+				gx->failed = f;
 				return;
+			}
 			free(f);
 		}
 		log_err("gossip: out of memory; a stream to %s:%u is lost", inet_ntoa(dst), port);
@@ -504,6 +521,9 @@ void gx_close(struct gx *gx)
 		return;
 	while (gx->conns)
 		conn_free(gx->conns);
+	/* Deferred reports still queued on the loop run without us. */
+	for (struct failed_stream *f = gx->failed; f; f = f->next)
+		f->gx = NULL;
 	rx_io_del(gx->loop, gx->udp_fd);
 	rx_io_del(gx->loop, gx->tcp_fd);
 	close(gx->udp_fd);
