@@ -1155,8 +1155,9 @@ int drv_agent_main(int argc, char **argv, int first)
 		return 1;
 	}
 	a.sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (a.sig_fd < 0 || rx_io_add(a.loop, a.sig_fd, EPOLLIN, signal_cb, &a)) {
-		log_err("cannot watch signals: %s", strerror(errno));
+	ret = a.sig_fd < 0 ? -errno : rx_io_add(a.loop, a.sig_fd, EPOLLIN, signal_cb, &a);
+	if (ret) {
+		log_err("cannot watch signals: %s", strerror(-ret));
 		goto err;
 	}
 	if ((ret = mkdir_p(a.cfg.state_dir, 0700))) {
