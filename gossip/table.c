@@ -20,11 +20,9 @@
  * left here to beat its older live version: max_age bounds the partitions
  * a delete survives.
  *
- * Decoding does not use msgpack-c's unpacker: it sizes allocations from
- * array and map counts before reading the elements, so five bytes could ask
- * for gigabytes.  The reader below checks every count and length against
- * the bytes left, allocates nothing, and validates each field against a
- * policy table.  Encoding uses msgpack-c's packer.
+ * Decoding uses the bounded reader of common/mpread.h, not msgpack-c's
+ * unpacker, and validates each field against a policy table.  Encoding uses
+ * msgpack-c's packer.
  */
 #include <errno.h>
 #include <limits.h>
@@ -35,6 +33,7 @@
 
 #include <msgpack.h>
 
+#include "common/mpread.h"
 #include "gossip/table.h"
 
 /* Clocks stay below 2^63: they fit SQLite's signed integers and a bogus
@@ -416,299 +415,49 @@ int gt_encode_all(const struct gt_table *t, uint8_t **out, size_t *len)
 	return sbuf_finish(&sb, err, out, len);
 }
 
-/* A bounded msgpack reader. */
-
-enum mp_type {
-	MP_NIL,
-	MP_BOOL,
-	MP_UINT,
-	MP_NEG,
-	MP_FLOAT,
-	MP_STR,
-	MP_BIN,
-	MP_ARRAY,
-	MP_MAP,
-	MP_EXT
-};
-
-struct rd {
-	const uint8_t *p;
-	size_t left;
-};
-
-struct mp {
-	enum mp_type type;
-	uint64_t u;	    /* MP_BOOL, MP_UINT; MP_ARRAY, MP_MAP: count */
-	const uint8_t *ptr; /* MP_STR, MP_BIN: body, already consumed */
-	size_t len;
-};
-
-static int rd_take(struct rd *r, size_t n, const uint8_t **out)
-{
-	if (r->left < n)
-		return -EINVAL;
-	*out = r->p;
-	r->p += n;
-	r->left -= n;
-	return 0;
-}
-
-static int rd_be(struct rd *r, size_t width, uint64_t *v)
-{
-	const uint8_t *b;
-
-	if (rd_take(r, width, &b))
-		return -EINVAL;
-	*v = 0;
-	for (size_t i = 0; i < width; i++)
-		*v = *v << 8 | b[i];
-	return 0;
-}
-
-/* A body of n bytes, after n was read from the wire. */
-static int rd_body(struct rd *r, uint64_t n, struct mp *m)
-{
-	if (n > r->left)
-		return -EINVAL;
-	m->len = (size_t)n;
-	return rd_take(r, m->len, &m->ptr);
-}
-
-/*
- * One header.  Strings, binaries and extensions are consumed whole; arrays
- * and maps leave their elements, whose count must fit in the bytes left.
- */
-static int rd_head(struct rd *r, struct mp *m)
-{
-	static const uint8_t width[4] = {1, 2, 4, 8};
-	const uint8_t *b;
-	uint64_t v;
-	uint8_t c;
-
-	if (rd_take(r, 1, &b))
-		return -EINVAL;
-	c = *b;
-	memset(m, 0, sizeof(*m));
-	if (c <= 0x7f) {
-		m->type = MP_UINT;
-		m->u = c;
-		return 0;
-	}
-	if (c >= 0xe0) {
-		m->type = MP_NEG;
-		return 0;
-	}
-	if (c <= 0x9f) {
-		m->type = c <= 0x8f ? MP_MAP : MP_ARRAY;
-		m->u = c & 0x0f;
-		goto count;
-	}
-	if (c <= 0xbf) {
-		m->type = MP_STR;
-		return rd_body(r, c & 0x1f, m);
-	}
-	switch (c) {
-	case 0xc0:
-		m->type = MP_NIL;
-		return 0;
-	case 0xc2:
-	case 0xc3:
-		m->type = MP_BOOL;
-		m->u = c == 0xc3;
-		return 0;
-	case 0xc4:
-	case 0xc5:
-	case 0xc6:
-		m->type = MP_BIN;
-		return rd_be(r, width[c - 0xc4], &v) || rd_body(r, v, m) ? -EINVAL : 0;
-	case 0xc7:
-	case 0xc8:
-	case 0xc9:
-		m->type = MP_EXT;
-		return rd_be(r, width[c - 0xc7], &v) || rd_body(r, v + 1, m) ? -EINVAL : 0;
-	case 0xca:
-	case 0xcb:
-		m->type = MP_FLOAT;
-		return rd_body(r, c == 0xca ? 4 : 8, m);
-	case 0xcc:
-	case 0xcd:
-	case 0xce:
-	case 0xcf:
-		m->type = MP_UINT;
-		return rd_be(r, width[c - 0xcc], &m->u);
-	case 0xd0:
-	case 0xd1:
-	case 0xd2:
-	case 0xd3: {
-		size_t w = width[c - 0xd0];
-
-		if (rd_be(r, w, &v))
-			return -EINVAL;
-		/* Non-negative values in signed encodings read as unsigned. */
-		m->type = v >> (w * 8 - 1) ? MP_NEG : MP_UINT;
-		m->u = v;
-		return 0;
-	}
-	case 0xd4:
-	case 0xd5:
-	case 0xd6:
-	case 0xd7:
-	case 0xd8:
-		m->type = MP_EXT;
-		return rd_body(r, 1 + (1u << (c - 0xd4)), m);
-	case 0xd9:
-	case 0xda:
-	case 0xdb:
-		m->type = MP_STR;
-		return rd_be(r, width[c - 0xd9], &v) || rd_body(r, v, m) ? -EINVAL : 0;
-	case 0xdc:
-	case 0xdd:
-		m->type = MP_ARRAY;
-		if (rd_be(r, c == 0xdc ? 2 : 4, &m->u))
-			return -EINVAL;
-		goto count;
-	case 0xde:
-	case 0xdf:
-		m->type = MP_MAP;
-		if (rd_be(r, c == 0xde ? 2 : 4, &m->u))
-			return -EINVAL;
-		goto count;
-	default: /* 0xc1 is never used */
-		return -EINVAL;
-	}
-count:
-	/* Every element takes at least one byte. */
-	if (m->u > r->left || (m->type == MP_MAP && m->u * 2 > r->left))
-		return -EINVAL;
-	return 0;
-}
-
-/* Skip one value of any shape; work stays linear in the bytes read. */
-static int rd_skip(struct rd *r)
-{
-	uint64_t pending = 1;
-	struct mp m;
-
-	while (pending) {
-		if (rd_head(r, &m))
-			return -EINVAL;
-		pending--;
-		if (m.type == MP_ARRAY)
-			pending += m.u;
-		else if (m.type == MP_MAP)
-			pending += 2 * m.u;
-		if (pending > r->left)
-			return -EINVAL;
-	}
-	return 0;
-}
-
 enum field_id { F_KIND, F_KEY, F_CLOCK, F_ORIGIN, F_OWNER, F_DELETED, F_VALUE, F_COUNT };
 
 /* Policy of the entry map: type and bounds (of the value for integers, of
  * the length for strings and binaries). */
-static const struct field_policy {
-	const char *name;
-	enum mp_type type;
-	uint64_t min, max;
-} entry_policy[F_COUNT] = {
-	[F_KIND] = {"k", MP_UINT, 1, GT_KIND_MAX - 1},
-	[F_KEY] = {"key", MP_STR, 1, GT_KEY_MAX - 1},
-	[F_CLOCK] = {"c", MP_UINT, 0, CLOCK_LIMIT - 1},
-	[F_ORIGIN] = {"o", MP_STR, 1, GT_ID_MAX - 1},
-	[F_OWNER] = {"w", MP_STR, 1, GT_ID_MAX - 1},
-	[F_DELETED] = {"d", MP_BOOL, 0, 1},
-	[F_VALUE] = {"v", MP_BIN, 0, GT_VALUE_MAX},
+static const struct mpr_field entry_policy[F_COUNT] = {
+	[F_KIND] = {"k", MPR_UINT, 1, GT_KIND_MAX - 1},
+	[F_KEY] = {"key", MPR_STR, 1, GT_KEY_MAX - 1},
+	[F_CLOCK] = {"c", MPR_UINT, 0, CLOCK_LIMIT - 1},
+	[F_ORIGIN] = {"o", MPR_STR, 1, GT_ID_MAX - 1},
+	[F_OWNER] = {"w", MPR_STR, 1, GT_ID_MAX - 1},
+	[F_DELETED] = {"d", MPR_BOOL, 0, 1},
+	[F_VALUE] = {"v", MPR_BIN, 0, GT_VALUE_MAX},
 };
 
 #define REQUIRED                                                                                   \
 	((1u << F_KIND) | (1u << F_KEY) | (1u << F_CLOCK) | (1u << F_ORIGIN) | (1u << F_OWNER) |   \
 	 (1u << F_DELETED))
 
-static int field_lookup(const struct mp *name)
-{
-	for (int i = 0; i < F_COUNT; i++)
-		if (strlen(entry_policy[i].name) == name->len &&
-		    !memcmp(entry_policy[i].name, name->ptr, name->len))
-			return i;
-	return -1;
-}
-
-static int field_read(struct rd *r, enum field_id id, struct mp *m)
-{
-	const struct field_policy *pol = &entry_policy[id];
-	uint64_t size;
-
-	if (rd_head(r, m) || m->type != pol->type)
-		return -EINVAL;
-	size = pol->type == MP_STR || pol->type == MP_BIN ? m->len : m->u;
-	if (size < pol->min || size > pol->max)
-		return -EINVAL;
-	/* Strings become C strings: an embedded NUL would alias another key. */
-	if (pol->type == MP_STR && memchr(m->ptr, '\0', m->len))
-		return -EINVAL;
-	return 0;
-}
-
-static void str_set(char *dst, const struct mp *m)
+static void str_set(char *dst, const struct mpr_obj *m)
 {
 	memcpy(dst, m->ptr, m->len);
 	dst[m->len] = '\0';
 }
 
 /* One entry map; e->value points into the reader's buffer. */
-static int entry_read(struct rd *r, struct gt_entry *e)
+static int entry_read(struct mpr *r, struct gt_entry *e)
 {
-	unsigned int seen = 0;
-	struct mp m;
+	struct mpr_obj val[F_COUNT];
+	uint32_t seen;
 
 	memset(e, 0, sizeof(*e));
-	if (rd_head(r, &m) || m.type != MP_MAP)
+	if (mpr_map_read(r, entry_policy, F_COUNT, val, &seen) || (seen & REQUIRED) != REQUIRED)
 		return -EINVAL;
-	for (uint64_t n = m.u; n > 0; n--) {
-		struct mp name, val;
-		int id;
-
-		if (rd_head(r, &name) || name.type != MP_STR)
-			return -EINVAL;
-		id = field_lookup(&name);
-		if (id < 0) {
-			if (rd_skip(r))
-				return -EINVAL;
-			continue;
-		}
-		if (seen & (1u << id) || field_read(r, (enum field_id)id, &val))
-			return -EINVAL;
-		seen |= 1u << id;
-		switch ((enum field_id)id) {
-		case F_KIND:
-			e->kind = (uint8_t)val.u;
-			break;
-		case F_KEY:
-			str_set(e->key, &val);
-			break;
-		case F_CLOCK:
-			e->clock = val.u;
-			break;
-		case F_ORIGIN:
-			str_set(e->origin, &val);
-			break;
-		case F_OWNER:
-			str_set(e->owner, &val);
-			break;
-		case F_DELETED:
-			e->deleted = (int)val.u;
-			break;
-		case F_VALUE:
-			e->value = val.ptr;
-			e->value_len = val.len;
-			break;
-		case F_COUNT:
-			break;
-		}
+	e->kind = (uint8_t)val[F_KIND].u;
+	str_set(e->key, &val[F_KEY]);
+	e->clock = val[F_CLOCK].u;
+	str_set(e->origin, &val[F_ORIGIN]);
+	str_set(e->owner, &val[F_OWNER]);
+	e->deleted = (int)val[F_DELETED].u;
+	if (seen & (1u << F_VALUE)) {
+		e->value = val[F_VALUE].ptr;
+		e->value_len = val[F_VALUE].len;
 	}
-	if ((seen & REQUIRED) != REQUIRED)
-		return -EINVAL;
 	if (!!(seen & (1u << F_VALUE)) == !!e->deleted)
 		return -EINVAL; /* live entries carry a value, tombstones none */
 	if (e->deleted)
@@ -720,7 +469,7 @@ static int entry_read(struct rd *r, struct gt_entry *e)
 
 int gt_entry_decode(const uint8_t *buf, size_t len, struct gt_entry *e)
 {
-	struct rd r = {.p = buf, .left = len};
+	struct mpr r = {.p = buf, .left = len};
 	struct gt_entry tmp;
 
 	if (!buf || entry_read(&r, &tmp) || r.left)
@@ -730,11 +479,11 @@ int gt_entry_decode(const uint8_t *buf, size_t len, struct gt_entry *e)
 }
 
 /* The array header of an encoded table: its entry count. */
-static int table_open(struct rd *r, size_t *count)
+static int table_open(struct mpr *r, size_t *count)
 {
-	struct mp m;
+	struct mpr_obj m;
 
-	if (rd_head(r, &m) || m.type != MP_ARRAY || m.u > INT_MAX)
+	if (mpr_head(r, &m) || m.type != MPR_ARRAY || m.u > INT_MAX)
 		return -EINVAL;
 	*count = (size_t)m.u;
 	return 0;
@@ -742,7 +491,7 @@ static int table_open(struct rd *r, size_t *count)
 
 int gt_merge_all(struct gt_table *t, const uint8_t *buf, size_t len, uint64_t now)
 {
-	struct rd r = {.p = buf, .left = len};
+	struct mpr r = {.p = buf, .left = len};
 	struct gt_entry e;
 	size_t count;
 	int changed = 0;
@@ -760,7 +509,7 @@ int gt_merge_all(struct gt_table *t, const uint8_t *buf, size_t len, uint64_t no
 	if (r.left)
 		return -EINVAL;
 
-	r = (struct rd){.p = buf, .left = len};
+	r = (struct mpr){.p = buf, .left = len};
 	if (table_open(&r, &count))
 		return -EINVAL;
 	for (size_t i = 0; i < count; i++) {

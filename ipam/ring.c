@@ -20,9 +20,8 @@
  * only make the order total, so any set of entries, whatever its source,
  * has exactly one map.
  *
- * Decoding uses the bounded msgpack reader of gossip/table.c (copied, as
- * static functions): every count and length is checked against the bytes
- * left before anything is read.
+ * Decoding uses the bounded msgpack reader of common/mpread.h: every count
+ * and length is checked against the bytes left before anything is read.
  */
 #include <errno.h>
 #include <limits.h>
@@ -35,6 +34,7 @@
 #include <msgpack.h>
 
 #include "common/addr.h"
+#include "common/mpread.h"
 #include "ipam/ipam.h"
 #include "ipam/ring.h"
 
@@ -978,279 +978,38 @@ int ring_encode(const struct ring *r, uint8_t **out, size_t *len)
 	return sbuf_finish(&sb, err, out, len);
 }
 
-/* The bounded reader (gossip/table.c's): only what entries need. */
-
-enum mp_type {
-	MP_NIL,
-	MP_BOOL,
-	MP_UINT,
-	MP_NEG,
-	MP_FLOAT,
-	MP_STR,
-	MP_BIN,
-	MP_ARRAY,
-	MP_MAP,
-	MP_EXT
-};
-
-struct rd {
-	const uint8_t *p;
-	size_t left;
-};
-
-struct mp {
-	enum mp_type type;
-	uint64_t u;	    /* MP_BOOL, MP_UINT; MP_ARRAY, MP_MAP: count */
-	const uint8_t *ptr; /* MP_STR, MP_BIN: body, already consumed */
-	size_t len;
-};
-
-static int rd_take(struct rd *r, size_t n, const uint8_t **out)
-{
-	if (r->left < n)
-		return -EINVAL;
-	*out = r->p;
-	r->p += n;
-	r->left -= n;
-	return 0;
-}
-
-static int rd_be(struct rd *r, size_t width, uint64_t *v)
-{
-	const uint8_t *b;
-
-	if (rd_take(r, width, &b))
-		return -EINVAL;
-	*v = 0;
-	for (size_t i = 0; i < width; i++)
-		*v = *v << 8 | b[i];
-	return 0;
-}
-
-static int rd_body(struct rd *r, uint64_t n, struct mp *m)
-{
-	if (n > r->left)
-		return -EINVAL;
-	m->len = (size_t)n;
-	return rd_take(r, m->len, &m->ptr);
-}
-
-static int rd_head(struct rd *r, struct mp *m)
-{
-	static const uint8_t width[4] = {1, 2, 4, 8};
-	const uint8_t *b;
-	uint64_t v;
-	uint8_t c;
-
-	if (rd_take(r, 1, &b))
-		return -EINVAL;
-	c = *b;
-	memset(m, 0, sizeof(*m));
-	if (c <= 0x7f) {
-		m->type = MP_UINT;
-		m->u = c;
-		return 0;
-	}
-	if (c >= 0xe0) {
-		m->type = MP_NEG;
-		return 0;
-	}
-	if (c <= 0x9f) {
-		m->type = c <= 0x8f ? MP_MAP : MP_ARRAY;
-		m->u = c & 0x0f;
-		goto count;
-	}
-	if (c <= 0xbf) {
-		m->type = MP_STR;
-		return rd_body(r, c & 0x1f, m);
-	}
-	switch (c) {
-	case 0xc0:
-		m->type = MP_NIL;
-		return 0;
-	case 0xc2:
-	case 0xc3:
-		m->type = MP_BOOL;
-		m->u = c == 0xc3;
-		return 0;
-	case 0xc4:
-	case 0xc5:
-	case 0xc6:
-		m->type = MP_BIN;
-		return rd_be(r, width[c - 0xc4], &v) || rd_body(r, v, m) ? -EINVAL : 0;
-	case 0xc7:
-	case 0xc8:
-	case 0xc9:
-		m->type = MP_EXT;
-		return rd_be(r, width[c - 0xc7], &v) || rd_body(r, v + 1, m) ? -EINVAL : 0;
-	case 0xca:
-	case 0xcb:
-		m->type = MP_FLOAT;
-		return rd_body(r, c == 0xca ? 4 : 8, m);
-	case 0xcc:
-	case 0xcd:
-	case 0xce:
-	case 0xcf:
-		m->type = MP_UINT;
-		return rd_be(r, width[c - 0xcc], &m->u);
-	case 0xd0:
-	case 0xd1:
-	case 0xd2:
-	case 0xd3: {
-		size_t w = width[c - 0xd0];
-
-		if (rd_be(r, w, &v))
-			return -EINVAL;
-		m->type = v >> (w * 8 - 1) ? MP_NEG : MP_UINT;
-		m->u = v;
-		return 0;
-	}
-	case 0xd4:
-	case 0xd5:
-	case 0xd6:
-	case 0xd7:
-	case 0xd8:
-		m->type = MP_EXT;
-		return rd_body(r, 1 + (1u << (c - 0xd4)), m);
-	case 0xd9:
-	case 0xda:
-	case 0xdb:
-		m->type = MP_STR;
-		return rd_be(r, width[c - 0xd9], &v) || rd_body(r, v, m) ? -EINVAL : 0;
-	case 0xdc:
-	case 0xdd:
-		m->type = MP_ARRAY;
-		if (rd_be(r, c == 0xdc ? 2 : 4, &m->u))
-			return -EINVAL;
-		goto count;
-	case 0xde:
-	case 0xdf:
-		m->type = MP_MAP;
-		if (rd_be(r, c == 0xde ? 2 : 4, &m->u))
-			return -EINVAL;
-		goto count;
-	default:
-		return -EINVAL;
-	}
-count:
-	if (m->u > r->left || (m->type == MP_MAP && m->u * 2 > r->left))
-		return -EINVAL;
-	return 0;
-}
-
-static int rd_skip(struct rd *r)
-{
-	uint64_t pending = 1;
-	struct mp m;
-
-	while (pending) {
-		if (rd_head(r, &m))
-			return -EINVAL;
-		pending--;
-		if (m.type == MP_ARRAY)
-			pending += m.u;
-		else if (m.type == MP_MAP)
-			pending += 2 * m.u;
-		if (pending > r->left)
-			return -EINVAL;
-	}
-	return 0;
-}
-
 enum field_id { F_START, F_END, F_CLOCK, F_ORIGIN, F_OWNER, F_COUNT };
 
-static const struct field_policy {
-	const char *name;
-	enum mp_type type;
-	uint64_t min, max;
-} entry_policy[F_COUNT] = {
-	[F_START] = {"s", MP_UINT, 0, UINT32_MAX},
-	[F_END] = {"e", MP_UINT, 1, UINT32_MAX},
-	[F_CLOCK] = {"c", MP_UINT, 1, CLOCK_LIMIT - 1},
-	[F_ORIGIN] = {"o", MP_STR, 1, RING_ID_MAX - 1},
-	[F_OWNER] = {"w", MP_STR, 1, RING_ID_MAX - 1},
+static const struct mpr_field entry_policy[F_COUNT] = {
+	[F_START] = {"s", MPR_UINT, 0, UINT32_MAX},
+	[F_END] = {"e", MPR_UINT, 1, UINT32_MAX},
+	[F_CLOCK] = {"c", MPR_UINT, 1, CLOCK_LIMIT - 1},
+	[F_ORIGIN] = {"o", MPR_STR, 1, RING_ID_MAX - 1},
+	[F_OWNER] = {"w", MPR_STR, 1, RING_ID_MAX - 1},
 };
 
-static int field_lookup(const struct mp *name)
-{
-	for (int i = 0; i < F_COUNT; i++)
-		if (strlen(entry_policy[i].name) == name->len &&
-		    !memcmp(entry_policy[i].name, name->ptr, name->len))
-			return i;
-	return -1;
-}
-
-static int field_read(struct rd *r, enum field_id id, struct mp *m)
-{
-	const struct field_policy *pol = &entry_policy[id];
-	uint64_t size;
-
-	if (rd_head(r, m) || m->type != pol->type)
-		return -EINVAL;
-	size = pol->type == MP_STR ? m->len : m->u;
-	if (size < pol->min || size > pol->max)
-		return -EINVAL;
-	/* An embedded NUL would make two wire ids one C string. */
-	if (pol->type == MP_STR && memchr(m->ptr, '\0', m->len))
-		return -EINVAL;
-	return 0;
-}
-
 /* One entry map, fully validated except against a ring's space. */
-static int entry_read(struct rd *r, struct ring_entry *e)
+static int entry_read(struct mpr *r, struct ring_entry *e)
 {
-	unsigned int seen = 0;
-	struct mp m;
+	struct mpr_obj val[F_COUNT];
+	uint32_t seen;
 
 	memset(e, 0, sizeof(*e));
-	if (rd_head(r, &m) || m.type != MP_MAP)
+	if (mpr_map_read(r, entry_policy, F_COUNT, val, &seen) || seen != (1u << F_COUNT) - 1)
 		return -EINVAL;
-	for (uint64_t n = m.u; n > 0; n--) {
-		struct mp name, val;
-		int id;
-
-		if (rd_head(r, &name) || name.type != MP_STR)
-			return -EINVAL;
-		id = field_lookup(&name);
-		if (id < 0) {
-			if (rd_skip(r))
-				return -EINVAL;
-			continue;
-		}
-		if (seen & (1u << id) || field_read(r, (enum field_id)id, &val))
-			return -EINVAL;
-		seen |= 1u << id;
-		switch ((enum field_id)id) {
-		case F_START:
-			e->start = (uint32_t)val.u;
-			break;
-		case F_END:
-			e->end = (uint32_t)val.u;
-			break;
-		case F_CLOCK:
-			e->clock = val.u;
-			break;
-		case F_ORIGIN:
-		case F_OWNER: {
-			char *dst = id == F_ORIGIN ? e->origin : e->owner;
-
-			memcpy(dst, val.ptr, val.len);
-			dst[val.len] = '\0';
-			break;
-		}
-		case F_COUNT:
-			break;
-		}
-	}
-	if (seen != (1u << F_COUNT) - 1)
-		return -EINVAL;
-	/* id_ok() also refuses an embedded NUL: strlen must be the wire length. */
+	e->start = (uint32_t)val[F_START].u;
+	e->end = (uint32_t)val[F_END].u;
+	e->clock = val[F_CLOCK].u;
+	memcpy(e->origin, val[F_ORIGIN].ptr, val[F_ORIGIN].len);
+	memcpy(e->owner, val[F_OWNER].ptr, val[F_OWNER].len);
+	/* Both stay NUL-terminated from the memset: lengths are below RING_ID_MAX.
+	 * id_ok() also refuses an embedded NUL: strlen must be the wire length. */
 	return entry_check(NULL, e);
 }
 
 int ring_entry_decode(const uint8_t *buf, size_t len, struct ring_entry *e)
 {
-	struct rd r = {.p = buf, .left = len};
+	struct mpr r = {.p = buf, .left = len};
 	struct ring_entry tmp;
 
 	if (!buf || entry_read(&r, &tmp) || r.left)
@@ -1259,11 +1018,11 @@ int ring_entry_decode(const uint8_t *buf, size_t len, struct ring_entry *e)
 	return 0;
 }
 
-static int set_open(struct rd *r, size_t *count)
+static int set_open(struct mpr *r, size_t *count)
 {
-	struct mp m;
+	struct mpr_obj m;
 
-	if (rd_head(r, &m) || m.type != MP_ARRAY || m.u > ENTRIES_MAX)
+	if (mpr_head(r, &m) || m.type != MPR_ARRAY || m.u > ENTRIES_MAX)
 		return -EINVAL;
 	*count = (size_t)m.u;
 	return 0;
@@ -1271,7 +1030,7 @@ static int set_open(struct rd *r, size_t *count)
 
 int ring_merge_all(struct ring *r, const uint8_t *buf, size_t len)
 {
-	struct rd rd = {.p = buf, .left = len};
+	struct mpr rd = {.p = buf, .left = len};
 	struct ring_entry e;
 	size_t count;
 	int changed = 0;
@@ -1287,7 +1046,7 @@ int ring_merge_all(struct ring *r, const uint8_t *buf, size_t len)
 			return -EINVAL;
 	if (rd.left)
 		return -EINVAL;
-	rd = (struct rd){.p = buf, .left = len};
+	rd = (struct mpr){.p = buf, .left = len};
 	if (set_open(&rd, &count))
 		return -EINVAL;
 	for (size_t i = 0; i < count; i++) {
