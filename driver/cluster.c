@@ -24,6 +24,7 @@
  * entries for OWNER_GRACE_MS, so a restart does not drop traffic.
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ifaddrs.h>
@@ -41,6 +42,7 @@
 #include "common/version.h"
 #include "common/addr.h"
 #include "common/log.h"
+#include "common/mpread.h"
 #include "common/reactor.h"
 #include "driver/agent_int.h"
 #include "driver/api.h"
@@ -133,20 +135,41 @@ static int meta_encode(struct drv_cluster *cl, uint8_t *out, size_t *len)
 	return ret;
 }
 
-static int obj_str(const msgpack_object *o, char *dst, size_t size)
-{
-	const char *p;
-	uint32_t n;
+/* Peers' meta and push/pull state: no Serf payload nests deeper than this. */
+#define MP_DEPTH 32
 
-	if (o->type == MSGPACK_OBJECT_STR) {
-		p = o->via.str.ptr;
-		n = o->via.str.size;
-	} else if (o->type == MSGPACK_OBJECT_BIN) {
-		p = o->via.bin.ptr;
-		n = o->via.bin.size;
-	} else {
-		return -EINVAL;
+/* The next object: 0 with its bytes when it is a str or bin, else skipped
+ * and 1; -EBADMSG when malformed. */
+static int mp_raw(struct mpr *r, const uint8_t **p, size_t *len)
+{
+	struct mpr at = *r;
+	struct mpr_obj o;
+
+	if (mpr_head(r, &o))
+		return -EBADMSG;
+	if (o.type == MPR_STR || o.type == MPR_BIN) {
+		*p = o.ptr;
+		*len = o.len;
+		return 0;
 	}
+	*r = at;
+	return mpr_skip(r, MP_DEPTH) ? -EBADMSG : 1;
+}
+
+/* A top-level map whose contents are all well formed: 0 and *n pairs. */
+static int mp_map(struct mpr *r, uint64_t *n)
+{
+	struct mpr chk = *r;
+	struct mpr_obj o;
+
+	if (mpr_skip(&chk, MP_DEPTH) || mpr_head(r, &o) || o.type != MPR_MAP)
+		return -EBADMSG;
+	*n = o.u;
+	return 0;
+}
+
+static int raw_str(const uint8_t *p, size_t n, char *dst, size_t size)
+{
 	if (n >= size || memchr(p, '\0', n))
 		return -EINVAL;
 	memcpy(dst, p, n);
@@ -165,25 +188,23 @@ struct peer_info {
 
 static void meta_decode(const uint8_t *meta, size_t len, struct peer_info *pi, int want_tags)
 {
-	msgpack_unpacked up;
-	size_t off = 0;
+	struct mpr r;
+	uint64_t n;
 
 	memset(pi, 0, sizeof(*pi));
 	if (want_tags)
 		pi->tags = json_object();
 	if (len < 1 || meta[0] != 0xff)
 		return;
-	msgpack_unpacked_init(&up);
-	if (msgpack_unpack_next(&up, (const char *)meta + 1, len - 1, &off) ==
-		    MSGPACK_UNPACK_SUCCESS &&
-	    up.data.type == MSGPACK_OBJECT_MAP) {
-		const msgpack_object_map *m = &up.data.via.map;
-
-		for (uint32_t i = 0; i < m->size; i++) {
+	mpr_init(&r, meta + 1, len - 1);
+	if (mp_map(&r, &n) == 0) {
+		for (uint64_t i = 0; i < n; i++) {
+			const uint8_t *kp, *vp;
+			size_t kn, vn;
 			char k[64], v[256];
+			int kr = mp_raw(&r, &kp, &kn), vr = mp_raw(&r, &vp, &vn);
 
-			if (obj_str(&m->ptr[i].key, k, sizeof(k)) ||
-			    obj_str(&m->ptr[i].val, v, sizeof(v)))
+			if (kr || vr || raw_str(kp, kn, k, sizeof(k)) || raw_str(vp, vn, v, sizeof(v)))
 				continue;
 			if (pi->tags)
 				json_object_set_new(pi->tags, k, json_string(v));
@@ -196,7 +217,6 @@ static void meta_decode(const uint8_t *meta, size_t len, struct peer_info *pi, i
 				pi->vtep.s_addr = 0;
 		}
 	}
-	msgpack_unpacked_destroy(&up);
 	if (!pi->id[0] || !pi->vtep.s_addr)
 		pi->vxmesh = 0;
 }
@@ -239,8 +259,16 @@ static int keyring_save(struct drv_cluster *cl)
 	}
 	sodium_memzero(b64, sizeof(b64));
 	snprintf(tmp, sizeof(tmp), "%s.tmp", cl->keyring_path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	/* A stale tmp file keeps its mode through O_CREAT. */
+	if (fd >= 0 && fchmod(fd, 0600)) {
+		close(fd);
+		fd = -1;
+	}
 	f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	/* Unbuffered: no stdio buffer is left holding the keys. */
+	if (f)
+		setvbuf(f, NULL, _IONBF, 0);
 	if (!f || json_dumpf(arr, f, 0) || fflush(f) || fsync(fileno(f)))
 		ret = -EIO;
 	if (f)
@@ -296,6 +324,12 @@ static int keyring_load(struct drv_cluster *cl)
 		}
 		sodium_memzero(key, sizeof(key));
 	}
+	for (size_t i = 0; i < json_array_size(arr); i++) {
+		json_t *s = json_array_get(arr, i);
+
+		if (json_is_string(s))
+			sodium_memzero((void *)json_string_value(s), json_string_length(s));
+	}
 	json_decref(arr);
 	return ret;
 }
@@ -318,6 +352,20 @@ static uint8_t *net_value(const struct drv_net_rec *r, size_t *len)
 	return (uint8_t *)s;
 }
 
+/* A network name as the API accepts it: it ends up in kernel aliases,
+ * interface names, logs and metrics labels. */
+static int net_name_ok(const char *s)
+{
+	size_t len = strlen(s);
+
+	if (!len || len >= VX_NET_NAME_MAX || !isalnum((unsigned char)s[0]))
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		if (!isalnum((unsigned char)s[i]) && !strchr("_.-", s[i]))
+			return 0;
+	return 1;
+}
+
 /* Parse a network value (validated field by field); 0 or -EINVAL. */
 static int net_parse(const struct gt_entry *e, struct drv_net_rec *r)
 {
@@ -327,13 +375,14 @@ static int net_parse(const struct gt_entry *e, struct drv_net_rec *r)
 	int ret = -EINVAL;
 
 	memset(r, 0, sizeof(*r));
-	if (!e->value || strlen(e->key) >= sizeof(r->name))
+	if (!e->value || !net_name_ok(e->key))
 		return -EINVAL;
 	o = json_loadb((const char *)e->value, e->value_len, JSON_REJECT_DUPLICATES, NULL);
 	if (!o || json_unpack(o, "{s:I,s:s,s:o,s:I,s:I}", "vni", &vni, "subnet", &sub, "gateway",
 			      &gw, "mtu", &mtu, "port", &port))
 		goto out;
-	if (vni < 1 || vni > VX_VNI_MAX || mtu < 0 || mtu > 65535 || port < 1 || port > 65535 ||
+	if (vni < 1 || vni > VX_VNI_MAX || (mtu && mtu < 576) || mtu < 0 || mtu > 65535 ||
+	    port < 1 || port > 65535 ||
 	    addr_parse_prefix(sub, 1, &r->subnet) || r->subnet.len < IPAM_PLEN_MIN ||
 	    r->subnet.len > IPAM_PLEN_MAX)
 		goto out;
@@ -672,6 +721,10 @@ static void remote_scan_cb(void *arg, const struct gt_entry *e)
 	n = agent_net_find(cl->a, v.net);
 	if (!n)
 		return;
+	if (!addr_prefix_contains(&n->rec.subnet, v.ip)) {
+		cl->user_bad++;
+		return;
+	}
 	if (grow((void **)&rs->claims, &rs->capclaims, rs->nclaims, sizeof(*rs->claims))) {
 		rs->oom = 1;
 		return;
@@ -934,44 +987,35 @@ static void ops_merge_state(void *arg, const uint8_t *buf, size_t len, int join)
 {
 	struct agent *a = arg;
 	struct drv_cluster *cl = a->cl;
-	msgpack_unpacked up;
-	size_t off = 0;
+	struct mpr r;
+	uint64_t m;
 
 	if (len < 2 || buf[0] != SERF_PUSHPULL)
 		return;
-	msgpack_unpacked_init(&up);
-	if (msgpack_unpack_next(&up, (const char *)buf + 1, len - 1, &off) ==
-		    MSGPACK_UNPACK_SUCCESS &&
-	    up.data.type == MSGPACK_OBJECT_MAP) {
-		const msgpack_object_map *m = &up.data.via.map;
+	mpr_init(&r, buf + 1, len - 1);
+	if (mp_map(&r, &m))
+		return;
+	for (uint64_t i = 0; i < m; i++) {
+		const uint8_t *kp, *p;
+		size_t kn, n;
+		int kr = mp_raw(&r, &kp, &kn), ret;
 
-		for (uint32_t i = 0; i < m->size; i++) {
-			const msgpack_object *k = &m->ptr[i].key, *v = &m->ptr[i].val;
-			const char *p;
-			uint32_t n;
-			int ret;
-
-			if (k->type != MSGPACK_OBJECT_STR || k->via.str.size != 6 ||
-			    memcmp(k->via.str.ptr, "Vxmesh", 6))
-				continue;
-			if (v->type == MSGPACK_OBJECT_STR) {
-				p = v->via.str.ptr;
-				n = v->via.str.size;
-			} else if (v->type == MSGPACK_OBJECT_BIN) {
-				p = v->via.bin.ptr;
-				n = v->via.bin.size;
-			} else {
-				cl->user_bad++;
-				continue;
-			}
-			ret = gt_merge_all(cl->tab, (const uint8_t *)p, n, rx_now_ms(a->loop));
-			if (ret < 0)
-				cl->user_bad++;
-			else
-				cl->merged += (unsigned)ret;
+		if (kr || kn != 6 || memcmp(kp, "Vxmesh", 6)) {
+			/* Cannot fail: mp_map() checked the whole map. */
+			if (mpr_skip(&r, MP_DEPTH))
+				return;
+			continue;
 		}
+		if (mp_raw(&r, &p, &n)) {
+			cl->user_bad++;
+			continue;
+		}
+		ret = gt_merge_all(cl->tab, p, n, rx_now_ms(a->loop));
+		if (ret < 0)
+			cl->user_bad++;
+		else
+			cl->merged += (unsigned)ret;
 	}
-	msgpack_unpacked_destroy(&up);
 }
 
 /* ---- start-up helpers ---- */
@@ -1035,7 +1079,7 @@ static int token_apply(struct drv_cluster *cl, const char *token)
 {
 	size_t tlen = strlen(token), blen = 0;
 	char *json = NULL;
-	json_t *o = NULL, *seeds, *key;
+	json_t *o = NULL, *seeds, *key = NULL;
 	int ret = -EINVAL;
 
 	if (strncmp(token, TOKEN_PREFIX, strlen(TOKEN_PREFIX)))
@@ -1060,8 +1104,10 @@ static int token_apply(struct drv_cluster *cl, const char *token)
 	if (json_is_string(key)) {
 		uint8_t k[GW_KEY_LEN];
 
-		if (key_from_b64(json_string_value(key), k))
+		if (key_from_b64(json_string_value(key), k)) {
+			sodium_memzero(k, sizeof(k));
 			goto bad;
+		}
 		ret = gw_keyring_install(&cl->kr, k);
 		if (ret == 0 || ret == -EEXIST)
 			ret = gw_keyring_use(&cl->kr, k);
@@ -1078,6 +1124,8 @@ out:
 		sodium_memzero(json, tlen);
 		free(json);
 	}
+	if (json_is_string(key))
+		sodium_memzero((void *)json_string_value(key), json_string_length(key));
 	json_decref(o);
 	return ret;
 }
@@ -1102,7 +1150,7 @@ static void reap_row_cb(void *arg, const struct gt_entry *e)
 {
 	struct reap_scan *rs = arg;
 
-	if (e->deleted && rs->now - e->deleted_at > TOMBSTONE_MAX_AGE_MS)
+	if (e->deleted && rs->now > e->deleted_at && rs->now - e->deleted_at > TOMBSTONE_MAX_AGE_MS)
 		drv_state_gossip_delete(rs->cl->a->st, e->kind, e->key);
 }
 
@@ -1227,6 +1275,7 @@ int drv_cluster_open(struct agent *a)
 		goto err;
 	if (a->cfg.encrypt[0]) {
 		if (key_from_b64(a->cfg.encrypt, key)) {
+			sodium_memzero(key, sizeof(key));
 			log_err("--encrypt: not a base64 32-byte key (make one with 'vxmesh key "
 				"generate')");
 			ret = -EINVAL;
@@ -1241,6 +1290,9 @@ int drv_cluster_open(struct agent *a)
 	}
 	if (a->cfg.join_token[0] && (ret = token_apply(cl, a->cfg.join_token)))
 		goto err;
+	/* The keys live in the keyring now; the config's copies go. */
+	sodium_memzero(a->cfg.encrypt, sizeof(a->cfg.encrypt));
+	sodium_memzero(a->cfg.join_token, sizeof(a->cfg.join_token));
 	if (a->cfg.join[0] && (ret = parse_seeds(cl, a->cfg.join)))
 		goto err;
 	if (cl->kr.n && gw_crypto_init()) {
@@ -1661,8 +1713,10 @@ static void key_op(struct agent *a, const struct api_req *req, struct api_resp *
 			  "gossip is not encrypted; restart the agents with --encrypt KEY first");
 		return;
 	}
-	if (body_key(req, resp, key))
+	if (body_key(req, resp, key)) {
+		sodium_memzero(key, sizeof(key));
 		return;
+	}
 	key_fingerprint(key, fp);
 	ret = op(&cl->kr, key);
 	sodium_memzero(key, sizeof(key));
@@ -1729,6 +1783,12 @@ void drv_cluster_h_token(void *arg, const struct api_req *req, struct api_resp *
 		      cl->kr.n ? json_string(b64key) : json_null());
 	sodium_memzero(b64key, sizeof(b64key));
 	json = json_dumps(o, JSON_COMPACT);
+	{
+		json_t *k = json_object_get(o, "key");
+
+		if (json_is_string(k))
+			sodium_memzero((void *)json_string_value(k), json_string_length(k));
+	}
 	json_decref(o);
 	if (!json) {
 		api_error(resp, 500, "internal", "out of memory");
