@@ -92,6 +92,8 @@ struct drv_cluster {
 	size_t nclaims;
 	unsigned long long user_msgs, user_foreign, user_bad, merged, conflicts;
 	unsigned long long logged_bad;   /* bad input already reported */
+	char **stale;                    /* start-up scratch: own stale entries */
+	size_t nstale;
 };
 
 /* ---- small codecs ---- */
@@ -655,8 +657,9 @@ static void nets_sync(struct drv_cluster *cl)
 
 	gt_foreach(cl->tab, GT_KIND_NET, 0, net_sync_cb, cl);
 	gt_foreach(cl->tab, GT_KIND_NET, 1, net_tomb_cb, cl);
-	/* Local networks the table has never seen (made before gossip, or
-	 * while alone) are published now. */
+	/* Local networks the table has no live entry for are published now:
+	 * made before gossip, or deleted elsewhere while local endpoints still
+	 * use them (they stay, so they come back everywhere). */
 	for (size_t i = 0; i < a->nnets; i++)
 		if (!gt_get(cl->tab, GT_KIND_NET, a->nets[i].rec.name))
 			drv_cluster_net_publish(a, &a->nets[i]);
@@ -803,6 +806,7 @@ static void remotes_sync(struct drv_cluster *cl)
 {
 	struct remote_scan rs = {.cl = cl};
 	struct agent *a = cl->a;
+	size_t kept = 0;
 
 	if (swim_members(cl->swim, &rs.ms, &rs.nms))
 		return;
@@ -826,13 +830,17 @@ static void remotes_sync(struct drv_cluster *cl)
 
 		for (size_t i = 0; i < cl->ninstalled && !had; i++)
 			had = remote_eq(&cl->installed[i], &rs.want[j]);
-		if (!had && vx_dp_remote_put(a->dp, &rs.want[j]))
+		if (!had && vx_dp_remote_put(a->dp, &rs.want[j])) {
+			/* Not recorded as installed: the next sync tries again. */
 			log_warn("remote endpoint %s: the datapath refused it",
 				 inet_ntoa(rs.want[j].ip));
+			continue;
+		}
+		rs.want[kept++] = rs.want[j];
 	}
 	free(cl->installed);
 	cl->installed = rs.want;
-	cl->ninstalled = rs.nwant;
+	cl->ninstalled = kept;
 	claims_apply(cl, rs.claims, rs.nclaims);
 }
 
@@ -1060,6 +1068,9 @@ static int parse_seeds(struct drv_cluster *cl, const char *list)
 			log_err("--join: '%s' is not ADDR[:PORT]", tok);
 			return -EINVAL;
 		}
+		for (size_t i = 0; i < cl->nseeds; i++)
+			if (cl->seeds[i].s_addr == ip.s_addr && cl->seed_ports[i] == port)
+				goto next;
 		g1 = realloc(cl->seeds, (cl->nseeds + 1) * sizeof(*cl->seeds));
 		if (g1)
 			cl->seeds = g1;
@@ -1070,6 +1081,7 @@ static int parse_seeds(struct drv_cluster *cl, const char *list)
 			return -ENOMEM;
 		cl->seeds[cl->nseeds] = ip;
 		cl->seed_ports[cl->nseeds++] = port;
+next:;
 	}
 	return 0;
 }
@@ -1234,6 +1246,28 @@ static void profile_apply(struct swim_config *c, const char *profile)
 	}
 }
 
+/* Our own endpoint entries without a local endpoint: left by a crash
+ * between a detach's commit and its gossip.  Collected, then withdrawn
+ * (the table must not change during gt_foreach). */
+static void stale_own_cb(void *arg, const struct gt_entry *e)
+{
+	struct drv_cluster *cl = arg;
+	char **g;
+
+	if (strcmp(e->owner, cl->a->node.id))
+		return;
+	for (size_t i = 0; i < cl->a->neps; i++)
+		if (!strcmp(cl->a->eps[i].rec.id, e->key))
+			return;
+	g = realloc(cl->stale, (cl->nstale + 1) * sizeof(*g));
+	if (!g)
+		return;
+	cl->stale = g;
+	cl->stale[cl->nstale] = strdup(e->key);
+	if (cl->stale[cl->nstale])
+		cl->nstale++;
+}
+
 int drv_cluster_open(struct agent *a)
 {
 	static const struct swim_ops ops = {
@@ -1376,6 +1410,12 @@ int drv_cluster_open(struct agent *a)
 	nets_sync(cl);
 	for (size_t i = 0; i < a->neps; i++)
 		drv_cluster_ep_publish(a, &a->eps[i]);
+	gt_foreach(cl->tab, GT_KIND_EP, 0, stale_own_cb, cl);
+	for (size_t i = 0; i < cl->nstale; i++)
+		unpublish(cl, GT_KIND_EP, cl->stale[i]);
+	free(cl->stale);
+	cl->stale = NULL;
+	cl->nstale = 0;
 	sync_now(cl);
 
 	cl->timer = rx_timer_create(a->loop, housekeeping_cb, cl);
@@ -1597,39 +1637,41 @@ void drv_cluster_h_join(void *arg, const struct api_req *req, struct api_resp *r
 	struct agent *a = arg;
 	struct drv_cluster *cl = a->cl;
 	json_t *addrs = req->body ? json_object_get(req->body, "addrs") : NULL;
-	size_t before = cl->nseeds;
+	struct in_addr ips[64];
+	uint16_t ports[64];
+	size_t n;
 	int ret;
 
-	if (!json_is_array(addrs) || !json_array_size(addrs)) {
+	n = json_is_array(addrs) ? json_array_size(addrs) : 0;
+	if (!n || n > 64) {
 		api_error(resp, 400, "invalid_argument",
-			  "field \"addrs\" must be a non-empty array of \"ADDR[:PORT]\"");
+			  "field \"addrs\" must be an array of 1 to 64 \"ADDR[:PORT]\"");
 		return;
 	}
-	for (size_t i = 0; i < json_array_size(addrs); i++) {
+	for (size_t i = 0; i < n; i++) {
 		const char *s = json_string_value(json_array_get(addrs, i));
-		struct in_addr ip;
-		uint16_t port;
 
-		if (!s || addr_parse_hostport(s, &ip, &port)) {
+		ports[i] = 7946;
+		if (!s || addr_parse_hostport(s, &ips[i], &ports[i])) {
 			api_error(resp, 400, "invalid_argument", "\"%s\" is not ADDR[:PORT]",
 				  s ? s : "(not a string)");
 			return;
 		}
 	}
-	for (size_t i = 0; i < json_array_size(addrs); i++)
+	/* Remembered (once each) so a lonely agent keeps knocking. */
+	for (size_t i = 0; i < n; i++)
 		if ((ret = parse_seeds(cl, json_string_value(json_array_get(addrs, i))))) {
 			api_error(resp, 500, "internal", "%s", strerror(-ret));
 			return;
 		}
-	ret = swim_join(cl->swim, rx_now_ms(a->loop), cl->seeds + before,
-			cl->seed_ports + before, cl->nseeds - before);
+	ret = swim_join(cl->swim, rx_now_ms(a->loop), ips, ports, n);
 	gx_kick(cl->gx);
 	if (ret) {
 		api_error(resp, 500, "internal", "join could not start: %s", strerror(-ret));
 		return;
 	}
 	resp->status = 202;
-	resp->body = json_pack("{s:I}", "contacting", (json_int_t)(cl->nseeds - before));
+	resp->body = json_pack("{s:I}", "contacting", (json_int_t)n);
 }
 
 void drv_cluster_h_leave(void *arg, const struct api_req *req, struct api_resp *resp)
