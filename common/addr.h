@@ -11,13 +11,13 @@
 #include <netinet/in.h>
 #include <stdint.h>
 
-#define ADDR_MAC_LEN 6
-#define ADDR_MAC_STRLEN 18   /* "aa:bb:cc:dd:ee:ff" + NUL */
+#define ADDR_MAC_LEN	   6
+#define ADDR_MAC_STRLEN	   18 /* "aa:bb:cc:dd:ee:ff" + NUL */
 #define ADDR_PREFIX_STRLEN 24 /* "255.255.255.255/32" + NUL, rounded up */
 
 struct addr_prefix {
 	struct in_addr addr; /* network byte order */
-	uint8_t len;         /* 0..32 */
+	uint8_t len;	     /* 0..32 */
 };
 
 /* "a.b.c.d" -> 0 or -EINVAL. */

@@ -27,10 +27,10 @@ enum log_level log_level_cur = LOG_LVL_INFO;
 static int log_json;
 
 static const char *const level_names[] = {
-    [LOG_LVL_ERROR] = "error",
-    [LOG_LVL_WARN] = "warn",
-    [LOG_LVL_INFO] = "info",
-    [LOG_LVL_DEBUG] = "debug",
+	[LOG_LVL_ERROR] = "error",
+	[LOG_LVL_WARN] = "warn",
+	[LOG_LVL_INFO] = "info",
+	[LOG_LVL_DEBUG] = "debug",
 };
 
 void log_set_level(enum log_level lvl)

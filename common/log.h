@@ -24,13 +24,13 @@ struct log_ratelimit {
 };
 int log_ratelimit_ok(struct log_ratelimit *rl);
 
-#define log_err(...) log_msg(LOG_LVL_ERROR, __VA_ARGS__)
+#define log_err(...)  log_msg(LOG_LVL_ERROR, __VA_ARGS__)
 #define log_warn(...) log_msg(LOG_LVL_WARN, __VA_ARGS__)
 #define log_info(...) log_msg(LOG_LVL_INFO, __VA_ARGS__)
-#define log_dbg(...)                                                                   \
-	do {                                                                           \
-		if (log_level_cur >= LOG_LVL_DEBUG)                                    \
-			log_msg(LOG_LVL_DEBUG, __VA_ARGS__);                           \
+#define log_dbg(...)                                                                               \
+	do {                                                                                       \
+		if (log_level_cur >= LOG_LVL_DEBUG)                                                \
+			log_msg(LOG_LVL_DEBUG, __VA_ARGS__);                                       \
 	} while (0)
 
 #endif

@@ -43,7 +43,6 @@
 #include "ipam/ipam.h"
 #include "vxlan/vxlan.h"
 
-
 #define MTU_FALLBACK 1500
 
 /* ---- lookups and conversions ---- */
@@ -234,8 +233,9 @@ static int body_int(const json_t *body, const char *key, json_int_t min, json_in
 	if (!v || json_is_null(v))
 		return 0;
 	if (json_integer_value(v) < min || json_integer_value(v) > max) {
-		api_error(resp, 400, "invalid_argument", "%s %" JSON_INTEGER_FORMAT
-			  " is out of range (%" JSON_INTEGER_FORMAT "..%" JSON_INTEGER_FORMAT ")",
+		api_error(resp, 400, "invalid_argument",
+			  "%s %" JSON_INTEGER_FORMAT " is out of range (%" JSON_INTEGER_FORMAT
+			  "..%" JSON_INTEGER_FORMAT ")",
 			  key, json_integer_value(v), min, max);
 		return -ERANGE;
 	}
@@ -292,7 +292,7 @@ static uint32_t vni_pick(struct agent *a)
 static void h_net_create(void *arg, const struct api_req *req, struct api_resp *resp)
 {
 	static const struct field fields[] = {
-		{"name", JSON_STRING, 1}, {"subnet", JSON_STRING, 1}, {"vni", JSON_INTEGER, 0},
+		{"name", JSON_STRING, 1}, {"subnet", JSON_STRING, 1},  {"vni", JSON_INTEGER, 0},
 		{"mtu", JSON_INTEGER, 0}, {"gateway", JSON_STRING, 0}, {"port", JSON_INTEGER, 0},
 	};
 	struct agent *a = arg;
@@ -311,20 +311,23 @@ static void h_net_create(void *arg, const struct api_req *req, struct api_resp *
 	if (!name_ok(name, VX_NET_NAME_MAX - 1)) {
 		api_error(resp, 400, "invalid_argument",
 			  "invalid network name \"%s\": use 1-%d letters, digits, '_', '.' or '-', "
-			  "starting with a letter or digit", name, VX_NET_NAME_MAX - 1);
+			  "starting with a letter or digit",
+			  name, VX_NET_NAME_MAX - 1);
 		return;
 	}
 	ret = addr_parse_prefix(subnet, 1, &n.rec.subnet);
 	if (ret == -EDOM) {
 		api_error(resp, 400, "invalid_argument",
 			  "invalid subnet \"%s\": host bits are set (did you mean the network "
-			  "address?)", subnet);
+			  "address?)",
+			  subnet);
 		return;
 	}
 	if (ret || n.rec.subnet.len < IPAM_PLEN_MIN || n.rec.subnet.len > IPAM_PLEN_MAX) {
 		api_error(resp, 400, "invalid_argument",
 			  "invalid subnet \"%s\": expected an IPv4 CIDR from /%d to /%d, like "
-			  "10.10.0.0/24", subnet, IPAM_PLEN_MIN, IPAM_PLEN_MAX);
+			  "10.10.0.0/24",
+			  subnet, IPAM_PLEN_MIN, IPAM_PLEN_MAX);
 		return;
 	}
 	if (gw && addr_parse_ip4(gw, &n.rec.gw)) {
@@ -366,8 +369,11 @@ static void h_net_create(void *arg, const struct api_req *req, struct api_resp *
 	n.rec.created = time(NULL);
 	status = agent_net_add(a, &n.rec, err, sizeof(err));
 	if (status != 201) {
-		api_error(resp, status, status == 409 ? "conflict" : status == 400 ? "invalid_argument"
-			  : "kernel", "%s", err);
+		api_error(resp, status,
+			  status == 409	  ? "conflict"
+			  : status == 400 ? "invalid_argument"
+					  : "kernel",
+			  "%s", err);
 		return;
 	}
 	drv_cluster_net_publish(a, agent_net_find(a, name));
@@ -477,7 +483,8 @@ static void h_net_delete(void *arg, const struct api_req *req, struct api_resp *
 	if (neps) {
 		api_error(resp, 409, "conflict",
 			  "network \"%s\" still has %zu endpoint(s) on other hosts; detach them "
-			  "there first", n->rec.name, neps);
+			  "there first",
+			  n->rec.name, neps);
 		return;
 	}
 	/* Remove here first: a failure must not delete it cluster-wide.  n
@@ -577,9 +584,8 @@ static int netns_resolve(const char *ns, char *path, size_t len, struct api_resp
 static void h_ep_create(void *arg, const struct api_req *req, struct api_resp *resp)
 {
 	static const struct field fields[] = {
-		{"network", JSON_STRING, 1}, {"netns", JSON_STRING, 1},
-		{"ip", JSON_STRING, 0},      {"mac", JSON_STRING, 0},
-		{"ifname", JSON_STRING, 0},
+		{"network", JSON_STRING, 1}, {"netns", JSON_STRING, 1},	 {"ip", JSON_STRING, 0},
+		{"mac", JSON_STRING, 0},     {"ifname", JSON_STRING, 0},
 	};
 	struct agent *a = arg;
 	const char *net_name, *ip, *mac, *ifname;
@@ -637,8 +643,9 @@ static void h_ep_create(void *arg, const struct api_req *req, struct api_resp *r
 		for (size_t i = 0; i < a->neps; i++)
 			if (!strcmp(a->eps[i].rec.net, n->rec.name) &&
 			    !memcmp(a->eps[i].rec.mac, e.rec.mac, 6)) {
-				api_error(resp, 409, "conflict", "MAC %s is already used by endpoint %s",
-					  mac, a->eps[i].rec.id);
+				api_error(resp, 409, "conflict",
+					  "MAC %s is already used by endpoint %s", mac,
+					  a->eps[i].rec.id);
 				return;
 			}
 	} else if (rand_bytes(e.rec.mac, 6) == 0) {
@@ -702,8 +709,13 @@ static void h_ep_create(void *arg, const struct api_req *req, struct api_resp *r
 	ep_spec(n, &e, &spec);
 	ret = vx_dp_ep_put(a->dp, &spec, err, sizeof(err));
 	if (ret) {
-		api_error(resp, ret == -EEXIST ? 409 : ret == -ENOENT ? 400 : 500,
-			  ret == -EEXIST ? "conflict" : ret == -ENOENT ? "invalid_argument" : "kernel",
+		api_error(resp,
+			  ret == -EEXIST   ? 409
+			  : ret == -ENOENT ? 400
+					   : 500,
+			  ret == -EEXIST   ? "conflict"
+			  : ret == -ENOENT ? "invalid_argument"
+					   : "kernel",
 			  "%s", err);
 		goto err_rollback;
 	}
@@ -782,13 +794,13 @@ static void fdb_row_cb(void *arg, const struct vx_fdb_row *row)
 	char mac[ADDR_MAC_STRLEN];
 
 	addr_fmt_mac(row->mac, mac);
-	json_array_append_new(
-		c->arr,
-		json_pack("{s:o,s:I,s:s,s:s,s:o,s:o,s:I,s:b,s:s}", "network",
-			  n ? json_string(n->rec.name) : json_null(), "vni", (json_int_t)row->vni,
-			  "dev", row->dev, "mac", mac, "ip", json_ip_or_null(row->ip), "dst",
-			  json_ip_or_null(row->dst), "port", (json_int_t)row->port, "permanent",
-			  row->permanent, "why", vx_why_str(row->why)));
+	json_array_append_new(c->arr,
+			      json_pack("{s:o,s:I,s:s,s:s,s:o,s:o,s:I,s:b,s:s}", "network",
+					n ? json_string(n->rec.name) : json_null(), "vni",
+					(json_int_t)row->vni, "dev", row->dev, "mac", mac, "ip",
+					json_ip_or_null(row->ip), "dst", json_ip_or_null(row->dst),
+					"port", (json_int_t)row->port, "permanent", row->permanent,
+					"why", vx_why_str(row->why)));
 }
 
 static void h_fdb(void *arg, const struct api_req *req, struct api_resp *resp)
@@ -838,9 +850,9 @@ static void h_status(void *arg, const struct api_req *req, struct api_resp *resp
 			       vxmesh_version, "node", "id", a->node.id, "name", a->node.name,
 			       "uptime_s", (json_int_t)(time(NULL) - a->started), "state_dir",
 			       a->cfg.state_dir, "socket", a->cfg.socket, "vtep",
-			       json_ip_or_null(a->vtep), "vxlan_port", (json_int_t)a->cfg.vxlan_port,
-			       "networks", (json_int_t)a->nnets, "endpoints", (json_int_t)a->neps,
-			       "reconcile", reconcile_json(a));
+			       json_ip_or_null(a->vtep), "vxlan_port",
+			       (json_int_t)a->cfg.vxlan_port, "networks", (json_int_t)a->nnets,
+			       "endpoints", (json_int_t)a->neps, "reconcile", reconcile_json(a));
 	json_object_set_new(resp->body, "cluster", drv_cluster_status_json(a));
 }
 
@@ -848,7 +860,6 @@ static void h_version(void *arg, const struct api_req *req, struct api_resp *res
 {
 	resp->body = json_pack("{s:s}", "version", vxmesh_version);
 }
-
 
 static void h_reconcile(void *arg, const struct api_req *req, struct api_resp *resp)
 {
@@ -882,7 +893,8 @@ static void h_metrics(void *arg, const struct api_req *req, struct api_resp *res
 		"# HELP vxmesh_endpoints Local endpoints, by whether they are in place.\n"
 		"# TYPE vxmesh_endpoints gauge\nvxmesh_endpoints{status=\"ok\"} %zu\n"
 		"vxmesh_endpoints{status=\"degraded\"} %zu\n"
-		"# HELP vxmesh_endpoint_ops_total Endpoint attach and detach calls that succeeded.\n"
+		"# HELP vxmesh_endpoint_ops_total Endpoint attach and detach calls that "
+		"succeeded.\n"
 		"# TYPE vxmesh_endpoint_ops_total counter\n"
 		"vxmesh_endpoint_ops_total{op=\"attach\"} %llu\n"
 		"vxmesh_endpoint_ops_total{op=\"detach\"} %llu\n"

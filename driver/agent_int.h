@@ -14,7 +14,6 @@
 #include "driver/config.h"
 #include "driver/state.h"
 
-
 struct drv_api;
 struct drv_cluster;
 struct ipam_pool;
@@ -26,15 +25,15 @@ struct vx_nl;
 struct agent_net {
 	struct drv_net_rec rec;
 	struct ipam_pool *pool;
-	unsigned mtu;      /* effective: rec.mtu, or derived from the underlay */
-	int in_dp;         /* the datapath holds it */
-	char err[256];     /* why not, when !in_dp */
+	unsigned mtu;  /* effective: rec.mtu, or derived from the underlay */
+	int in_dp;     /* the datapath holds it */
+	char err[256]; /* why not, when !in_dp */
 };
 
 struct agent_ep {
 	struct drv_ep_rec rec;
 	int in_dp;
-	int status;        /* 0, or -errno of the last failed attempt/check */
+	int status; /* 0, or -errno of the last failed attempt/check */
 	char err[256];
 };
 

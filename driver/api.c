@@ -81,7 +81,8 @@ static enum MHD_Result send_resp(struct drv_api *api, struct MHD_Connection *con
 		text = json_dumps(r->body, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		if (!text) {
 			r->status = 500;
-			text = strdup("{\"error\": {\"code\": \"internal\", \"message\": \"out of memory\"}}");
+			text = strdup("{\"error\": {\"code\": \"internal\", \"message\": \"out of "
+				      "memory\"}}");
 		}
 		r->content_type = "application/json";
 	}
@@ -97,8 +98,7 @@ static enum MHD_Result send_resp(struct drv_api *api, struct MHD_Connection *con
 			text = t;
 		}
 	}
-	mr = MHD_create_response_from_buffer(text ? strlen(text) : 0, text,
-					     MHD_RESPMEM_MUST_FREE);
+	mr = MHD_create_response_from_buffer(text ? strlen(text) : 0, text, MHD_RESPMEM_MUST_FREE);
 	if (!mr) {
 		free(text);
 		return MHD_NO;
@@ -112,8 +112,8 @@ static enum MHD_Result send_resp(struct drv_api *api, struct MHD_Connection *con
 	return ret;
 }
 
-static const struct api_route *route_find(struct drv_api *api, const char *method,
-					  const char *url, const char **param, int *path_known)
+static const struct api_route *route_find(struct drv_api *api, const char *method, const char *url,
+					  const char **param, int *path_known)
 {
 	*path_known = 0;
 	for (size_t i = 0; i < api->nroutes; i++) {
@@ -140,8 +140,8 @@ static const struct api_route *route_find(struct drv_api *api, const char *metho
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-				  const char *method, const char *version,
-				  const char *upload_data, size_t *upload_data_size, void **con_cls)
+				  const char *method, const char *version, const char *upload_data,
+				  size_t *upload_data_size, void **con_cls)
 {
 	struct drv_api *api = cls;
 	struct upload *up = *con_cls;
@@ -256,8 +256,7 @@ static void api_timer_cb(struct rx_loop *loop, struct rx_timer *t, void *arg)
 	api_kick(arg);
 }
 
-__attribute__((format(printf, 2, 0))) static void mhd_log_cb(void *cls, const char *fmt,
-								va_list ap)
+__attribute__((format(printf, 2, 0))) static void mhd_log_cb(void *cls, const char *fmt, va_list ap)
 {
 	char msg[512];
 

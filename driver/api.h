@@ -20,15 +20,15 @@ struct drv_api;
 struct api_req {
 	const char *method;
 	const char *path;
-	const char *param;  /* path tail after the route's prefix ("" when none) */
-	json_t *body;       /* parsed JSON object, or NULL when the body was empty */
-	void *conn;         /* for api_req_query() */
+	const char *param; /* path tail after the route's prefix ("" when none) */
+	json_t *body;	   /* parsed JSON object, or NULL when the body was empty */
+	void *conn;	   /* for api_req_query() */
 };
 
 struct api_resp {
 	unsigned status;
-	json_t *body;       /* JSON reply (reference taken by the server) */
-	char *text;         /* or a malloc()ed plain-text reply (metrics) */
+	json_t *body; /* JSON reply (reference taken by the server) */
+	char *text;   /* or a malloc()ed plain-text reply (metrics) */
 	const char *content_type;
 };
 
@@ -36,7 +36,7 @@ typedef void (*api_handler_cb)(void *arg, const struct api_req *req, struct api_
 
 struct api_route {
 	const char *method;
-	const char *path;   /* exact path, or prefix ending in '/' that takes a param */
+	const char *path; /* exact path, or prefix ending in '/' that takes a param */
 	api_handler_cb cb;
 };
 

@@ -31,10 +31,12 @@
 #include "driver/cli.h"
 #include "driver/cli_internal.h"
 
-#define CURL_FNS(X)                                                                            \
-	X(curl_global_init) X(curl_global_cleanup) X(curl_easy_init) X(curl_easy_cleanup)      \
-	X(curl_easy_setopt) X(curl_easy_perform) X(curl_easy_getinfo) X(curl_easy_strerror)    \
+/* clang-format off */
+#define CURL_FNS(X)                                                                        \
+	X(curl_global_init) X(curl_global_cleanup) X(curl_easy_init) X(curl_easy_cleanup)  \
+	X(curl_easy_setopt) X(curl_easy_perform) X(curl_easy_getinfo) X(curl_easy_strerror) \
 	X(curl_easy_escape) X(curl_free) X(curl_slist_append) X(curl_slist_free_all)
+/* clang-format on */
 
 static struct {
 #define CURL_FN_PTR(name) __typeof__(name) *name;
@@ -54,33 +56,32 @@ static int curl_load(char *err, size_t len)
 		snprintf(err, len, "%s", dlerror());
 		return -ENOENT;
 	}
-#define CURL_FN_LOAD(name)                                                                     \
-	if (!(*(void **)(&curl_fn.name) = dlsym(lib, #name))) {                                  \
-		snprintf(err, len, "libcurl.so.4 lacks %s", #name);                             \
-		dlclose(lib);                                                                   \
-		lib = NULL;                                                                     \
-		return -ENOENT;                                                                 \
+#define CURL_FN_LOAD(name)                                                                         \
+	if (!(*(void **)(&curl_fn.name) = dlsym(lib, #name))) {                                    \
+		snprintf(err, len, "libcurl.so.4 lacks %s", #name);                                \
+		dlclose(lib);                                                                      \
+		lib = NULL;                                                                        \
+		return -ENOENT;                                                                    \
 	}
 	CURL_FNS(CURL_FN_LOAD)
 #undef CURL_FN_LOAD
 	return 0;
 }
 
-#define curl_global_init curl_fn.curl_global_init
+#define curl_global_init    curl_fn.curl_global_init
 #define curl_global_cleanup curl_fn.curl_global_cleanup
-#define curl_easy_init curl_fn.curl_easy_init
-#define curl_easy_cleanup curl_fn.curl_easy_cleanup
+#define curl_easy_init	    curl_fn.curl_easy_init
+#define curl_easy_cleanup   curl_fn.curl_easy_cleanup
 #undef curl_easy_setopt
-#define curl_easy_setopt curl_fn.curl_easy_setopt
+#define curl_easy_setopt  curl_fn.curl_easy_setopt
 #define curl_easy_perform curl_fn.curl_easy_perform
 #undef curl_easy_getinfo
-#define curl_easy_getinfo curl_fn.curl_easy_getinfo
-#define curl_easy_strerror curl_fn.curl_easy_strerror
-#define curl_easy_escape curl_fn.curl_easy_escape
-#define curl_free curl_fn.curl_free
-#define curl_slist_append curl_fn.curl_slist_append
+#define curl_easy_getinfo   curl_fn.curl_easy_getinfo
+#define curl_easy_strerror  curl_fn.curl_easy_strerror
+#define curl_easy_escape    curl_fn.curl_easy_escape
+#define curl_free	    curl_fn.curl_free
+#define curl_slist_append   curl_fn.curl_slist_append
 #define curl_slist_free_all curl_fn.curl_slist_free_all
-
 
 #define CLI_TIMEOUT_S  30L
 #define CLI_REPLY_MAX  (16u << 20)
@@ -1899,7 +1900,8 @@ static int cli_call_run(struct cli_call *c, int argc, char **argv)
 		char why[256];
 
 		if (curl_load(why, sizeof(why))) {
-			fprintf(c->err, "vxmesh: the CLI needs libcurl (apt-get install libcurl4): %s\n",
+			fprintf(c->err,
+				"vxmesh: the CLI needs libcurl (apt-get install libcurl4): %s\n",
 				why);
 			return CLI_EXIT_UNREACHABLE;
 		}

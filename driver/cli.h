@@ -10,8 +10,8 @@
 /* Exit codes shared by every command. */
 enum cli_exit {
 	CLI_EXIT_OK = 0,
-	CLI_EXIT_API = 1,         /* the agent answered with an error */
-	CLI_EXIT_USAGE = 2,       /* bad command line */
+	CLI_EXIT_API = 1,	  /* the agent answered with an error */
+	CLI_EXIT_USAGE = 2,	  /* bad command line */
 	CLI_EXIT_UNREACHABLE = 3, /* no agent on the socket */
 };
 

@@ -54,14 +54,14 @@
 #include "ipam/ipam.h"
 #include "vxlan/vxlan.h"
 
-#define VXM_MSG_ENTRY 0x80
-#define SERF_PUSHPULL 0x02
-#define SERF_LEAVE 0x00
-#define OWNER_GRACE_MS 30000
+#define VXM_MSG_ENTRY	     0x80
+#define SERF_PUSHPULL	     0x02
+#define SERF_LEAVE	     0x00
+#define OWNER_GRACE_MS	     30000
 #define TOMBSTONE_MAX_AGE_MS (24ull * 3600 * 1000)
-#define JOIN_RETRY_MS 2000
-#define HOUSEKEEPING_MS 10000
-#define TOKEN_PREFIX "vxm1."
+#define JOIN_RETRY_MS	     2000
+#define HOUSEKEEPING_MS	     10000
+#define TOKEN_PREFIX	     "vxm1."
 
 struct claim {
 	char net[VX_NET_NAME_MAX];
@@ -79,10 +79,10 @@ struct drv_cluster {
 	uint16_t adv_port, vtep_port;
 	char name[GW_NAME_MAX];
 	uint64_t started;
-	int loading;               /* replaying the database: do not write back */
+	int loading; /* replaying the database: do not write back */
 	int sync_pending;
 	int leaving;
-	struct rx_timer *timer;    /* join retries, grace expiry, reaping */
+	struct rx_timer *timer; /* join retries, grace expiry, reaping */
 	struct in_addr *seeds;
 	uint16_t *seed_ports;
 	size_t nseeds;
@@ -91,8 +91,8 @@ struct drv_cluster {
 	struct claim *claims;
 	size_t nclaims;
 	unsigned long long user_msgs, user_foreign, user_bad, merged, conflicts;
-	unsigned long long logged_bad;   /* bad input already reported */
-	char **stale;                    /* start-up scratch: own stale entries */
+	unsigned long long logged_bad; /* bad input already reported */
+	char **stale;		       /* start-up scratch: own stale entries */
 	size_t nstale;
 };
 
@@ -185,7 +185,7 @@ struct peer_info {
 	char id[GT_ID_MAX];
 	struct in_addr vtep;
 	uint16_t vtep_port;
-	json_t *tags;              /* every tag, for `members` (NULL unless asked) */
+	json_t *tags; /* every tag, for `members` (NULL unless asked) */
 };
 
 static void meta_decode(const uint8_t *meta, size_t len, struct peer_info *pi, int want_tags)
@@ -206,7 +206,8 @@ static void meta_decode(const uint8_t *meta, size_t len, struct peer_info *pi, i
 			char k[64], v[256];
 			int kr = mp_raw(&r, &kp, &kn), vr = mp_raw(&r, &vp, &vn);
 
-			if (kr || vr || raw_str(kp, kn, k, sizeof(k)) || raw_str(vp, vn, v, sizeof(v)))
+			if (kr || vr || raw_str(kp, kn, k, sizeof(k)) ||
+			    raw_str(vp, vn, v, sizeof(v)))
 				continue;
 			if (pi->tags)
 				json_object_set_new(pi->tags, k, json_string(v));
@@ -247,8 +248,8 @@ static void key_fingerprint(const uint8_t key[GW_KEY_LEN], char out[24])
 
 static int keyring_save(struct drv_cluster *cl)
 {
-	char tmp[sizeof(cl->keyring_path) + 8], b64[sodium_base64_ENCODED_LEN(GW_KEY_LEN,
-							       sodium_base64_VARIANT_ORIGINAL)];
+	char tmp[sizeof(cl->keyring_path) + 8],
+		b64[sodium_base64_ENCODED_LEN(GW_KEY_LEN, sodium_base64_VARIANT_ORIGINAL)];
 	json_t *arr = json_array();
 	int ret = 0;
 	FILE *f;
@@ -345,8 +346,8 @@ static uint8_t *net_value(const struct drv_net_rec *r, size_t *len)
 	json_t *o;
 
 	addr_fmt_prefix(&r->subnet, sub);
-	o = json_pack("{s:I,s:s,s:o,s:I,s:I}", "vni", (json_int_t)r->vni, "subnet", sub,
-		      "gateway", r->gw.s_addr ? json_string(inet_ntoa(r->gw)) : json_null(), "mtu",
+	o = json_pack("{s:I,s:s,s:o,s:I,s:I}", "vni", (json_int_t)r->vni, "subnet", sub, "gateway",
+		      r->gw.s_addr ? json_string(inet_ntoa(r->gw)) : json_null(), "mtu",
 		      (json_int_t)r->mtu, "port", (json_int_t)r->port);
 	s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(o);
@@ -384,9 +385,8 @@ static int net_parse(const struct gt_entry *e, struct drv_net_rec *r)
 			      &gw, "mtu", &mtu, "port", &port))
 		goto out;
 	if (vni < 1 || vni > VX_VNI_MAX || (mtu && mtu < 576) || mtu < 0 || mtu > 65535 ||
-	    port < 1 || port > 65535 ||
-	    addr_parse_prefix(sub, 1, &r->subnet) || r->subnet.len < IPAM_PLEN_MIN ||
-	    r->subnet.len > IPAM_PLEN_MAX)
+	    port < 1 || port > 65535 || addr_parse_prefix(sub, 1, &r->subnet) ||
+	    r->subnet.len < IPAM_PLEN_MIN || r->subnet.len > IPAM_PLEN_MAX)
 		goto out;
 	if (!json_is_null(gw) &&
 	    (!json_is_string(gw) || addr_parse_ip4(json_string_value(gw), &r->gw) ||
@@ -438,8 +438,8 @@ static int ep_parse(const struct gt_entry *e, struct ep_val *v)
 	if (!e->value)
 		return -EINVAL;
 	o = json_loadb((const char *)e->value, e->value_len, JSON_REJECT_DUPLICATES, NULL);
-	if (!o || json_unpack(o, "{s:s,s:s,s:s,s:s}", "net", &net, "ip", &ip, "mac", &mac, "vtep",
-			      &vtep))
+	if (!o ||
+	    json_unpack(o, "{s:s,s:s,s:s,s:s}", "net", &net, "ip", &ip, "mac", &mac, "vtep", &vtep))
 		goto out;
 	if (strlen(net) >= sizeof(v->net) || addr_parse_ip4(ip, &v->ip) ||
 	    addr_parse_mac(mac, v->mac) || !addr_mac_is_unicast(v->mac) ||
@@ -578,8 +578,8 @@ static const struct gt_entry *vni_winner(struct drv_cluster *cl, const struct gt
 static int net_same(const struct drv_net_rec *x, const struct drv_net_rec *y)
 {
 	return x->vni == y->vni && x->subnet.addr.s_addr == y->subnet.addr.s_addr &&
-	       x->subnet.len == y->subnet.len && x->gw.s_addr == y->gw.s_addr &&
-	       x->mtu == y->mtu && x->port == y->port;
+	       x->subnet.len == y->subnet.len && x->gw.s_addr == y->gw.s_addr && x->mtu == y->mtu &&
+	       x->port == y->port;
 }
 
 static void net_sync_cb(void *arg, const struct gt_entry *e)
@@ -614,12 +614,14 @@ static void net_sync_cb(void *arg, const struct gt_entry *e)
 		if (agent_net_ep_count(a, e->key)) {
 			log_err("network %s was redefined by node %s (its version won), but local "
 				"endpoints still use the old one; detach them to take the new "
-				"definition", e->key, e->origin);
+				"definition",
+				e->key, e->origin);
 			cl->conflicts++;
 			return;
 		}
 		log_warn("network %s was created concurrently elsewhere; node %s's definition "
-			 "wins here and everywhere", e->key, e->origin);
+			 "wins here and everywhere",
+			 e->key, e->origin);
 		if (agent_net_remove(a, e->key))
 			return;
 	}
@@ -736,8 +738,7 @@ static void remote_scan_cb(void *arg, const struct gt_entry *e)
 	rs->claims[rs->nclaims++].ip = v.ip;
 
 	alive = owner_alive(cl, rs->ms, rs->nms, e->owner);
-	if (alive == 0 ||
-	    (alive < 0 && rx_now_ms(cl->a->loop) - cl->started > OWNER_GRACE_MS))
+	if (alive == 0 || (alive < 0 && rx_now_ms(cl->a->loop) - cl->started > OWNER_GRACE_MS))
 		return; /* withdrawn while its host is dead, left or long unknown */
 	if (grow((void **)&rs->want, &rs->capwant, rs->nwant, sizeof(*rs->want))) {
 		rs->oom = 1;
@@ -793,7 +794,8 @@ static void claims_apply(struct drv_cluster *cl, struct claim *want, size_t nwan
 
 			if (log_ratelimit_ok(&rl))
 				log_err("address conflict in network %s: %s is used here and on "
-					"another host", want[j].net, inet_ntoa(want[j].ip));
+					"another host",
+					want[j].net, inet_ntoa(want[j].ip));
 			cl->conflicts++;
 		}
 	}
@@ -1081,7 +1083,7 @@ static int parse_seeds(struct drv_cluster *cl, const char *list)
 			return -ENOMEM;
 		cl->seeds[cl->nseeds] = ip;
 		cl->seed_ports[cl->nseeds++] = port;
-next:;
+	next:;
 	}
 	return 0;
 }
@@ -1212,7 +1214,8 @@ static void housekeeping_cb(struct rx_loop *loop, struct rx_timer *t, void *arg)
 		 * as bad input here (they are in the metrics). */
 		bad = ss.decode_errors + gs.decrypt_failures + cl->user_bad;
 		if (bad > cl->logged_bad)
-			log_warn("gossip: dropped input since start: %llu undecodable messages, %llu "
+			log_warn("gossip: dropped input since start: %llu undecodable messages, "
+				 "%llu "
 				 "packets no key opened, %llu bad table updates",
 				 ss.decode_errors, gs.decrypt_failures, cl->user_bad);
 		cl->logged_bad = bad;
@@ -1337,7 +1340,8 @@ int drv_cluster_open(struct agent *a)
 	}
 	if (!cl->kr.n)
 		log_warn("gossip is NOT encrypted: anyone who reaches port %u can join this "
-			 "cluster and change its networks (start with --encrypt KEY)", bind_port);
+			 "cluster and change its networks (start with --encrypt KEY)",
+			 bind_port);
 
 	/* Addresses: bind, advertise (what others dial), VTEP (where VXLAN goes). */
 	if (a->cfg.advertise[0]) {
@@ -1426,8 +1430,7 @@ int drv_cluster_open(struct agent *a)
 	rx_timer_arm(cl->timer, 0, 0);
 	log_info("gossip: node %s, gossip %s:%u (bind %s), VXLAN %s:%u, %s, %zu table entries",
 		 cl->name, inet_ntoa(cl->adv_addr), cl->adv_port, a->cfg.bind,
-		 inet_ntoa(cl->vtep_addr), cl->vtep_port,
-		 cl->kr.n ? "encrypted" : "plaintext",
+		 inet_ntoa(cl->vtep_addr), cl->vtep_port, cl->kr.n ? "encrypted" : "plaintext",
 		 gt_count(cl->tab, GT_KIND_NET, 0) + gt_count(cl->tab, GT_KIND_EP, 0));
 	return 0;
 err:
@@ -1456,8 +1459,7 @@ void drv_cluster_close(struct agent *a)
 
 /* ---- queries for the agent ---- */
 
-int drv_cluster_net_conflict(struct agent *a, const struct drv_net_rec *rec, char *err,
-			     size_t len)
+int drv_cluster_net_conflict(struct agent *a, const struct drv_net_rec *rec, char *err, size_t len)
 {
 	struct drv_cluster *cl = a->cl;
 	const struct gt_entry *e;
@@ -1478,7 +1480,8 @@ int drv_cluster_net_conflict(struct agent *a, const struct drv_net_rec *rec, cha
 		vs.e = &fake;
 		gt_foreach(cl->tab, GT_KIND_NET, 0, vni_scan_cb, &vs);
 		if (vs.winner) {
-			snprintf(err, len, "VNI %u is already used by network \"%s\" in the cluster",
+			snprintf(err, len,
+				 "VNI %u is already used by network \"%s\" in the cluster",
 				 rec->vni, vs.winner->key);
 			return 1;
 		}
@@ -1539,8 +1542,8 @@ json_t *drv_cluster_status_json(struct agent *a)
 void drv_cluster_metrics(struct agent *a, FILE *f)
 {
 	static const char *const tnames[14] = {
-		"ping", "indirect_ping", "ack", "suspect", "alive", "dead", "pushpull",
-		"compound", "user", "compress", "encrypt", "nack", "crc", "err",
+		"ping",	    "indirect_ping", "ack",	 "suspect", "alive", "dead", "pushpull",
+		"compound", "user",	     "compress", "encrypt", "nack",  "crc",  "err",
 	};
 	struct drv_cluster *cl = a->cl;
 	struct swim_stats ss;
@@ -1584,7 +1587,8 @@ void drv_cluster_metrics(struct agent *a, FILE *f)
 		"# HELP vxmesh_remote_endpoints Remote endpoints programmed in the kernel.\n"
 		"# TYPE vxmesh_remote_endpoints gauge\nvxmesh_remote_endpoints %zu\n"
 		"# HELP vxmesh_cluster_conflicts_total Network or address conflicts seen.\n"
-		"# TYPE vxmesh_cluster_conflicts_total counter\nvxmesh_cluster_conflicts_total %llu\n",
+		"# TYPE vxmesh_cluster_conflicts_total counter\nvxmesh_cluster_conflicts_total "
+		"%llu\n",
 		gs.udp_bytes_in, gs.udp_bytes_out, gs.tcp_bytes_in, gs.tcp_bytes_out,
 		ss.decode_errors, gs.decrypt_failures, gs.stream_errors, cl->user_bad,
 		gt_count(cl->tab, GT_KIND_NET, 0),
@@ -1618,15 +1622,16 @@ void drv_cluster_h_members(void *arg, const struct api_req *req, struct api_resp
 		snprintf(addr, sizeof(addr), "%s:%u", inet_ntoa(ms[i].addr), ms[i].port);
 		snprintf(vtep, sizeof(vtep), "%s:%u", inet_ntoa(pi.vtep), pi.vtep_port);
 		json_array_append_new(
-			arr, json_pack("{s:s,s:s,s:o,s:s,s:o,s:s,s:I,s:I,s:b,s:o}", "name",
-				       ms[i].name, "kind", pi.vxmesh ? "vxmesh" : "other", "id",
-				       pi.vxmesh ? json_string(pi.id) : json_null(), "addr", addr,
-				       "vtep", pi.vxmesh ? json_string(vtep) : json_null(), "state",
-				       state_str(ms[i].state), "incarnation", (json_int_t)ms[i].inc,
-				       "last_change_ms_ago",
-				       (json_int_t)(now >= ms[i].state_change ? now - ms[i].state_change
-									       : 0),
-				       "self", ms[i].is_self, "tags", pi.tags));
+			arr,
+			json_pack("{s:s,s:s,s:o,s:s,s:o,s:s,s:I,s:I,s:b,s:o}", "name", ms[i].name,
+				  "kind", pi.vxmesh ? "vxmesh" : "other", "id",
+				  pi.vxmesh ? json_string(pi.id) : json_null(), "addr", addr,
+				  "vtep", pi.vxmesh ? json_string(vtep) : json_null(), "state",
+				  state_str(ms[i].state), "incarnation", (json_int_t)ms[i].inc,
+				  "last_change_ms_ago",
+				  (json_int_t)(now >= ms[i].state_change ? now - ms[i].state_change
+									 : 0),
+				  "self", ms[i].is_self, "tags", pi.tags));
 	}
 	free(ms);
 	resp->body = json_pack("{s:o}", "members", arr);
@@ -1723,8 +1728,8 @@ void drv_cluster_h_keys(void *arg, const struct api_req *req, struct api_resp *r
 		char fp[24];
 
 		key_fingerprint(cl->kr.keys[i], fp);
-		json_array_append_new(arr, json_pack("{s:s,s:b}", "fingerprint", fp, "primary",
-						     i == 0));
+		json_array_append_new(arr,
+				      json_pack("{s:s,s:b}", "fingerprint", fp, "primary", i == 0));
 	}
 	resp->body = json_pack("{s:b,s:o}", "encrypted", cl->kr.n > 0, "keys", arr);
 }
@@ -1763,9 +1768,9 @@ static void key_op(struct agent *a, const struct api_req *req, struct api_resp *
 	ret = op(&cl->kr, key);
 	sodium_memzero(key, sizeof(key));
 	if (ret == -EEXIST || ret == -ENOENT || ret == -EBUSY || ret == -ENOSPC) {
-		api_error(resp, ret == -ENOENT ? 404 : 409, ret == -ENOENT ? "not_found" : "conflict",
-			  "key %s: %s", fp,
-			  ret == -EEXIST	 ? "already installed"
+		api_error(resp, ret == -ENOENT ? 404 : 409,
+			  ret == -ENOENT ? "not_found" : "conflict", "key %s: %s", fp,
+			  ret == -EEXIST   ? "already installed"
 			  : ret == -ENOENT ? "not installed"
 			  : ret == -EBUSY  ? "it is the primary key; make another primary first"
 					   : "the keyring is full");

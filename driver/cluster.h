@@ -34,8 +34,7 @@ void drv_cluster_ep_unpublish(struct agent *a, const char *id);
 
 /* Would a new local network clash with one the cluster knows (same VNI
  * elsewhere, or the name taken with other settings)?  1 with a message. */
-int drv_cluster_net_conflict(struct agent *a, const struct drv_net_rec *rec, char *err,
-			     size_t len);
+int drv_cluster_net_conflict(struct agent *a, const struct drv_net_rec *rec, char *err, size_t len);
 /* Live endpoints of network name on other hosts. */
 size_t drv_cluster_net_remote_eps(struct agent *a, const char *name);
 

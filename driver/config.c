@@ -18,12 +18,11 @@ struct opt {
 	const char *name;
 	enum opt_type type;
 	size_t off;
-	size_t size;       /* OPT_STR/OPT_ADDR: buffer size */
+	size_t size;	   /* OPT_STR/OPT_ADDR: buffer size */
 	unsigned min, max; /* OPT_UINT */
 	const char *arg;
 	const char *help;
 };
-
 
 static const struct opt opts[] = {
 	{"state-dir", OPT_STR, offsetof(struct drv_config, state_dir),
@@ -35,12 +34,13 @@ static const struct opt opts[] = {
 	{"config", OPT_STR, offsetof(struct drv_config, config_file),
 	 sizeof(((struct drv_config *)0)->config_file), 0, 0, "FILE",
 	 "read options from FILE (\"key = value\" lines)"},
-	{"vtep", OPT_ADDR, offsetof(struct drv_config, vtep), sizeof(((struct drv_config *)0)->vtep),
-	 0, 0, "ADDR", "local VTEP (underlay) IPv4 address (default: chosen by the kernel)"},
+	{"vtep", OPT_ADDR, offsetof(struct drv_config, vtep),
+	 sizeof(((struct drv_config *)0)->vtep), 0, 0, "ADDR",
+	 "local VTEP (underlay) IPv4 address (default: chosen by the kernel)"},
 	{"vxlan-port", OPT_UINT, offsetof(struct drv_config, vxlan_port), 0, 1, 65535, "PORT",
 	 "UDP port of new networks (default 4789)"},
-	{"reconcile-interval", OPT_UINT, offsetof(struct drv_config, reconcile_ms), 0, 100,
-	 3600000, "MS", "compare kernel with desired state every MS milliseconds (default 5000)"},
+	{"reconcile-interval", OPT_UINT, offsetof(struct drv_config, reconcile_ms), 0, 100, 3600000,
+	 "MS", "compare kernel with desired state every MS milliseconds (default 5000)"},
 	{"node-name", OPT_STR, offsetof(struct drv_config, node_name),
 	 sizeof(((struct drv_config *)0)->node_name), 0, 0, "NAME",
 	 "gossip node name, unique in the cluster (default: hostname-<id>)"},
@@ -51,7 +51,8 @@ static const struct opt opts[] = {
 	 "gossip address other nodes use (NAT: the forwarded one; default: bind or route source)"},
 	{"vtep-advertise", OPT_STR, offsetof(struct drv_config, vtep_advertise),
 	 sizeof(((struct drv_config *)0)->vtep_advertise), 0, 0, "ADDR[:PORT]",
-	 "VXLAN address and port other nodes send to (default: --vtep or --advertise, --vxlan-port)"},
+	 "VXLAN address and port other nodes send to (default: --vtep or --advertise, "
+	 "--vxlan-port)"},
 	{"join", OPT_STR, offsetof(struct drv_config, join), sizeof(((struct drv_config *)0)->join),
 	 0, 0, "ADDR[,ADDR...]", "join the cluster through these members at start"},
 	{"join-token", OPT_STR, offsetof(struct drv_config, join_token),

@@ -14,25 +14,25 @@
 #include <stdint.h>
 
 #define DRV_STATE_DIR_DEFAULT "/var/lib/vxmesh"
-#define DRV_SOCKET_DEFAULT "/run/vxmesh/vxmesh.sock"
+#define DRV_SOCKET_DEFAULT    "/run/vxmesh/vxmesh.sock"
 
 struct drv_config {
 	char state_dir[PATH_MAX];
 	char socket[PATH_MAX];
 	char config_file[PATH_MAX];
-	char vtep[64];             /* local VTEP address; "" = let the kernel pick */
-	unsigned vxlan_port;       /* default port of new networks */
-	unsigned reconcile_ms;     /* periodic reconcile interval */
-	unsigned log_level;        /* enum log_level */
+	char vtep[64];	       /* local VTEP address; "" = let the kernel pick */
+	unsigned vxlan_port;   /* default port of new networks */
+	unsigned reconcile_ms; /* periodic reconcile interval */
+	unsigned log_level;    /* enum log_level */
 	/* gossip */
-	char node_name[128];       /* "" = hostname-<id prefix> */
-	char bind[64];             /* ADDR[:PORT] for gossip, default 0.0.0.0:7946 */
-	char advertise[64];        /* ADDR[:PORT] other nodes reach us at */
-	char vtep_advertise[64];   /* ADDR[:PORT] other nodes send VXLAN to */
-	char join[1024];           /* ADDR[:PORT][,...] */
+	char node_name[128];	 /* "" = hostname-<id prefix> */
+	char bind[64];		 /* ADDR[:PORT] for gossip, default 0.0.0.0:7946 */
+	char advertise[64];	 /* ADDR[:PORT] other nodes reach us at */
+	char vtep_advertise[64]; /* ADDR[:PORT] other nodes send VXLAN to */
+	char join[1024];	 /* ADDR[:PORT][,...] */
 	char join_token[2048];
-	char encrypt[64];          /* base64 key installed at start */
-	char gossip_profile[16];   /* lan (default) or local */
+	char encrypt[64];	 /* base64 key installed at start */
+	char gossip_profile[16]; /* lan (default) or local */
 	int log_json;
 	int help;
 };

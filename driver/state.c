@@ -31,44 +31,44 @@
 
 /* migrations[v] takes the schema from v - 1 to v; entry 0 is unused. */
 static const char *const migrations[] = {
-    [1] = "CREATE TABLE node ("
-	  " id TEXT NOT NULL,"
-	  " name TEXT NOT NULL,"
-	  " created INTEGER NOT NULL);"
-	  "CREATE TABLE networks ("
-	  " name TEXT PRIMARY KEY,"
-	  " vni INTEGER UNIQUE NOT NULL,"
-	  " subnet TEXT NOT NULL,"
-	  " gateway TEXT,"
-	  " mtu INTEGER NOT NULL,"
-	  " port INTEGER NOT NULL,"
-	  " created INTEGER NOT NULL);"
-	  "CREATE TABLE endpoints ("
-	  " id TEXT PRIMARY KEY,"
-	  " net TEXT NOT NULL REFERENCES networks(name),"
-	  " netns TEXT,"
-	  " ifname TEXT,"
-	  " ip TEXT,"
-	  " mac TEXT,"
-	  " created INTEGER);"
-	  "CREATE INDEX endpoints_net ON endpoints(net);"
-	  "CREATE TABLE leases ("
-	  " net TEXT REFERENCES networks(name) ON DELETE CASCADE,"
-	  " ip TEXT,"
-	  " owner TEXT,"
-	  " created INTEGER,"
-	  " PRIMARY KEY (net, ip));",
-    /* v2: the replicated (gossip) tables, so a restarted agent knows every
-     * remote endpoint before its first reconcile. */
-    [2] = "CREATE TABLE gossip ("
-	  " kind INTEGER NOT NULL,"
-	  " key TEXT NOT NULL,"
-	  " clock INTEGER NOT NULL,"
-	  " origin TEXT NOT NULL,"
-	  " owner TEXT NOT NULL,"
-	  " deleted INTEGER NOT NULL,"
-	  " value BLOB,"
-	  " PRIMARY KEY (kind, key));",
+	[1] = "CREATE TABLE node ("
+	      " id TEXT NOT NULL,"
+	      " name TEXT NOT NULL,"
+	      " created INTEGER NOT NULL);"
+	      "CREATE TABLE networks ("
+	      " name TEXT PRIMARY KEY,"
+	      " vni INTEGER UNIQUE NOT NULL,"
+	      " subnet TEXT NOT NULL,"
+	      " gateway TEXT,"
+	      " mtu INTEGER NOT NULL,"
+	      " port INTEGER NOT NULL,"
+	      " created INTEGER NOT NULL);"
+	      "CREATE TABLE endpoints ("
+	      " id TEXT PRIMARY KEY,"
+	      " net TEXT NOT NULL REFERENCES networks(name),"
+	      " netns TEXT,"
+	      " ifname TEXT,"
+	      " ip TEXT,"
+	      " mac TEXT,"
+	      " created INTEGER);"
+	      "CREATE INDEX endpoints_net ON endpoints(net);"
+	      "CREATE TABLE leases ("
+	      " net TEXT REFERENCES networks(name) ON DELETE CASCADE,"
+	      " ip TEXT,"
+	      " owner TEXT,"
+	      " created INTEGER,"
+	      " PRIMARY KEY (net, ip));",
+	/* v2: the replicated (gossip) tables, so a restarted agent knows every
+	 * remote endpoint before its first reconcile. */
+	[2] = "CREATE TABLE gossip ("
+	      " kind INTEGER NOT NULL,"
+	      " key TEXT NOT NULL,"
+	      " clock INTEGER NOT NULL,"
+	      " origin TEXT NOT NULL,"
+	      " owner TEXT NOT NULL,"
+	      " deleted INTEGER NOT NULL,"
+	      " value BLOB,"
+	      " PRIMARY KEY (kind, key));",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == DRV_STATE_SCHEMA + 1,
@@ -102,29 +102,30 @@ enum query {
 #define LEASE_COLS "net, ip, owner, created"
 
 static const char *const query_sql[Q_COUNT] = {
-    [Q_VERSION] = "PRAGMA user_version",
-    /* One statement, so two first starts cannot both make an identity. */
-    [Q_NODE_INIT] = "INSERT INTO node (id, name, created) SELECT ?1, ?2, ?3"
-		    " WHERE NOT EXISTS (SELECT 1 FROM node)",
-    [Q_NODE_GET] = "SELECT id, name, created FROM node LIMIT 2",
-    [Q_NET_INSERT] = "INSERT INTO networks (" NET_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    [Q_NET_DELETE] = "DELETE FROM networks WHERE name = ?1",
-    [Q_NET_GET] = "SELECT " NET_COLS " FROM networks WHERE name = ?1",
-    [Q_NET_LIST] = "SELECT " NET_COLS " FROM networks ORDER BY name",
-    [Q_EP_INSERT] = "INSERT INTO endpoints (" EP_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    [Q_EP_DELETE] = "DELETE FROM endpoints WHERE id = ?1",
-    [Q_EP_GET] = "SELECT " EP_COLS " FROM endpoints WHERE id = ?1",
-    [Q_EP_LIST] = "SELECT " EP_COLS " FROM endpoints ORDER BY net, id",
-    [Q_EP_LIST_NET] = "SELECT " EP_COLS " FROM endpoints WHERE net = ?1 ORDER BY id",
-    [Q_LEASE_INSERT] = "INSERT INTO leases (" LEASE_COLS ") VALUES (?1, ?2, ?3, ?4)",
-    [Q_LEASE_DELETE] = "DELETE FROM leases WHERE net = ?1 AND ip = ?2",
-    [Q_LEASE_LIST] = "SELECT " LEASE_COLS " FROM leases",
-    [Q_LEASE_LIST_NET] = "SELECT " LEASE_COLS " FROM leases WHERE net = ?1",
-    [Q_GOSSIP_PUT] = "INSERT OR REPLACE INTO gossip (kind, key, clock, origin, owner, deleted, value)"
-		     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    [Q_GOSSIP_DELETE] = "DELETE FROM gossip WHERE kind = ?1 AND key = ?2",
-    [Q_GOSSIP_LIST] = "SELECT kind, key, clock, origin, owner, deleted, value FROM gossip"
-		      " ORDER BY kind, key",
+	[Q_VERSION] = "PRAGMA user_version",
+	/* One statement, so two first starts cannot both make an identity. */
+	[Q_NODE_INIT] = "INSERT INTO node (id, name, created) SELECT ?1, ?2, ?3"
+			" WHERE NOT EXISTS (SELECT 1 FROM node)",
+	[Q_NODE_GET] = "SELECT id, name, created FROM node LIMIT 2",
+	[Q_NET_INSERT] = "INSERT INTO networks (" NET_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[Q_NET_DELETE] = "DELETE FROM networks WHERE name = ?1",
+	[Q_NET_GET] = "SELECT " NET_COLS " FROM networks WHERE name = ?1",
+	[Q_NET_LIST] = "SELECT " NET_COLS " FROM networks ORDER BY name",
+	[Q_EP_INSERT] = "INSERT INTO endpoints (" EP_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[Q_EP_DELETE] = "DELETE FROM endpoints WHERE id = ?1",
+	[Q_EP_GET] = "SELECT " EP_COLS " FROM endpoints WHERE id = ?1",
+	[Q_EP_LIST] = "SELECT " EP_COLS " FROM endpoints ORDER BY net, id",
+	[Q_EP_LIST_NET] = "SELECT " EP_COLS " FROM endpoints WHERE net = ?1 ORDER BY id",
+	[Q_LEASE_INSERT] = "INSERT INTO leases (" LEASE_COLS ") VALUES (?1, ?2, ?3, ?4)",
+	[Q_LEASE_DELETE] = "DELETE FROM leases WHERE net = ?1 AND ip = ?2",
+	[Q_LEASE_LIST] = "SELECT " LEASE_COLS " FROM leases",
+	[Q_LEASE_LIST_NET] = "SELECT " LEASE_COLS " FROM leases WHERE net = ?1",
+	[Q_GOSSIP_PUT] =
+		"INSERT OR REPLACE INTO gossip (kind, key, clock, origin, owner, deleted, value)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[Q_GOSSIP_DELETE] = "DELETE FROM gossip WHERE kind = ?1 AND key = ?2",
+	[Q_GOSSIP_LIST] = "SELECT kind, key, clock, origin, owner, deleted, value FROM gossip"
+			  " ORDER BY kind, key",
 };
 
 struct drv_state {
@@ -133,7 +134,7 @@ struct drv_state {
 };
 
 static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+	__attribute__((format(printf, 3, 4)));
 
 static void seterr(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -1047,7 +1048,8 @@ int drv_state_gossip_foreach(struct drv_state *st, drv_gossip_row_cb cb, void *a
 		e.kind = (uint8_t)kind;
 		e.clock = (uint64_t)clock;
 		e.deleted = (int)deleted;
-		e.value = sqlite3_column_type(s, 6) == SQLITE_NULL ? NULL : sqlite3_column_blob(s, 6);
+		e.value =
+			sqlite3_column_type(s, 6) == SQLITE_NULL ? NULL : sqlite3_column_blob(s, 6);
 		e.value_len = e.value ? (size_t)vlen : 0;
 		cb(arg, &e);
 	}

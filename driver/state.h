@@ -18,24 +18,24 @@
 #include "gossip/table.h"
 #include "vxlan/vxlan.h"
 
-#define DRV_NODE_ID_LEN 32 /* hex characters */
+#define DRV_NODE_ID_LEN	 32 /* hex characters */
 #define DRV_STATE_SCHEMA 2
 
 struct drv_state;
 
 struct drv_node_rec {
 	char id[DRV_NODE_ID_LEN + 1]; /* random, made once at first start */
-	char name[64];                /* hostname at first start */
-	int64_t created;              /* unix seconds */
+	char name[64];		      /* hostname at first start */
+	int64_t created;	      /* unix seconds */
 };
 
 struct drv_net_rec {
 	char name[VX_NET_NAME_MAX];
 	uint32_t vni;
 	struct addr_prefix subnet;
-	struct in_addr gw;  /* 0 = none */
-	unsigned mtu;       /* 0 = derive from the underlay */
-	uint16_t port;      /* VXLAN UDP port */
+	struct in_addr gw; /* 0 = none */
+	unsigned mtu;	   /* 0 = derive from the underlay */
+	uint16_t port;	   /* VXLAN UDP port */
 	int64_t created;
 };
 
@@ -52,7 +52,7 @@ struct drv_ep_rec {
 struct drv_lease_rec {
 	char net[VX_NET_NAME_MAX];
 	struct in_addr ip;
-	char owner[64];     /* endpoint id, or another holder's tag */
+	char owner[64]; /* endpoint id, or another holder's tag */
 	int64_t created;
 };
 

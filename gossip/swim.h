@@ -21,19 +21,19 @@
 struct swim;
 
 struct swim_config {
-	char name[GW_NAME_MAX];        /* unique node name */
-	struct in_addr addr;           /* advertised gossip address and port */
+	char name[GW_NAME_MAX]; /* unique node name */
+	struct in_addr addr;	/* advertised gossip address and port */
 	uint16_t port;
 	uint8_t meta[GW_META_MAX];
 	size_t meta_len;
-	uint8_t vsn[GW_VSN_LEN];       /* gw_vsn_default */
+	uint8_t vsn[GW_VSN_LEN]; /* gw_vsn_default */
 	/* memberlist DefaultLANConfig names and values (ms) */
 	uint32_t probe_interval, probe_timeout, indirect_checks;
 	uint32_t suspicion_mult, suspicion_max_timeout_mult, retransmit_mult;
 	uint32_t gossip_interval, gossip_nodes, gossip_to_the_dead_time;
 	uint32_t pushpull_interval, tcp_timeout, awareness_max_multiplier;
-	int encrypted;                 /* packets lose GW_ENC_OVERHEAD of budget */
-	uint64_t seed;                 /* PRNG seed: probe order, jitter, targets */
+	int encrypted; /* packets lose GW_ENC_OVERHEAD of budget */
+	uint64_t seed; /* PRNG seed: probe order, jitter, targets */
 };
 
 /* Fill c with DefaultLANConfig timings and gw_vsn_default; name/addr/meta
@@ -49,22 +49,22 @@ struct swim_member {
 	uint8_t vsn[GW_VSN_LEN];
 	uint32_t inc;
 	enum gw_state state;
-	uint64_t state_change;         /* ms, the caller's clock */
+	uint64_t state_change; /* ms, the caller's clock */
 	int is_self;
 };
 
 enum swim_ev_type {
-	SWIM_EV_JOIN,      /* new member, or back from dead/left */
-	SWIM_EV_UPDATE,    /* meta (or address, when allowed) changed */
+	SWIM_EV_JOIN,	/* new member, or back from dead/left */
+	SWIM_EV_UPDATE, /* meta (or address, when allowed) changed */
 	SWIM_EV_SUSPECT,
-	SWIM_EV_ALIVE,     /* suspicion cleared */
-	SWIM_EV_FAILED,    /* declared dead */
-	SWIM_EV_LEFT,      /* left voluntarily */
-	SWIM_EV_CONFLICT,  /* another address claims a known live name */
+	SWIM_EV_ALIVE,	  /* suspicion cleared */
+	SWIM_EV_FAILED,	  /* declared dead */
+	SWIM_EV_LEFT,	  /* left voluntarily */
+	SWIM_EV_CONFLICT, /* another address claims a known live name */
 };
 
 struct swim_stats {
-	unsigned long long msgs_in[14], msgs_out[14];  /* by gw_type */
+	unsigned long long msgs_in[14], msgs_out[14]; /* by gw_type */
 	unsigned long long bytes_in, bytes_out;
 	unsigned long long decode_errors;
 	unsigned long long probes, probe_failures, refutes;
@@ -105,8 +105,8 @@ void swim_handle_packet(struct swim *s, uint64_t now, struct in_addr from, uint1
 			const uint8_t *buf, size_t len);
 /* An incoming stream message; *reply (malloc()ed, unframed) is what to send
  * back, or NULL to just close.  0 or -errno. */
-int swim_handle_stream(struct swim *s, uint64_t now, const struct gw_stream_msg *m,
-		       uint8_t **reply, size_t *reply_len);
+int swim_handle_stream(struct swim *s, uint64_t now, const struct gw_stream_msg *m, uint8_t **reply,
+		       size_t *reply_len);
 void swim_stream_done(struct swim *s, uint64_t now, uint64_t id, const struct gw_stream_msg *reply);
 void swim_stream_failed(struct swim *s, uint64_t now, uint64_t id);
 /* Run everything due at now.  Returns the next deadline (ms). */

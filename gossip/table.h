@@ -15,21 +15,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define GT_KEY_MAX 128        /* bytes incl. NUL */
-#define GT_ID_MAX 64          /* node id, bytes incl. NUL */
+#define GT_KEY_MAX   128 /* bytes incl. NUL */
+#define GT_ID_MAX    64	 /* node id, bytes incl. NUL */
 #define GT_VALUE_MAX 4096
 
 enum gt_kind { GT_KIND_NET = 1, GT_KIND_EP = 2, GT_KIND_MAX = 16 };
 
 struct gt_entry {
-	uint8_t kind;                 /* enum gt_kind, or any value < GT_KIND_MAX */
+	uint8_t kind; /* enum gt_kind, or any value < GT_KIND_MAX */
 	char key[GT_KEY_MAX];
 	uint64_t clock;
-	char origin[GT_ID_MAX];       /* node that wrote this version */
-	char owner[GT_ID_MAX];        /* node the entry belongs to */
-	int deleted;                  /* tombstone */
-	uint64_t deleted_at;          /* ms, local clock, when this node learned it */
-	const uint8_t *value;         /* NULL for tombstones */
+	char origin[GT_ID_MAX]; /* node that wrote this version */
+	char owner[GT_ID_MAX];	/* node the entry belongs to */
+	int deleted;		/* tombstone */
+	uint64_t deleted_at;	/* ms, local clock, when this node learned it */
+	const uint8_t *value;	/* NULL for tombstones */
 	size_t value_len;
 };
 

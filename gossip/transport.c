@@ -25,9 +25,9 @@
 #include "gossip/transport.h"
 #include "gossip/wire.h"
 
-#define GX_CONN_MAX 128
+#define GX_CONN_MAX	  128
 #define GX_TCP_TIMEOUT_MS 10000
-#define GX_UDP_BATCH 64 /* datagrams read per wakeup before yielding */
+#define GX_UDP_BATCH	  64 /* datagrams read per wakeup before yielding */
 
 struct gx_conn {
 	struct gx *gx;
@@ -35,16 +35,16 @@ struct gx_conn {
 	int fd;
 	int outgoing;
 	int connecting;
-	uint64_t id;            /* outgoing: swim's exchange id */
+	uint64_t id; /* outgoing: swim's exchange id */
 	struct gw_stream *rd;
 	uint8_t *wbuf;
 	size_t wlen, woff;
-	int close_after_write;  /* incoming: reply sent, then close */
+	int close_after_write; /* incoming: reply sent, then close */
 	struct rx_timer *timer;
 };
 
 struct failed_stream {
-	struct gx *gx;              /* NULL once the transport is closed */
+	struct gx *gx; /* NULL once the transport is closed */
 	struct failed_stream *next;
 	uint64_t id;
 };
@@ -58,7 +58,7 @@ struct gx {
 	struct rx_timer *tick;
 	struct gx_conn *conns;
 	unsigned nconns;
-	struct failed_stream *failed;  /* deferred failure reports not yet run */
+	struct failed_stream *failed; /* deferred failure reports not yet run */
 	struct gx_stats st;
 };
 
@@ -137,21 +137,22 @@ static void udp_cb(struct rx_loop *loop, int fd, uint32_t events, void *arg)
 		if (keys(gx)) {
 			/* An encrypted cluster drops plaintext, like Serf's
 			 * GossipVerifyIncoming. */
-			if (gw_decrypt_packet(gx->kr, buf, (size_t)n, plain, sizeof(plain), &plen)) {
+			if (gw_decrypt_packet(gx->kr, buf, (size_t)n, plain, sizeof(plain),
+					      &plen)) {
 				static struct log_ratelimit rl;
 
 				gx->st.decrypt_failures++;
 				if (log_ratelimit_ok(&rl))
 					log_warn("gossip: dropped a packet from %s:%u that no "
-						 "installed key opens", inet_ntoa(sa.sin_addr),
-						 ntohs(sa.sin_port));
+						 "installed key opens",
+						 inet_ntoa(sa.sin_addr), ntohs(sa.sin_port));
 				continue;
 			}
 			p = plain;
 		}
 		if (gx->swim)
-			swim_handle_packet(gx->swim, rx_now_ms(loop), sa.sin_addr, ntohs(sa.sin_port),
-					   p, plen);
+			swim_handle_packet(gx->swim, rx_now_ms(loop), sa.sin_addr,
+					   ntohs(sa.sin_port), p, plen);
 	}
 	gx_kick(gx);
 }

@@ -24,8 +24,8 @@ struct gx;
 struct gx_stats {
 	unsigned long long udp_in, udp_out, udp_bytes_in, udp_bytes_out;
 	unsigned long long tcp_in, tcp_out, tcp_bytes_in, tcp_bytes_out;
-	unsigned long long decrypt_failures;   /* UDP packets no key opened */
-	unsigned long long stream_errors;      /* malformed, refused or timed-out streams */
+	unsigned long long decrypt_failures; /* UDP packets no key opened */
+	unsigned long long stream_errors;    /* malformed, refused or timed-out streams */
 };
 
 /* Bind UDP and TCP on bind_addr:port (port 0 = pick one; gx_port() tells).

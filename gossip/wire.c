@@ -23,12 +23,12 @@
 #include <string.h>
 #include <zlib.h>
 
-const uint8_t gw_vsn_default[GW_VSN_LEN] = { 1, 5, 2, 2, 5, 5 };
+const uint8_t gw_vsn_default[GW_VSN_LEN] = {1, 5, 2, 2, 5, 5};
 
-#define MP_DEPTH 32          /* nesting accepted inside skipped values */
-#define WALK_DEPTH 8         /* packet wrapper nesting */
+#define MP_DEPTH     32 /* nesting accepted inside skipped values */
+#define WALK_DEPTH   8	/* packet wrapper nesting */
 #define PP_NODES_MAX 65536
-#define VSN_WIRE_MAX 64      /* longest Vsn accepted (only 6 are kept) */
+#define VSN_WIRE_MAX 64 /* longest Vsn accepted (only 6 are kept) */
 #define STREAM_SLACK (64u << 10)
 
 /* ------------------------------------------------------------------------------------------ */
@@ -38,9 +38,9 @@ enum tok_type { T_NIL, T_BOOL, T_UINT, T_NINT, T_FLOAT, T_STR, T_BIN, T_ARRAY, T
 
 struct tok {
 	enum tok_type type;
-	uint64_t u;      /* T_UINT, T_BOOL */
-	int64_t i;       /* T_NINT */
-	uint64_t n;      /* body bytes (STR, BIN, EXT, FLOAT) or element count (ARRAY, MAP) */
+	uint64_t u; /* T_UINT, T_BOOL */
+	int64_t i;  /* T_NINT */
+	uint64_t n; /* body bytes (STR, BIN, EXT, FLOAT) or element count (ARRAY, MAP) */
 };
 
 static uint64_t be_read(const uint8_t *p, unsigned n)
@@ -55,7 +55,7 @@ static uint64_t be_read(const uint8_t *p, unsigned n)
 /* Parse one value header.  1 and *hlen on success, 0 when more bytes are needed, -EBADMSG. */
 static int head_parse(const uint8_t *p, size_t avail, struct tok *t, size_t *hlen)
 {
-	static const uint8_t fixext_len[5] = { 1, 2, 4, 8, 16 };
+	static const uint8_t fixext_len[5] = {1, 2, 4, 8, 16};
 	unsigned w = 0; /* width of the length/value field after the type byte */
 	uint8_t b;
 
@@ -80,22 +80,74 @@ static int head_parse(const uint8_t *p, size_t avail, struct tok *t, size_t *hle
 		t->n = b & 0x1f;
 	} else {
 		switch (b) {
-		case 0xc0: t->type = T_NIL; break;
-		case 0xc2: case 0xc3: t->type = T_BOOL; t->u = b == 0xc3; break;
-		case 0xc4: case 0xc5: case 0xc6: t->type = T_BIN; w = 1u << (b - 0xc4); break;
-		case 0xc7: case 0xc8: case 0xc9: t->type = T_EXT; w = 1u << (b - 0xc7); break;
-		case 0xca: t->type = T_FLOAT; t->n = 4; break;
-		case 0xcb: t->type = T_FLOAT; t->n = 8; break;
-		case 0xcc: case 0xcd: case 0xce: case 0xcf: t->type = T_UINT; w = 1u << (b - 0xcc); break;
-		case 0xd0: case 0xd1: case 0xd2: case 0xd3: t->type = T_NINT; w = 1u << (b - 0xd0); break;
-		case 0xd4: case 0xd5: case 0xd6: case 0xd7: case 0xd8:
+		case 0xc0:
+			t->type = T_NIL;
+			break;
+		case 0xc2:
+		case 0xc3:
+			t->type = T_BOOL;
+			t->u = b == 0xc3;
+			break;
+		case 0xc4:
+		case 0xc5:
+		case 0xc6:
+			t->type = T_BIN;
+			w = 1u << (b - 0xc4);
+			break;
+		case 0xc7:
+		case 0xc8:
+		case 0xc9:
+			t->type = T_EXT;
+			w = 1u << (b - 0xc7);
+			break;
+		case 0xca:
+			t->type = T_FLOAT;
+			t->n = 4;
+			break;
+		case 0xcb:
+			t->type = T_FLOAT;
+			t->n = 8;
+			break;
+		case 0xcc:
+		case 0xcd:
+		case 0xce:
+		case 0xcf:
+			t->type = T_UINT;
+			w = 1u << (b - 0xcc);
+			break;
+		case 0xd0:
+		case 0xd1:
+		case 0xd2:
+		case 0xd3:
+			t->type = T_NINT;
+			w = 1u << (b - 0xd0);
+			break;
+		case 0xd4:
+		case 0xd5:
+		case 0xd6:
+		case 0xd7:
+		case 0xd8:
 			t->type = T_EXT;
 			t->n = 1u + fixext_len[b - 0xd4];
 			break;
-		case 0xd9: case 0xda: case 0xdb: t->type = T_STR; w = 1u << (b - 0xd9); break;
-		case 0xdc: case 0xdd: t->type = T_ARRAY; w = 2u << (b - 0xdc); break;
-		case 0xde: case 0xdf: t->type = T_MAP; w = 2u << (b - 0xde); break;
-		default: return -EBADMSG; /* 0xc1 */
+		case 0xd9:
+		case 0xda:
+		case 0xdb:
+			t->type = T_STR;
+			w = 1u << (b - 0xd9);
+			break;
+		case 0xdc:
+		case 0xdd:
+			t->type = T_ARRAY;
+			w = 2u << (b - 0xdc);
+			break;
+		case 0xde:
+		case 0xdf:
+			t->type = T_MAP;
+			w = 2u << (b - 0xde);
+			break;
+		default:
+			return -EBADMSG; /* 0xc1 */
 		}
 	}
 	if (avail - 1 < w)
@@ -104,7 +156,9 @@ static int head_parse(const uint8_t *p, size_t avail, struct tok *t, size_t *hle
 		uint64_t v = be_read(p + 1, w);
 
 		switch (t->type) {
-		case T_UINT: t->u = v; break;
+		case T_UINT:
+			t->u = v;
+			break;
 		case T_NINT: {
 			/* sign-extend from w bytes */
 			unsigned sh = 64 - 8 * w;
@@ -115,8 +169,12 @@ static int head_parse(const uint8_t *p, size_t avail, struct tok *t, size_t *hle
 			}
 			break;
 		}
-		case T_EXT: t->n = v + 1; break;   /* + the ext type byte */
-		default: t->n = v; break;
+		case T_EXT:
+			t->n = v + 1;
+			break; /* + the ext type byte */
+		default:
+			t->n = v;
+			break;
 		}
 	}
 	*hlen = 1 + w;
@@ -227,18 +285,18 @@ static int cur_skip(struct cur *c)
 /* field tables                                                                                */
 
 enum kind {
-	K_U32,   /* uint32_t */
-	K_U16,   /* uint16_t */
-	K_U8,    /* uint8_t */
-	K_BOOL,  /* int */
-	K_I64,   /* int64_t (Go int) */
-	K_ENUM,  /* int-sized enum (Go int) */
-	K_STR,   /* char[size], refused when too long */
-	K_STRT,  /* char[size], truncated when too long (error texts) */
-	K_IP,    /* struct in_addr as a 4-byte raw */
+	K_U32,	 /* uint32_t */
+	K_U16,	 /* uint16_t */
+	K_U8,	 /* uint8_t */
+	K_BOOL,	 /* int */
+	K_I64,	 /* int64_t (Go int) */
+	K_ENUM,	 /* int-sized enum (Go int) */
+	K_STR,	 /* char[size], refused when too long */
+	K_STRT,	 /* char[size], truncated when too long (error texts) */
+	K_IP,	 /* struct in_addr as a 4-byte raw */
 	K_BYTES, /* uint8_t[size] + size_t at len_off */
-	K_VSN,   /* uint8_t[GW_VSN_LEN] */
-	K_REF,   /* const uint8_t * + size_t at len_off, pointing into the input */
+	K_VSN,	 /* uint8_t[GW_VSN_LEN] */
+	K_REF,	 /* const uint8_t * + size_t at len_off, pointing into the input */
 };
 
 struct field {
@@ -248,16 +306,28 @@ struct field {
 	bool omitempty;
 };
 
-#define F(st, name, k, member) { name, k, offsetof(st, member), sizeof(((st *)0)->member), 0, false }
-#define FO(st, name, k, member) { name, k, offsetof(st, member), sizeof(((st *)0)->member), 0, true }
-#define FL(st, name, k, member, lenm) \
-	{ name, k, offsetof(st, member), sizeof(((st *)0)->member), offsetof(st, lenm), false }
+#define F(st, name, k, member)                                                                     \
+	{                                                                                          \
+		name, k, offsetof(st, member), sizeof(((st *)0)->member), 0, false                 \
+	}
+#define FO(st, name, k, member)                                                                    \
+	{                                                                                          \
+		name, k, offsetof(st, member), sizeof(((st *)0)->member), 0, true                  \
+	}
+#define FL(st, name, k, member, lenm)                                                              \
+	{                                                                                          \
+		name, k, offsetof(st, member), sizeof(((st *)0)->member), offsetof(st, lenm),      \
+			false                                                                      \
+	}
 
 struct table {
 	const struct field *f;
 	size_t n;
 };
-#define TABLE(a) { a, sizeof(a) / sizeof(a[0]) }
+#define TABLE(a)                                                                                   \
+	{                                                                                          \
+		a, sizeof(a) / sizeof(a[0])                                                        \
+	}
 
 /* Keys in byte order, as Go sends them. */
 static const struct field ping_fields[] = {
@@ -342,14 +412,10 @@ _Static_assert(sizeof(enum gw_state) == sizeof(int), "K_ENUM stores an int");
 
 /* Message type -> table; NULL for types that are not one msgpack struct. */
 static const struct table msg_tables[] = {
-	[GW_PING] = TABLE(ping_fields),
-	[GW_INDIRECT_PING] = TABLE(iping_fields),
-	[GW_ACK] = TABLE(ack_fields),
-	[GW_SUSPECT] = TABLE(accuse_fields),
-	[GW_ALIVE] = TABLE(alive_fields),
-	[GW_DEAD] = TABLE(accuse_fields),
-	[GW_NACK] = TABLE(nack_fields),
-	[GW_ERR] = TABLE(err_fields),
+	[GW_PING] = TABLE(ping_fields),	  [GW_INDIRECT_PING] = TABLE(iping_fields),
+	[GW_ACK] = TABLE(ack_fields),	  [GW_SUSPECT] = TABLE(accuse_fields),
+	[GW_ALIVE] = TABLE(alive_fields), [GW_DEAD] = TABLE(accuse_fields),
+	[GW_NACK] = TABLE(nack_fields),	  [GW_ERR] = TABLE(err_fields),
 };
 
 /* ------------------------------------------------------------------------------------------ */
@@ -366,10 +432,17 @@ static int read_int(struct cur *c, bool *neg, uint64_t *u, int64_t *i)
 	*u = 0;
 	*i = 0;
 	switch (t.type) {
-	case T_NIL: return 0;
-	case T_UINT: *u = t.u; return 0;
-	case T_NINT: *neg = true; *i = t.i; return 0;
-	default: return -EBADMSG;
+	case T_NIL:
+		return 0;
+	case T_UINT:
+		*u = t.u;
+		return 0;
+	case T_NINT:
+		*neg = true;
+		*i = t.i;
+		return 0;
+	default:
+		return -EBADMSG;
 	}
 }
 
@@ -441,7 +514,9 @@ static int decode_field(struct cur *c, const struct field *f, uint8_t *obj)
 	case K_U32:
 	case K_U16:
 	case K_U8: {
-		uint64_t max = f->kind == K_U32 ? UINT32_MAX : f->kind == K_U16 ? UINT16_MAX : UINT8_MAX;
+		uint64_t max = f->kind == K_U32	  ? UINT32_MAX
+			       : f->kind == K_U16 ? UINT16_MAX
+						  : UINT8_MAX;
 
 		r = read_int(c, &neg, &u, &i);
 		if (r)
@@ -516,7 +591,7 @@ static int decode_field(struct cur *c, const struct field *f, uint8_t *obj)
 		return 0;
 	}
 	case K_IP: {
-		static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+		static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 		struct in_addr *a = dst;
 
 		r = read_bytes(c, tmp, 16, &bp, &blen);
@@ -660,10 +735,14 @@ static bool field_empty(const struct field *f, const uint8_t *obj)
 	const void *v = obj + f->off;
 
 	switch (f->kind) {
-	case K_U16: return !*(const uint16_t *)v;
-	case K_IP: return !((const struct in_addr *)v)->s_addr;
-	case K_STR: return !*(const char *)v;
-	default: return false;
+	case K_U16:
+		return !*(const uint16_t *)v;
+	case K_IP:
+		return !((const struct in_addr *)v)->s_addr;
+	case K_STR:
+		return !*(const char *)v;
+	default:
+		return false;
 	}
 }
 
@@ -673,11 +752,21 @@ static int encode_field(msgpack_packer *pk, const struct field *f, const uint8_t
 	size_t n;
 
 	switch (f->kind) {
-	case K_U32: msgpack_pack_uint32(pk, *(const uint32_t *)v); break;
-	case K_U16: msgpack_pack_uint16(pk, *(const uint16_t *)v); break;
-	case K_U8: msgpack_pack_uint8(pk, *(const uint8_t *)v); break;
-	case K_I64: msgpack_pack_int64(pk, *(const int64_t *)v); break;
-	case K_ENUM: msgpack_pack_int(pk, *(const int *)v); break;
+	case K_U32:
+		msgpack_pack_uint32(pk, *(const uint32_t *)v);
+		break;
+	case K_U16:
+		msgpack_pack_uint16(pk, *(const uint16_t *)v);
+		break;
+	case K_U8:
+		msgpack_pack_uint8(pk, *(const uint8_t *)v);
+		break;
+	case K_I64:
+		msgpack_pack_int64(pk, *(const int64_t *)v);
+		break;
+	case K_ENUM:
+		msgpack_pack_int(pk, *(const int *)v);
+		break;
 	case K_BOOL:
 		if (*(const int *)v)
 			msgpack_pack_true(pk);
@@ -691,8 +780,12 @@ static int encode_field(msgpack_packer *pk, const struct field *f, const uint8_t
 			return -EINVAL;
 		pack_raw(pk, v, n);
 		break;
-	case K_IP: pack_raw(pk, &((const struct in_addr *)v)->s_addr, 4); break;
-	case K_VSN: pack_raw(pk, v, GW_VSN_LEN); break;
+	case K_IP:
+		pack_raw(pk, &((const struct in_addr *)v)->s_addr, 4);
+		break;
+	case K_VSN:
+		pack_raw(pk, v, GW_VSN_LEN);
+		break;
 	case K_BYTES:
 	case K_REF:
 		n = *(const size_t *)(obj + f->len_off);
@@ -734,7 +827,7 @@ static bool vsn_valid(const uint8_t v[GW_VSN_LEN])
 
 int gw_msg_encode(const struct gw_msg *m, uint8_t *buf, size_t cap, size_t *len)
 {
-	struct wbuf w = { .p = buf, .cap = cap };
+	struct wbuf w = {.p = buf, .cap = cap};
 	msgpack_packer pk;
 	int r;
 
@@ -777,7 +870,7 @@ int gw_msg_encode(const struct gw_msg *m, uint8_t *buf, size_t cap, size_t *len)
 
 int gw_msg_decode(const uint8_t *buf, size_t len, struct gw_msg *m)
 {
-	struct cur c = { buf, len, 1 };
+	struct cur c = {buf, len, 1};
 	uint8_t type;
 
 	if (!len)
@@ -864,12 +957,12 @@ int gw_crc_wrap(const uint8_t *payload, size_t plen, uint8_t *buf, size_t cap, s
 /* ------------------------------------------------------------------------------------------ */
 /* LZW, as Go's compress/lzw with order LSB and literal width 8                                */
 
-#define LZW_CLEAR 256u
-#define LZW_EOF 257u
-#define LZW_MAX_CODE 4095u
+#define LZW_CLEAR     256u
+#define LZW_EOF	      257u
+#define LZW_MAX_CODE  4095u
 #define LZW_MAX_WIDTH 12u
-#define LZW_TABLE (4 * (1u << LZW_MAX_WIDTH))
-#define LZW_INVALID 0xffffu
+#define LZW_TABLE     (4 * (1u << LZW_MAX_WIDTH))
+#define LZW_INVALID   0xffffu
 
 struct lzw_enc {
 	struct wbuf w;
@@ -911,8 +1004,8 @@ static bool lzw_inc_hi(struct lzw_enc *e)
 
 int gw_lzw_encode(const uint8_t *in, size_t len, uint8_t **out, size_t *out_len)
 {
-	struct lzw_enc e = { .w = { .dyn = true, .max = SIZE_MAX }, .width = 9, .hi = LZW_EOF,
-			     .overflow = 512 };
+	struct lzw_enc e = {
+		.w = {.dyn = true, .max = SIZE_MAX}, .width = 9, .hi = LZW_EOF, .overflow = 512};
 	uint32_t code;
 
 	e.table = calloc(LZW_TABLE, sizeof(*e.table));
@@ -962,10 +1055,10 @@ int gw_lzw_encode(const uint8_t *in, size_t len, uint8_t **out, size_t *out_len)
 
 int gw_lzw_decode(const uint8_t *in, size_t len, size_t max_out, uint8_t **out, size_t *out_len)
 {
-	uint16_t prefix[1u << LZW_MAX_WIDTH] = { 0 };
-	uint8_t suffix[1u << LZW_MAX_WIDTH] = { 0 };
+	uint16_t prefix[1u << LZW_MAX_WIDTH] = {0};
+	uint8_t suffix[1u << LZW_MAX_WIDTH] = {0};
 	uint8_t stack[(1u << LZW_MAX_WIDTH) + 2];
-	struct wbuf w = { .dyn = true, .max = max_out };
+	struct wbuf w = {.dyn = true, .max = max_out};
 	uint32_t bits = 0, hi = LZW_EOF, overflow = 512, last = LZW_INVALID;
 	unsigned nbits = 0, width = 9;
 	size_t pos = 0;
@@ -1057,9 +1150,9 @@ out:
 
 int gw_compress_wrap(const uint8_t *msg, size_t len, uint8_t **out, size_t *out_len)
 {
-	struct compress_hdr h = { .algo = 0 };
+	struct compress_hdr h = {.algo = 0};
 	struct table t = TABLE(compress_fields);
-	struct wbuf w = { .dyn = true, .max = SIZE_MAX };
+	struct wbuf w = {.dyn = true, .max = SIZE_MAX};
 	msgpack_packer pk;
 	uint8_t *z;
 	size_t zlen;
@@ -1091,8 +1184,8 @@ int gw_compress_wrap(const uint8_t *msg, size_t len, uint8_t **out, size_t *out_
 static int uncompress_msg(const uint8_t *b, size_t len, size_t max_out, uint8_t **out,
 			  size_t *out_len)
 {
-	struct cur c = { b, len, 1 };
-	struct compress_hdr h = { 0 };
+	struct cur c = {b, len, 1};
+	struct compress_hdr h = {0};
 	struct table t = TABLE(compress_fields);
 	int r;
 
@@ -1167,7 +1260,7 @@ static int walk_rec(struct walk *w, const uint8_t *b, size_t len, unsigned depth
 
 int gw_packet_walk(const uint8_t *buf, size_t len, gw_leaf_cb cb, void *arg)
 {
-	struct walk w = { cb, arg, GW_DECOMPRESS_MAX, 0 };
+	struct walk w = {cb, arg, GW_DECOMPRESS_MAX, 0};
 	int r = walk_rec(&w, buf, len, 0);
 
 	return r < 0 ? r : w.leaves;
@@ -1177,8 +1270,8 @@ int gw_packet_walk(const uint8_t *buf, size_t len, gw_leaf_cb cb, void *arg)
 /* encryption                                                                                  */
 
 #define NONCE_LEN crypto_aead_aes256gcm_NPUBBYTES
-#define TAG_LEN crypto_aead_aes256gcm_ABYTES
-#define ENC_VSN 1
+#define TAG_LEN	  crypto_aead_aes256gcm_ABYTES
+#define ENC_VSN	  1
 
 _Static_assert(GW_KEY_LEN == crypto_aead_aes256gcm_KEYBYTES, "AES-256 keys");
 _Static_assert(GW_ENC_OVERHEAD == 1 + NONCE_LEN + TAG_LEN, "version 1 overhead");
@@ -1262,8 +1355,8 @@ static int open_sealed(const struct gw_keyring *kr, const uint8_t *in, size_t le
 		return -EBADMSG;
 	for (unsigned k = 0; k < kr->n && !ok; k++)
 		ok = !crypto_aead_aes256gcm_decrypt(out, &mlen, NULL, in + 1 + NONCE_LEN,
-						   len - 1 - NONCE_LEN, ad, adlen, in + 1,
-						   kr->keys[k]);
+						    len - 1 - NONCE_LEN, ad, adlen, in + 1,
+						    kr->keys[k]);
 	if (!ok)
 		return -EBADMSG;
 	if (in[0] == 0) {
@@ -1287,8 +1380,8 @@ static void seal(const struct gw_keyring *kr, const uint8_t *in, size_t len, con
 
 	out[0] = ENC_VSN;
 	randombytes_buf(out + 1, NONCE_LEN);
-	crypto_aead_aes256gcm_encrypt(out + 1 + NONCE_LEN, &clen, in, len, ad, adlen, NULL,
-				      out + 1, kr->keys[0]);
+	crypto_aead_aes256gcm_encrypt(out + 1 + NONCE_LEN, &clen, in, len, ad, adlen, NULL, out + 1,
+				      kr->keys[0]);
 }
 
 int gw_encrypt_packet(const struct gw_keyring *kr, const uint8_t *in, size_t len, uint8_t *out,
@@ -1352,9 +1445,9 @@ void gw_pushpull_free(struct gw_pushpull *pp)
 
 int gw_pushpull_encode(const struct gw_pushpull *pp, uint8_t **out, size_t *out_len)
 {
-	struct pp_header h = { pp->join ? 1 : 0, (int64_t)pp->n, (int64_t)pp->user_state_len };
+	struct pp_header h = {pp->join ? 1 : 0, (int64_t)pp->n, (int64_t)pp->user_state_len};
 	struct table th = TABLE(pp_header_fields), tn = TABLE(pp_node_fields);
-	struct wbuf w = { .dyn = true, .max = GW_STREAM_MAX };
+	struct wbuf w = {.dyn = true, .max = GW_STREAM_MAX};
 	msgpack_packer pk;
 	int r = 0;
 
@@ -1403,17 +1496,19 @@ struct gw_stream {
 	const struct gw_keyring *kr;
 	uint8_t *buf;
 	size_t len, cap;
-	size_t consumed;   /* bytes of the message returned last, dropped on the next feed */
-	int err;           /* sticky */
+	size_t consumed; /* bytes of the message returned last, dropped on the next feed */
+	int err;	 /* sticky */
 	const char *errmsg;
 	struct pstate ps;
-	uint8_t *plain;    /* decrypted payload of the current message */
-	uint8_t *dec;      /* decompressed payload */
+	uint8_t *plain; /* decrypted payload of the current message */
+	uint8_t *dec;	/* decompressed payload */
 	struct gw_pushpull pp;
 };
 
-static const char ERR_NOT_ENCRYPTED[] = "Encryption is configured but remote state is not encrypted";
-static const char ERR_NOT_CONFIGURED[] = "Remote state is encrypted and encryption is not configured";
+static const char ERR_NOT_ENCRYPTED[] =
+	"Encryption is configured but remote state is not encrypted";
+static const char ERR_NOT_CONFIGURED[] =
+	"Remote state is encrypted and encryption is not configured";
 static const char ERR_DECRYPT[] =
 	"Failed to decrypt remote state: No installed keys could decrypt the message";
 static const char ERR_DECOMPRESS[] = "Failed to decompress remote state";
@@ -1433,10 +1528,17 @@ static int plain_parse(struct pstate *ps, const uint8_t *b, size_t len)
 			switch (ps->type) {
 			case GW_PING:
 			case GW_ACK:
-			case GW_ERR: ps->stage = P_OBJ; break;
-			case GW_PUSHPULL: ps->stage = P_PP_HDR; break;
-			case GW_USER: ps->stage = P_USER_HDR; break;
-			default: return -EBADMSG;
+			case GW_ERR:
+				ps->stage = P_OBJ;
+				break;
+			case GW_PUSHPULL:
+				ps->stage = P_PP_HDR;
+				break;
+			case GW_USER:
+				ps->stage = P_USER_HDR;
+				break;
+			default:
+				return -EBADMSG;
 			}
 			skip_init(&ps->sk, 1, 1);
 			break;
@@ -1448,7 +1550,7 @@ static int plain_parse(struct pstate *ps, const uint8_t *b, size_t len)
 			return 1;
 		case P_PP_HDR:
 		case P_USER_HDR: {
-			struct cur c = { b, 0, 1 };
+			struct cur c = {b, 0, 1};
 
 			r = skip_run(&ps->sk, b, len);
 			if (r <= 0)
@@ -1470,7 +1572,7 @@ static int plain_parse(struct pstate *ps, const uint8_t *b, size_t len)
 				ps->stage = P_PP_NODES;
 			} else {
 				struct table t = TABLE(user_header_fields);
-				struct user_header uh = { 0 };
+				struct user_header uh = {0};
 
 				r = decode_struct(&c, &t, &uh);
 				if (r)
@@ -1513,8 +1615,9 @@ static int plain_build(struct gw_stream *s, const struct pstate *ps, const uint8
 	case GW_PING:
 	case GW_ACK:
 	case GW_ERR:
-		m->kind = ps->type == GW_PING ? GW_STREAM_PING :
-			  ps->type == GW_ACK ? GW_STREAM_ACK : GW_STREAM_ERR;
+		m->kind = ps->type == GW_PING  ? GW_STREAM_PING
+			  : ps->type == GW_ACK ? GW_STREAM_ACK
+					       : GW_STREAM_ERR;
 		return gw_msg_decode(b, ps->end, &m->msg) == 0 ? 0 : -EBADMSG;
 	case GW_USER:
 		m->kind = GW_STREAM_USER;
@@ -1534,7 +1637,7 @@ static int plain_build(struct gw_stream *s, const struct pstate *ps, const uint8
 		if (!s->pp.nodes)
 			return -ENOMEM;
 	}
-	c = (struct cur){ b, ps->body_off, ps->nodes_off };
+	c = (struct cur){b, ps->body_off, ps->nodes_off};
 	for (int64_t i = 0; i < ps->pp.nodes; i++) {
 		struct gw_pp_node *nd = &s->pp.nodes[s->pp.n];
 		size_t start = c.off;
@@ -1624,7 +1727,7 @@ static int stream_append(struct gw_stream *s, const uint8_t *b, size_t n)
 static int plain_complete(struct gw_stream *s, const uint8_t *b, size_t len,
 			  struct gw_stream_msg *m)
 {
-	struct pstate ps = { .stage = P_TYPE };
+	struct pstate ps = {.stage = P_TYPE};
 	int r = plain_parse(&ps, b, len);
 
 	if (r == 0)

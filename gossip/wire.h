@@ -36,17 +36,17 @@ enum gw_type {
 	GW_ERR = 13,
 };
 
-#define GW_NAME_MAX 128         /* node names, bytes incl. NUL */
-#define GW_META_MAX 512         /* memberlist's limit */
-#define GW_VSN_LEN 6
-#define GW_UDP_BUDGET 1400      /* piggyback budget of one UDP packet */
-#define GW_UDP_MAX 65536
-#define GW_STREAM_MAX (20u << 20) /* push/pull state and encrypted stream limit */
+#define GW_NAME_MAX	  128 /* node names, bytes incl. NUL */
+#define GW_META_MAX	  512 /* memberlist's limit */
+#define GW_VSN_LEN	  6
+#define GW_UDP_BUDGET	  1400 /* piggyback budget of one UDP packet */
+#define GW_UDP_MAX	  65536
+#define GW_STREAM_MAX	  (20u << 20) /* push/pull state and encrypted stream limit */
 #define GW_DECOMPRESS_MAX (40u << 20)
-#define GW_COMPOUND_MAX 127     /* 0.2.2 misparses 128+ parts */
-#define GW_KEY_LEN 32           /* AES-256 only (libsodium) */
-#define GW_KEYRING_MAX 8
-#define GW_ENC_OVERHEAD 29      /* version 1: vsn + nonce + tag */
+#define GW_COMPOUND_MAX	  127 /* 0.2.2 misparses 128+ parts */
+#define GW_KEY_LEN	  32  /* AES-256 only (libsodium) */
+#define GW_KEYRING_MAX	  8
+#define GW_ENC_OVERHEAD	  29 /* version 1: vsn + nonce + tag */
 
 /* The version vector we advertise: memberlist 1..5 speaking 2, delegate 2..5 speaking 5. */
 extern const uint8_t gw_vsn_default[GW_VSN_LEN];
@@ -55,10 +55,10 @@ enum gw_state { GW_STATE_ALIVE = 0, GW_STATE_SUSPECT = 1, GW_STATE_DEAD = 2, GW_
 
 struct gw_ping {
 	uint32_t seq;
-	char node[GW_NAME_MAX];       /* target's name; "" = anyone */
-	struct in_addr src_addr;      /* 0 = absent */
-	uint16_t src_port;            /* 0 = absent */
-	char src_node[GW_NAME_MAX];   /* "" = absent */
+	char node[GW_NAME_MAX];	    /* target's name; "" = anyone */
+	struct in_addr src_addr;    /* 0 = absent */
+	uint16_t src_port;	    /* 0 = absent */
+	char src_node[GW_NAME_MAX]; /* "" = absent */
 };
 
 struct gw_indirect_ping {
@@ -74,7 +74,7 @@ struct gw_indirect_ping {
 
 struct gw_ack {
 	uint32_t seq;
-	const uint8_t *payload;       /* decode: points into the input buffer */
+	const uint8_t *payload; /* decode: points into the input buffer */
 	size_t payload_len;
 };
 
@@ -116,7 +116,7 @@ struct gw_msg {
 		struct gw_accuse dead;
 		struct gw_err err;
 		struct {
-			const uint8_t *data;  /* decode: points into the input */
+			const uint8_t *data; /* decode: points into the input */
 			size_t len;
 		} user;
 	} u;
@@ -167,7 +167,7 @@ int gw_packet_walk(const uint8_t *buf, size_t len, gw_leaf_cb cb, void *arg);
 
 struct gw_keyring {
 	uint8_t keys[GW_KEYRING_MAX][GW_KEY_LEN];
-	unsigned n;           /* installed keys; keys[0] is the primary */
+	unsigned n; /* installed keys; keys[0] is the primary */
 };
 
 /* 0, or -ENOTSUP when this CPU cannot do libsodium's AES-256-GCM. */
@@ -208,9 +208,9 @@ struct gw_pp_node {
 /* A decoded push/pull message. */
 struct gw_pushpull {
 	int join;
-	struct gw_pp_node *nodes;     /* malloc()ed; gw_pushpull_free() */
+	struct gw_pp_node *nodes; /* malloc()ed; gw_pushpull_free() */
 	size_t n;
-	uint8_t *user_state;          /* malloc()ed, may be NULL */
+	uint8_t *user_state; /* malloc()ed, may be NULL */
 	size_t user_state_len;
 };
 void gw_pushpull_free(struct gw_pushpull *pp);
@@ -227,11 +227,17 @@ int gw_pushpull_encode(const struct gw_pushpull *pp, uint8_t **out, size_t *out_
  * decompressed) and classified.
  */
 struct gw_stream;
-enum gw_stream_kind { GW_STREAM_PUSHPULL, GW_STREAM_PING, GW_STREAM_ACK, GW_STREAM_USER, GW_STREAM_ERR };
+enum gw_stream_kind {
+	GW_STREAM_PUSHPULL,
+	GW_STREAM_PING,
+	GW_STREAM_ACK,
+	GW_STREAM_USER,
+	GW_STREAM_ERR
+};
 struct gw_stream_msg {
 	enum gw_stream_kind kind;
-	struct gw_pushpull pp;        /* PUSHPULL: owned by the reader until the next feed/free */
-	struct gw_msg msg;            /* PING, ACK, USER, ERR: pointers into reader memory */
+	struct gw_pushpull pp; /* PUSHPULL: owned by the reader until the next feed/free */
+	struct gw_msg msg;     /* PING, ACK, USER, ERR: pointers into reader memory */
 };
 /* kr may be NULL (plaintext cluster).  0 or -ENOMEM. */
 int gw_stream_create(struct gw_stream **out, const struct gw_keyring *kr)

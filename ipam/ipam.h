@@ -34,10 +34,12 @@ void ipam_pool_destroy(struct ipam_pool *pool);
 
 /* Hold ip out of allocation (Docker aux addresses).  0, -EDOM (outside),
  * -EADDRINUSE (leased), -EEXIST (already reserved or the gateway). */
-int ipam_pool_reserve(struct ipam_pool *pool, struct in_addr ip) __attribute__((warn_unused_result));
+int ipam_pool_reserve(struct ipam_pool *pool, struct in_addr ip)
+	__attribute__((warn_unused_result));
 
 /* Lease the next free address.  0 or -ENOSPC (-ENOMEM). */
-int ipam_pool_alloc(struct ipam_pool *pool, struct in_addr *out) __attribute__((warn_unused_result));
+int ipam_pool_alloc(struct ipam_pool *pool, struct in_addr *out)
+	__attribute__((warn_unused_result));
 
 /* Lease a specific address.  0, -EDOM (outside the subnet), -EADDRNOTAVAIL
  * (network, broadcast, gateway or reserved), -EADDRINUSE (leased). */

@@ -291,14 +291,14 @@ static const struct {
 	int err;
 	const char *msg;
 } ipam_errors[] = {
-    {EINVAL, "subnet prefix length must be between /8 and /30 with no host bits set"},
-    {EDOM, "address is outside the subnet or is not a host address"},
-    {EADDRINUSE, "address is already in use"},
-    {EADDRNOTAVAIL, "address is reserved (network, broadcast, gateway or aux address)"},
-    {EEXIST, "address is already reserved or is the gateway"},
-    {ENOSPC, "no free addresses left in the subnet"},
-    {ENOENT, "address is not leased"},
-    {ENOMEM, "out of memory"},
+	{EINVAL, "subnet prefix length must be between /8 and /30 with no host bits set"},
+	{EDOM, "address is outside the subnet or is not a host address"},
+	{EADDRINUSE, "address is already in use"},
+	{EADDRNOTAVAIL, "address is reserved (network, broadcast, gateway or aux address)"},
+	{EEXIST, "address is already reserved or is the gateway"},
+	{ENOSPC, "no free addresses left in the subnet"},
+	{ENOENT, "address is not leased"},
+	{ENOMEM, "out of memory"},
 };
 
 const char *ipam_strerror(int err)

@@ -60,6 +60,15 @@ run_suite() { # $1 = kind, $2 = name, rest = command
     rm -f "$log"
 }
 
+format_check() {
+    local bad
+    bad=$(for f in $(find common ipam vxlan gossip driver tests -name '*.[ch]' | sort); do
+        clang-format --dry-run --Werror "$f" >/dev/null 2>&1 || echo "$f"
+    done)
+    if [ -z "$bad" ]; then echo "ok 1 - every C file is clang-formatted"
+    else echo "not ok 1 - not clang-formatted (make format): $bad"; fi
+}
+run_suite tap "style clang-format" format_check
 for t in build/tests/test_*; do
     [ -x "$t" ] && run_suite criterion "unit $(basename "$t")" "$t" --jobs 2
 done

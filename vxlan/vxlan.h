@@ -31,39 +31,39 @@
 #include <stdint.h>
 
 #define VX_PORT_DEFAULT 4789
-#define VX_OVERHEAD 50        /* outer IPv4 20 + UDP 8 + VXLAN 8 + inner Ethernet 14 */
-#define VX_VNI_MAX 16777215u
-#define VX_NET_NAME_MAX 64    /* bytes, including NUL */
-#define VX_EP_ID_LEN 12       /* hex characters */
+#define VX_OVERHEAD	50 /* outer IPv4 20 + UDP 8 + VXLAN 8 + inner Ethernet 14 */
+#define VX_VNI_MAX	16777215u
+#define VX_NET_NAME_MAX 64 /* bytes, including NUL */
+#define VX_EP_ID_LEN	12 /* hex characters */
 #define VX_ALIAS_PREFIX "vxmesh:"
-#define VX_ALIAS_MAX 128
-#define VX_RTPROT 245         /* NDA_PROTOCOL of our neighbour entries */
-#define VX_PATH_MAX 256
+#define VX_ALIAS_MAX	128
+#define VX_RTPROT	245 /* NDA_PROTOCOL of our neighbour entries */
+#define VX_PATH_MAX	256
 
 /* ---- value types ---- */
 
 struct vx_net_spec {
 	char name[VX_NET_NAME_MAX];
-	uint32_t vni;            /* 1..VX_VNI_MAX */
-	uint16_t port;           /* VXLAN UDP port */
-	struct in_addr local;    /* local VTEP address; 0 = unspecified */
-	int underlay;            /* underlay ifindex; 0 = none */
-	unsigned mtu;            /* MTU of bridge, vxlan device and endpoints */
-	char brname[IFNAMSIZ];   /* filled by vx_net_names() */
+	uint32_t vni;	       /* 1..VX_VNI_MAX */
+	uint16_t port;	       /* VXLAN UDP port */
+	struct in_addr local;  /* local VTEP address; 0 = unspecified */
+	int underlay;	       /* underlay ifindex; 0 = none */
+	unsigned mtu;	       /* MTU of bridge, vxlan device and endpoints */
+	char brname[IFNAMSIZ]; /* filled by vx_net_names() */
 	char vxname[IFNAMSIZ];
 };
 
 struct vx_ep_spec {
 	char id[VX_EP_ID_LEN + 1];
-	uint32_t vni;               /* network it belongs to */
+	uint32_t vni;		    /* network it belongs to */
 	char host_ifname[IFNAMSIZ]; /* filled by vx_ep_names() */
 	char netns[VX_PATH_MAX];    /* netns file (/run/netns/NAME); "" = leave the peer
 				       in this namespace, unconfigured (Docker moves it) */
-	char ifname[IFNAMSIZ];      /* peer's name */
-	struct in_addr ip;          /* peer's address ... */
-	uint8_t plen;               /* ... and prefix length (route to the subnet) */
-	struct in_addr gw;          /* default route via gw; 0 = none */
-	uint8_t mac[6];             /* peer's MAC */
+	char ifname[IFNAMSIZ];	    /* peer's name */
+	struct in_addr ip;	    /* peer's address ... */
+	uint8_t plen;		    /* ... and prefix length (route to the subnet) */
+	struct in_addr gw;	    /* default route via gw; 0 = none */
+	uint8_t mac[6];		    /* peer's MAC */
 	unsigned mtu;
 };
 
@@ -71,9 +71,9 @@ struct vx_ep_spec {
 struct vx_remote {
 	uint32_t vni;
 	uint8_t mac[6];
-	struct in_addr ip;          /* 0 = FDB entry only */
+	struct in_addr ip; /* 0 = FDB entry only */
 	struct in_addr vtep;
-	uint16_t port;              /* 0 = the network's port */
+	uint16_t port; /* 0 = the network's port */
 };
 
 /* ---- kernel backend ---- */
@@ -84,9 +84,9 @@ struct vx_link {
 	int ifindex;
 	char name[IFNAMSIZ];
 	enum vx_kind kind;
-	char alias[VX_ALIAS_MAX];  /* "" when none */
-	int master;                /* 0 = none */
-	int up;                    /* IFF_UP set */
+	char alias[VX_ALIAS_MAX]; /* "" when none */
+	int master;		  /* 0 = none */
+	int up;			  /* IFF_UP set */
 	unsigned mtu;
 	/* vxlan only */
 	uint32_t vni;
@@ -100,18 +100,18 @@ struct vx_link {
 struct vx_fdb {
 	int ifindex;
 	uint8_t mac[6];
-	struct in_addr dst;        /* 0 when the entry has no NDA_DST */
-	uint16_t port;             /* 0 when the entry has no NDA_PORT */
-	uint16_t state;            /* NUD_* */
-	uint8_t flags;             /* NTF_* */
+	struct in_addr dst; /* 0 when the entry has no NDA_DST */
+	uint16_t port;	    /* 0 when the entry has no NDA_PORT */
+	uint16_t state;	    /* NUD_* */
+	uint8_t flags;	    /* NTF_* */
 };
 
 struct vx_neigh {
 	int ifindex;
 	struct in_addr ip;
 	uint8_t mac[6];
-	uint16_t state;            /* NUD_* */
-	uint8_t proto;             /* NDA_PROTOCOL, 0 when absent */
+	uint16_t state; /* NUD_* */
+	uint8_t proto;	/* NDA_PROTOCOL, 0 when absent */
 };
 
 /*
@@ -166,11 +166,11 @@ extern const struct vx_kops vx_nl_ops;
 struct vx_dp;
 
 struct vx_dp_stats {
-	unsigned long long runs;       /* reconcile passes */
-	unsigned long long created;    /* links and entries added */
-	unsigned long long removed;    /* stale links and entries deleted */
-	unsigned long long repaired;   /* drift fixed on adopted objects */
-	unsigned long long errors;     /* kernel ops that failed */
+	unsigned long long runs;     /* reconcile passes */
+	unsigned long long created;  /* links and entries added */
+	unsigned long long removed;  /* stale links and entries deleted */
+	unsigned long long repaired; /* drift fixed on adopted objects */
+	unsigned long long errors;   /* kernel ops that failed */
 };
 
 /* Fill n->brname ("vxmbVNI") and n->vxname ("vxmvVNI"). */
@@ -200,7 +200,8 @@ int vx_dp_ep_put(struct vx_dp *dp, const struct vx_ep_spec *e, char *errmsg, siz
 int vx_dp_ep_del(struct vx_dp *dp, const char *id);
 /* Remote entries may arrive before their network; they are installed when
  * the network is put. */
-int vx_dp_remote_put(struct vx_dp *dp, const struct vx_remote *r) __attribute__((warn_unused_result));
+int vx_dp_remote_put(struct vx_dp *dp, const struct vx_remote *r)
+	__attribute__((warn_unused_result));
 int vx_dp_remote_del(struct vx_dp *dp, uint32_t vni, const uint8_t mac[6]);
 
 /* Dump the kernel, delete stale objects we own, create missing ones, fix
@@ -214,10 +215,10 @@ int vx_dp_ep_status(const struct vx_dp *dp, const char *id);
 
 /* What is in the kernel's FDB/neighbour tables of our vxlan devices and why. */
 enum vx_why {
-	VX_WHY_REMOTE,   /* a desired remote endpoint, installed */
-	VX_WHY_MISSING,  /* desired, not in the kernel (next reconcile adds it) */
-	VX_WHY_STALE,    /* ours, no longer desired (next reconcile removes it) */
-	VX_WHY_FOREIGN,  /* not ours, left alone */
+	VX_WHY_REMOTE,	/* a desired remote endpoint, installed */
+	VX_WHY_MISSING, /* desired, not in the kernel (next reconcile adds it) */
+	VX_WHY_STALE,	/* ours, no longer desired (next reconcile removes it) */
+	VX_WHY_FOREIGN, /* not ours, left alone */
 };
 const char *vx_why_str(enum vx_why why);
 
@@ -225,7 +226,7 @@ struct vx_fdb_row {
 	uint32_t vni;
 	char dev[IFNAMSIZ];
 	uint8_t mac[6];
-	struct in_addr ip;     /* from the matching neighbour entry; 0 if none */
+	struct in_addr ip; /* from the matching neighbour entry; 0 if none */
 	struct in_addr dst;
 	uint16_t port;
 	int permanent;

@@ -21,7 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct gw_keyring test_kr(void)
 {
-	struct gw_keyring kr = { .n = 1 };
+	struct gw_keyring kr = {.n = 1};
 
 	memset(kr.keys[0], 0x5c, GW_KEY_LEN);
 	return kr;

@@ -90,7 +90,7 @@ static void feed(const struct gw_keyring *kr, const uint8_t *p, size_t n, uint32
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static int init;
-	struct gw_keyring kr = { .n = 1 };
+	struct gw_keyring kr = {.n = 1};
 	uint8_t *fr;
 	size_t frlen;
 	int mode;

@@ -25,7 +25,7 @@
 #include "common/reactor.h"
 #include "driver/api.h"
 
-#define CLIENT_TIMEOUT_MS 5000
+#define CLIENT_TIMEOUT_MS  5000
 #define SERVER_DEADLINE_MS 8000 /* longer than the client's, so the client gives up first */
 
 /* What the handlers saw, checked by the tests (handlers run on the test thread). */
@@ -100,12 +100,9 @@ static void h_metrics(void *arg, const struct api_req *req, struct api_resp *res
 }
 
 static const struct api_route routes[] = {
-	{"GET", "/v1/echo", h_echo},
-	{"POST", "/v1/items", h_items_post},
-	{"GET", "/v1/items/", h_items_get},
-	{"DELETE", "/v1/items/", h_items_delete},
-	{"GET", "/v1/conflict", h_conflict},
-	{"GET", "/v1/boom", h_boom},
+	{"GET", "/v1/echo", h_echo},	     {"POST", "/v1/items", h_items_post},
+	{"GET", "/v1/items/", h_items_get},  {"DELETE", "/v1/items/", h_items_delete},
+	{"GET", "/v1/conflict", h_conflict}, {"GET", "/v1/boom", h_boom},
 	{"GET", "/metrics", h_metrics},
 };
 
@@ -154,11 +151,11 @@ TestSuite(api_sock, .init = srv_setup, .fini = srv_teardown);
 struct call {
 	/* in */
 	const char *method;
-	const char *path;    /* with query string */
-	const char *body;    /* NULL: no body */
+	const char *path; /* with query string */
+	const char *body; /* NULL: no body */
 	size_t body_len;
-	int chunked;         /* send the body with Transfer-Encoding: chunked */
-	const char *raw;     /* raw request bytes instead of curl */
+	int chunked;	 /* send the body with Transfer-Encoding: chunked */
+	const char *raw; /* raw request bytes instead of curl */
 	/* out */
 	CURLcode rc;
 	long status;
@@ -278,8 +275,8 @@ static void call_raw(struct call *c)
 			const char *cl = strcasestr(c->resp, "\r\ncontent-length:");
 			const char *hdr_end = strstr(c->resp, "\r\n\r\n") + 4;
 
-			if (cl && (size_t)(c->resp + c->resp_len - hdr_end) >=
-					  strtoul(cl + 17, NULL, 10))
+			if (cl &&
+			    (size_t)(c->resp + c->resp_len - hdr_end) >= strtoul(cl + 17, NULL, 10))
 				break;
 		}
 	}
@@ -625,8 +622,8 @@ Test(api, request_counters_by_class)
 	static const struct {
 		const char *method, *path;
 	} reqs[] = {
-		{NULL, "/v1/echo"},    {NULL, "/v1/items/a"}, {"DELETE", "/v1/items/b"},
-		{NULL, "/v1/nope"},    {"PUT", "/v1/echo"},   {NULL, "/v1/conflict"},
+		{NULL, "/v1/echo"}, {NULL, "/v1/items/a"}, {"DELETE", "/v1/items/b"},
+		{NULL, "/v1/nope"}, {"PUT", "/v1/echo"},   {NULL, "/v1/conflict"},
 		{NULL, "/v1/boom"},
 	};
 
@@ -678,8 +675,7 @@ Test(api_sock, second_server_refused)
 	json_t *j;
 
 	srv_start();
-	cr_expect_eq(drv_api_open(&other, srv.loop, srv.path, routes, NROUTES, NULL),
-		     -EADDRINUSE);
+	cr_expect_eq(drv_api_open(&other, srv.loop, srv.path, routes, NROUTES, NULL), -EADDRINUSE);
 	cr_expect_null(other);
 	cr_assert_eq(access(srv.path, F_OK), 0, "the socket file must survive");
 	run(&c);

@@ -24,7 +24,6 @@
 #include "driver/cli.h"
 #include "driver/cli_internal.h"
 
-
 #define FAKE_WAIT_MS 5000
 #define REQ_MAX	     65536
 #define FAKE_REQ_MAX 32

@@ -118,20 +118,62 @@ static void w_socket(struct drv_config *c)
 {
 	snprintf(c->socket, sizeof(c->socket), "/run/x.sock");
 }
-static void w_vtep1(struct drv_config *c) { snprintf(c->vtep, sizeof(c->vtep), "192.0.2.1"); }
-static void w_vtep2(struct drv_config *c) { snprintf(c->vtep, sizeof(c->vtep), "198.51.100.7"); }
-static void w_port1(struct drv_config *c) { c->vxlan_port = 1; }
-static void w_port_max(struct drv_config *c) { c->vxlan_port = 65535; }
-static void w_port_8472(struct drv_config *c) { c->vxlan_port = 8472; }
-static void w_rec_min(struct drv_config *c) { c->reconcile_ms = 100; }
-static void w_rec_max(struct drv_config *c) { c->reconcile_ms = 3600000; }
-static void w_lvl_err(struct drv_config *c) { c->log_level = LOG_LVL_ERROR; }
-static void w_lvl_warn(struct drv_config *c) { c->log_level = LOG_LVL_WARN; }
-static void w_lvl_info(struct drv_config *c) { c->log_level = LOG_LVL_INFO; }
-static void w_lvl_dbg(struct drv_config *c) { c->log_level = LOG_LVL_DEBUG; }
-static void w_json(struct drv_config *c) { c->log_json = 1; }
-static void w_none(struct drv_config *c) { (void)c; }
-static void w_help(struct drv_config *c) { c->help = 1; }
+static void w_vtep1(struct drv_config *c)
+{
+	snprintf(c->vtep, sizeof(c->vtep), "192.0.2.1");
+}
+static void w_vtep2(struct drv_config *c)
+{
+	snprintf(c->vtep, sizeof(c->vtep), "198.51.100.7");
+}
+static void w_port1(struct drv_config *c)
+{
+	c->vxlan_port = 1;
+}
+static void w_port_max(struct drv_config *c)
+{
+	c->vxlan_port = 65535;
+}
+static void w_port_8472(struct drv_config *c)
+{
+	c->vxlan_port = 8472;
+}
+static void w_rec_min(struct drv_config *c)
+{
+	c->reconcile_ms = 100;
+}
+static void w_rec_max(struct drv_config *c)
+{
+	c->reconcile_ms = 3600000;
+}
+static void w_lvl_err(struct drv_config *c)
+{
+	c->log_level = LOG_LVL_ERROR;
+}
+static void w_lvl_warn(struct drv_config *c)
+{
+	c->log_level = LOG_LVL_WARN;
+}
+static void w_lvl_info(struct drv_config *c)
+{
+	c->log_level = LOG_LVL_INFO;
+}
+static void w_lvl_dbg(struct drv_config *c)
+{
+	c->log_level = LOG_LVL_DEBUG;
+}
+static void w_json(struct drv_config *c)
+{
+	c->log_json = 1;
+}
+static void w_none(struct drv_config *c)
+{
+	(void)c;
+}
+static void w_help(struct drv_config *c)
+{
+	c->help = 1;
+}
 static void w_many(struct drv_config *c)
 {
 	w_state(c);
@@ -278,8 +320,7 @@ Test(config, args_bad)
 		cr_expect_eq(parse(&c, t->args, err, sizeof(err)), -EINVAL,
 			     "case %zu (%s %s) was accepted", i, t->args[0],
 			     t->args[1] ? t->args[1] : "");
-		cr_expect(strstr(err, t->err), "case %zu: err \"%s\" lacks \"%s\"", i, err,
-			  t->err);
+		cr_expect(strstr(err, t->err), "case %zu: err \"%s\" lacks \"%s\"", i, err, t->err);
 	}
 }
 
@@ -292,9 +333,9 @@ Test(config, args_string_at_limit)
 	max_path[0] = '/';
 	max_path[PATH_MAX - 1] = '\0';
 	drv_config_defaults(&c);
-	cr_assert_eq(parse(&c, (const char *const[]){"--state-dir", max_path, NULL}, err,
-			   sizeof(err)),
-		     0, "%s", err);
+	cr_assert_eq(
+		parse(&c, (const char *const[]){"--state-dir", max_path, NULL}, err, sizeof(err)),
+		0, "%s", err);
 	cr_expect_str_eq(c.state_dir, max_path);
 }
 
@@ -305,9 +346,9 @@ Test(config, err_truncated_safely)
 
 	drv_config_defaults(&c);
 	memset(err, 'x', sizeof(err));
-	cr_assert_eq(parse(&c, (const char *const[]){"--no-such-option-at-all", NULL}, err,
-			   sizeof(err)),
-		     -EINVAL);
+	cr_assert_eq(
+		parse(&c, (const char *const[]){"--no-such-option-at-all", NULL}, err, sizeof(err)),
+		-EINVAL);
 	cr_expect_eq(err[sizeof(err) - 1], '\0');
 }
 
@@ -549,12 +590,23 @@ Test(config_file, unknown_option_before_file)
 /* ---- usage ---- */
 
 static const char *const usage_opts[] = {
-	"--state-dir DIR", "--socket PATH",	    "--config FILE",
-	"--vtep ADDR",	   "--vxlan-port PORT", "--reconcile-interval MS",
-	"--node-name NAME", "--bind ADDR[:PORT]", "--advertise ADDR[:PORT]",
-	"--vtep-advertise ADDR[:PORT]", "--join ADDR[,ADDR...]", "--join-token TOKEN",
-	"--encrypt KEY", "--gossip-profile lan|local",
-	"--log-level LEVEL", "--log-json",	    "--help",
+	"--state-dir DIR",
+	"--socket PATH",
+	"--config FILE",
+	"--vtep ADDR",
+	"--vxlan-port PORT",
+	"--reconcile-interval MS",
+	"--node-name NAME",
+	"--bind ADDR[:PORT]",
+	"--advertise ADDR[:PORT]",
+	"--vtep-advertise ADDR[:PORT]",
+	"--join ADDR[,ADDR...]",
+	"--join-token TOKEN",
+	"--encrypt KEY",
+	"--gossip-profile lan|local",
+	"--log-level LEVEL",
+	"--log-json",
+	"--help",
 };
 
 Test(config, usage_lists_every_option)

@@ -72,12 +72,12 @@ Test(log, level_parse)
 		int ret;
 		enum log_level lvl;
 	} cases[] = {
-	    {"error", 0, LOG_LVL_ERROR}, {"warn", 0, LOG_LVL_WARN},
-	    {"info", 0, LOG_LVL_INFO},	 {"debug", 0, LOG_LVL_DEBUG},
-	    {"DEBUG", 0, LOG_LVL_DEBUG}, {"Warn", 0, LOG_LVL_WARN},
-	    {"warning", -EINVAL, 0},	 {"", -EINVAL, 0},
-	    {"info ", -EINVAL, 0},	 {"inf", -EINVAL, 0},
-	    {"trace", -EINVAL, 0},	 {"0", -EINVAL, 0},
+		{"error", 0, LOG_LVL_ERROR}, {"warn", 0, LOG_LVL_WARN},
+		{"info", 0, LOG_LVL_INFO},   {"debug", 0, LOG_LVL_DEBUG},
+		{"DEBUG", 0, LOG_LVL_DEBUG}, {"Warn", 0, LOG_LVL_WARN},
+		{"warning", -EINVAL, 0},     {"", -EINVAL, 0},
+		{"info ", -EINVAL, 0},	     {"inf", -EINVAL, 0},
+		{"trace", -EINVAL, 0},	     {"0", -EINVAL, 0},
 	};
 	size_t i;
 
@@ -127,13 +127,13 @@ Test(log, text_escaping, .init = reset)
 	static const struct {
 		const char *msg, *want;
 	} cases[] = {
-	    {"plain key=value", "plain key=value"},
-	    {"say \"hi\"", "say \\\"hi\\\""},
-	    {"back\\slash", "back\\\\slash"},
-	    {"two\nlines\r\ttab", "two\\nlines\\r\\ttab"},
-	    {"bell\x07 del\x7f", "bell\\x07 del\\x7f"},
-	    {"caf\xc3\xa9", "caf\xc3\xa9"}, /* valid UTF-8 passes */
-	    {"bad\xff\xc0", "bad\\xff\\xc0"},
+		{"plain key=value", "plain key=value"},
+		{"say \"hi\"", "say \\\"hi\\\""},
+		{"back\\slash", "back\\\\slash"},
+		{"two\nlines\r\ttab", "two\\nlines\\r\\ttab"},
+		{"bell\x07 del\x7f", "bell\\x07 del\\x7f"},
+		{"caf\xc3\xa9", "caf\xc3\xa9"}, /* valid UTF-8 passes */
+		{"bad\xff\xc0", "bad\\xff\\xc0"},
 	};
 	size_t i;
 
@@ -217,18 +217,18 @@ Test(log, json_round_trips_hostile_messages, .init = reset)
 	static const struct {
 		const char *msg, *want; /* want NULL: same as msg */
 	} cases[] = {
-	    {"plain", NULL},
-	    {"quote \" and backslash \\ and slash /", NULL},
-	    {"newline\n cr\r tab\t bs\b ff\f", NULL},
-	    {"ctl \x01\x02\x1f and del \x7f", NULL},
-	    {"utf8 caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", NULL},
-	    {"lone \xff byte", "lone \xef\xbf\xbd byte"},
-	    {"overlong \xc0\xaf", "overlong \xef\xbf\xbd\xef\xbf\xbd"},
-	    {"surrogate \xed\xa0\x80", "surrogate \xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"},
-	    {"past max \xf4\x90\x80\x80",
-	     "past max \xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"},
-	    {"cut \xe2\x82", "cut \xef\xbf\xbd\xef\xbf\xbd"},
-	    {"{\"injected\":1}", NULL},
+		{"plain", NULL},
+		{"quote \" and backslash \\ and slash /", NULL},
+		{"newline\n cr\r tab\t bs\b ff\f", NULL},
+		{"ctl \x01\x02\x1f and del \x7f", NULL},
+		{"utf8 caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", NULL},
+		{"lone \xff byte", "lone \xef\xbf\xbd byte"},
+		{"overlong \xc0\xaf", "overlong \xef\xbf\xbd\xef\xbf\xbd"},
+		{"surrogate \xed\xa0\x80", "surrogate \xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"},
+		{"past max \xf4\x90\x80\x80",
+		 "past max \xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"},
+		{"cut \xe2\x82", "cut \xef\xbf\xbd\xef\xbf\xbd"},
+		{"{\"injected\":1}", NULL},
 	};
 	size_t i;
 

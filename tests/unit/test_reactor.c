@@ -260,10 +260,10 @@ static void actors_init(struct actor *a, int n)
 Test(reactor_timer, callback_cancels_and_moves_others, .init = setup_fake, .fini = teardown)
 {
 	struct actor a[4] = {
-	    {.op = OP_CANCEL, .other = &a[1]},
-	    {.op = OP_NONE},
-	    {.op = OP_MOVE, .other = &a[3], .delay = 20},
-	    {.op = OP_NONE},
+		{.op = OP_CANCEL, .other = &a[1]},
+		{.op = OP_NONE},
+		{.op = OP_MOVE, .other = &a[3], .delay = 20},
+		{.op = OP_NONE},
 	};
 	int i;
 
@@ -286,8 +286,8 @@ Test(reactor_timer, callback_cancels_and_moves_others, .init = setup_fake, .fini
 Test(reactor_timer, callback_rearms_self, .init = setup_fake, .fini = teardown)
 {
 	struct actor a[2] = {
-	    {.op = OP_REARM_SELF, .delay = 0, .rearm_times = 3},
-	    {.op = OP_REARM_SELF, .delay = 5, .rearm_times = 2},
+		{.op = OP_REARM_SELF, .delay = 0, .rearm_times = 3},
+		{.op = OP_REARM_SELF, .delay = 5, .rearm_times = 2},
 	};
 
 	actors_init(a, 2);
@@ -318,10 +318,10 @@ Test(reactor_timer, callback_rearms_self, .init = setup_fake, .fini = teardown)
 Test(reactor_timer, callback_destroys_self_and_others, .init = setup_fake, .fini = teardown)
 {
 	struct actor a[4] = {
-	    {.op = OP_DESTROY_SELF},
-	    {.op = OP_DESTROY, .other = &a[2]}, /* a[2] is due in this same run */
-	    {.op = OP_NONE},
-	    {.op = OP_DESTROY_SELF},
+		{.op = OP_DESTROY_SELF},
+		{.op = OP_DESTROY, .other = &a[2]}, /* a[2] is due in this same run */
+		{.op = OP_NONE},
+		{.op = OP_DESTROY_SELF},
 	};
 	int i;
 

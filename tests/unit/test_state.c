@@ -221,9 +221,9 @@ Test(state, node_identity_is_made_once)
 Test(state, net_insert_get_list_delete)
 {
 	struct drv_net_rec in[] = {
-	    mknet("zeta", 300, "10.3.0.0/16", "10.3.0.1"),
-	    mknet("alpha", 100, "10.1.0.0/24", NULL), /* gw 0 = none */
-	    mknet("mid", 200, "172.16.0.0/12", "172.16.0.1"),
+		mknet("zeta", 300, "10.3.0.0/16", "10.3.0.1"),
+		mknet("alpha", 100, "10.1.0.0/24", NULL), /* gw 0 = none */
+		mknet("mid", 200, "172.16.0.0/12", "172.16.0.1"),
 	};
 	const size_t order[] = {1, 2, 0}; /* by name */
 	struct drv_net_rec got, *list;
@@ -268,12 +268,12 @@ Test(state, net_insert_conflicts)
 		uint32_t vni;
 		int want;
 	} cases[] = {
-	    {"blue", 10, 0},
-	    {"blue", 11, -EEXIST},	/* name taken */
-	    {"green", 10, -EADDRINUSE}, /* VNI taken */
-	    {"green", 11, 0},
-	    {"", 12, -EINVAL},
-	    {"red", VX_VNI_MAX + 1, -EINVAL},
+		{"blue", 10, 0},
+		{"blue", 11, -EEXIST},	    /* name taken */
+		{"green", 10, -EADDRINUSE}, /* VNI taken */
+		{"green", 11, 0},
+		{"", 12, -EINVAL},
+		{"red", VX_VNI_MAX + 1, -EINVAL},
 	};
 	struct drv_net_rec n, *list;
 	struct drv_state *st;
@@ -297,9 +297,9 @@ Test(state, endpoint_crud)
 	struct drv_net_rec a = mknet("a", 1, "10.1.0.0/24", NULL);
 	struct drv_net_rec b = mknet("b", 2, "10.2.0.0/24", NULL);
 	struct drv_ep_rec in[] = {
-	    mkep("bbbbbbbbbbbb", "b", "10.2.0.2"),
-	    mkep("cccccccccccc", "a", "10.1.0.3"),
-	    mkep("aaaaaaaaaaaa", "a", "10.1.0.2"),
+		mkep("bbbbbbbbbbbb", "b", "10.2.0.2"),
+		mkep("cccccccccccc", "a", "10.1.0.3"),
+		mkep("aaaaaaaaaaaa", "a", "10.1.0.2"),
 	};
 	struct drv_ep_rec bare = {.id = "dddddddddddd", .net = "b"}; /* optional fields empty */
 	struct drv_ep_rec got, *list;
@@ -352,11 +352,11 @@ Test(state, lease_crud)
 	struct drv_net_rec a = mknet("a", 1, "10.1.0.0/24", NULL);
 	struct drv_net_rec b = mknet("b", 2, "10.2.0.0/24", NULL);
 	struct drv_lease_rec in[] = {
-	    mklease("a", "10.1.0.10", "ep10"),
-	    mklease("b", "10.2.0.5", "ep-b"),
-	    mklease("a", "10.1.0.9", "ep9"),
-	    mklease("a", "10.1.0.1", "gateway"),
-	    mklease("b", "10.1.0.9", "same ip, other network"),
+		mklease("a", "10.1.0.10", "ep10"),
+		mklease("b", "10.2.0.5", "ep-b"),
+		mklease("a", "10.1.0.9", "ep9"),
+		mklease("a", "10.1.0.1", "gateway"),
+		mklease("b", "10.1.0.9", "same ip, other network"),
 	};
 	static const char *const want_a[] = {"10.1.0.1", "10.1.0.9", "10.1.0.10"};
 	struct drv_lease_rec dup = mklease("a", "10.1.0.9", "someone else");
@@ -622,10 +622,19 @@ static void gossip_row_cb(void *arg, const struct gt_entry *e)
 Test(state, gossip_entries_upsert_list_delete)
 {
 	struct drv_state *st = open_ok();
-	struct gt_entry a = {.kind = GT_KIND_NET, .key = "blue", .clock = 7, .origin = "n1",
-			     .owner = "n1", .value = (const uint8_t *)"{}", .value_len = 2};
-	struct gt_entry b = {.kind = GT_KIND_EP, .key = "abc", .clock = 9, .origin = "n2",
-			     .owner = "n2", .deleted = 1};
+	struct gt_entry a = {.kind = GT_KIND_NET,
+			     .key = "blue",
+			     .clock = 7,
+			     .origin = "n1",
+			     .owner = "n1",
+			     .value = (const uint8_t *)"{}",
+			     .value_len = 2};
+	struct gt_entry b = {.kind = GT_KIND_EP,
+			     .key = "abc",
+			     .clock = 9,
+			     .origin = "n2",
+			     .owner = "n2",
+			     .deleted = 1};
 	struct gossip_rows r = {0};
 
 	cr_assert_eq(drv_state_gossip_put(st, &a), 0);

@@ -66,22 +66,24 @@ static struct in_addr ip4(const char *s)
 
 /* ---- §15 vectors -------------------------------------------------------------------------- */
 
-#define ALIVE_A                                                                                   \
-	"04 86 a4 'Addr' a4 7f 00 00 01 ab 'Incarnation' 01 a4 'Meta' b0 ff 82 a4 'role' a3 'web' " \
+#define ALIVE_A                                                                                    \
+	"04 86 a4 'Addr' a4 7f 00 00 01 ab 'Incarnation' 01 a4 'Meta' b0 ff 82 a4 'role' a3 "      \
+	"'web' "                                                                                   \
 	"a2 'dc' a1 'x' a4 'Node' a1 'a' a4 'Port' cd 46 1a a3 'Vsn' a6 01 05 02 02 05 05"
-#define ALIVE_B                                                                                   \
-	"04 86 a4 'Addr' a4 7f 00 00 02 ab 'Incarnation' 01 a4 'Meta' a2 ff 80 a4 'Node' a1 'b' "   \
+#define ALIVE_B                                                                                    \
+	"04 86 a4 'Addr' a4 7f 00 00 02 ab 'Incarnation' 01 a4 'Meta' a2 ff 80 a4 'Node' a1 'b' "  \
 	"a4 'Port' cd 46 1a a3 'Vsn' a6 01 05 02 02 05 05"
-#define PING_B                                                                                    \
-	"00 85 a4 'Node' a1 'a' a5 'SeqNo' 01 aa 'SourceAddr' a4 7f 00 00 02 aa 'SourceNode' a1 'b' " \
+#define PING_B                                                                                     \
+	"00 85 a4 'Node' a1 'a' a5 'SeqNo' 01 aa 'SourceAddr' a4 7f 00 00 02 aa 'SourceNode' a1 "  \
+	"'b' "                                                                                     \
 	"aa 'SourcePort' cd 46 1a"
-#define NACK_14 "0b 81 a5 'SeqNo' 0e"
-#define SUSPECT_C "03 83 a4 'From' a1 'b' ab 'Incarnation' 01 a4 'Node' a1 'c'"
+#define NACK_14	   "0b 81 a5 'SeqNo' 0e"
+#define SUSPECT_C  "03 83 a4 'From' a1 'b' ab 'Incarnation' 01 a4 'Node' a1 'c'"
 #define TCP_ACK_14 "02 82 a7 'Payload' c0 a5 'SeqNo' 0e"
 
 static struct gw_msg msg_ping_b(void)
 {
-	struct gw_msg m = { .type = GW_PING };
+	struct gw_msg m = {.type = GW_PING};
 
 	m.u.ping.seq = 1;
 	strcpy(m.u.ping.node, "a");
@@ -93,7 +95,7 @@ static struct gw_msg msg_ping_b(void)
 
 static struct gw_msg msg_alive(const char *node, const char *ip, const char *meta_hex)
 {
-	struct gw_msg m = { .type = GW_ALIVE };
+	struct gw_msg m = {.type = GW_ALIVE};
 
 	m.u.alive.inc = 1;
 	strcpy(m.u.alive.node, node);
@@ -106,7 +108,7 @@ static struct gw_msg msg_alive(const char *node, const char *ip, const char *met
 
 static struct gw_msg msg_nack14(void)
 {
-	struct gw_msg m = { .type = GW_NACK };
+	struct gw_msg m = {.type = GW_NACK};
 
 	m.u.nack.seq = 14;
 	return m;
@@ -114,7 +116,7 @@ static struct gw_msg msg_nack14(void)
 
 static struct gw_msg msg_suspect_c(void)
 {
-	struct gw_msg m = { .type = GW_SUSPECT };
+	struct gw_msg m = {.type = GW_SUSPECT};
 
 	m.u.suspect.inc = 1;
 	strcpy(m.u.suspect.node, "c");
@@ -124,7 +126,7 @@ static struct gw_msg msg_suspect_c(void)
 
 static struct gw_msg msg_tcp_ack14(void)
 {
-	struct gw_msg m = { .type = GW_ACK };
+	struct gw_msg m = {.type = GW_ACK};
 
 	m.u.ack.seq = 14;
 	return m;
@@ -187,12 +189,12 @@ static struct gw_msg msg_alive_b(void)
 }
 
 static const struct vec vectors[] = {
-	{ "15.1 ping", msg_ping_b, PING_B },
-	{ "15.3 alive a", msg_alive_a, ALIVE_A },
-	{ "15.3 alive b", msg_alive_b, ALIVE_B },
-	{ "15.4 nack", msg_nack14, NACK_14 },
-	{ "15.4 suspect", msg_suspect_c, SUSPECT_C },
-	{ "15.2/10.2 tcp ack", msg_tcp_ack14, TCP_ACK_14 },
+	{"15.1 ping", msg_ping_b, PING_B},
+	{"15.3 alive a", msg_alive_a, ALIVE_A},
+	{"15.3 alive b", msg_alive_b, ALIVE_B},
+	{"15.4 nack", msg_nack14, NACK_14},
+	{"15.4 suspect", msg_suspect_c, SUSPECT_C},
+	{"15.2/10.2 tcp ack", msg_tcp_ack14, TCP_ACK_14},
 };
 
 Test(wire_vec, encode_decode_exact)
@@ -230,7 +232,7 @@ Test(wire_vec, ping_sizes_and_pieces)
 	cr_assert(memmem(al, n, vsn, 7));
 	cr_assert(memmem(al, n, ipb, 5));
 	/* omitempty: a ping without source fields is a 2-entry map */
-	struct gw_msg p = { .type = GW_PING };
+	struct gw_msg p = {.type = GW_PING};
 	uint8_t want[32];
 	size_t wlen = hx("00 82 a4 'Node' a0 a5 'SeqNo' cd 01 00", want, sizeof(want));
 
@@ -244,14 +246,15 @@ Test(wire_vec, crc_compound_15_3)
 	uint8_t p1[128], p2[128], comp[300], pkt[300], want[300];
 	size_t l1, l2, clen, plen;
 	struct gw_msg a = msg_alive_a(), b = msg_alive_b();
-	size_t wlen = hx("0c ac 39 06 a9 07 02 00 49 00 3b " ALIVE_A " " ALIVE_B, want, sizeof(want));
+	size_t wlen =
+		hx("0c ac 39 06 a9 07 02 00 49 00 3b " ALIVE_A " " ALIVE_B, want, sizeof(want));
 
 	cr_assert_eq(gw_msg_encode(&a, p1, sizeof(p1), &l1), 0);
 	cr_assert_eq(gw_msg_encode(&b, p2, sizeof(p2), &l2), 0);
 	cr_assert_eq(l1, 73);
 	cr_assert_eq(l2, 59);
-	const uint8_t *parts[] = { p1, p2 };
-	size_t lens[] = { l1, l2 };
+	const uint8_t *parts[] = {p1, p2};
+	size_t lens[] = {l1, l2};
 
 	cr_assert_eq(gw_compound_encode(parts, lens, 2, comp, sizeof(comp), &clen), 0);
 	cr_assert_eq(gw_crc_wrap(comp, clen, pkt, sizeof(pkt), &plen), 0);
@@ -268,8 +271,8 @@ Test(wire_vec, compound_15_4)
 
 	cr_assert_eq(gw_msg_encode(&n, p1, sizeof(p1), &l1), 0);
 	cr_assert_eq(gw_msg_encode(&s, p2, sizeof(p2), &l2), 0);
-	const uint8_t *parts[] = { p1, p2 };
-	size_t lens[] = { l1, l2 };
+	const uint8_t *parts[] = {p1, p2};
+	size_t lens[] = {l1, l2};
 
 	cr_assert_eq(gw_compound_encode(parts, lens, 2, comp, sizeof(comp), &clen), 0);
 	cr_assert_eq(clen, 44);
@@ -283,7 +286,7 @@ Test(wire_vec, ack_with_str16_payload)
 	uint8_t payload[130], b[200], pre[16], post[16];
 	size_t n, npre = hx("02 82 a7 'Payload' da 00 82", pre, sizeof(pre));
 	size_t npost = hx("a5 'SeqNo' 01", post, sizeof(post));
-	struct gw_msg m = { .type = GW_ACK }, d;
+	struct gw_msg m = {.type = GW_ACK}, d;
 
 	for (size_t i = 0; i < sizeof(payload); i++)
 		payload[i] = (uint8_t)(i * 7);
@@ -302,9 +305,10 @@ Test(wire_vec, ack_with_str16_payload)
 
 /* §15.5: the node part of the join push/pull is given in full; the 585 bytes of
  * user state are not (elided), so a stand-in of that length is used. */
-#define PP_15_5_HEAD                                                                              \
-	"06 83 a4 'Join' c3 a5 'Nodes' 01 ac 'UserStateLen' cd 02 49 87 a4 'Addr' a4 7f 00 00 02 "  \
-	"ab 'Incarnation' 01 a4 'Meta' a2 ff 80 a4 'Name' a1 'b' a4 'Port' cd 46 1a a5 'State' 00 " \
+#define PP_15_5_HEAD                                                                               \
+	"06 83 a4 'Join' c3 a5 'Nodes' 01 ac 'UserStateLen' cd 02 49 87 a4 'Addr' a4 7f 00 00 02 " \
+	"ab 'Incarnation' 01 a4 'Meta' a2 ff 80 a4 'Name' a1 'b' a4 'Port' cd 46 1a a5 'State' "   \
+	"00 "                                                                                      \
 	"a3 'Vsn' a6 01 05 02 02 05 05"
 
 static void make_pp_15_5(struct gw_pushpull *pp, struct gw_pp_node *nd, uint8_t *us)
@@ -322,8 +326,8 @@ static void make_pp_15_5(struct gw_pushpull *pp, struct gw_pp_node *nd, uint8_t 
 	us[0] = 0x02;
 	for (size_t i = 1; i < 585; i++)
 		us[i] = (uint8_t)(i % 3 ? 0xc0 : i);
-	*pp = (struct gw_pushpull){ .join = 1, .nodes = nd, .n = 1, .user_state = us,
-				    .user_state_len = 585 };
+	*pp = (struct gw_pushpull){
+		.join = 1, .nodes = nd, .n = 1, .user_state = us, .user_state_len = 585};
 }
 
 Test(wire_vec, pushpull_15_5)
@@ -375,17 +379,17 @@ Test(wire_enc, refusals)
 	m.u.alive.node[0] = 0;
 	cr_assert_eq(gw_msg_encode(&m, b, sizeof(b), &n), -EINVAL);
 
-	struct gw_msg u = { .type = GW_USER };
+	struct gw_msg u = {.type = GW_USER};
 
 	u.u.user.data = b;
 	u.u.user.len = 0;
 	cr_assert_eq(gw_msg_encode(&u, b, sizeof(b), &n), -EINVAL, "empty user message");
-	struct gw_msg w = { .type = GW_COMPOUND };
+	struct gw_msg w = {.type = GW_COMPOUND};
 
 	cr_assert_eq(gw_msg_encode(&w, b, sizeof(b), &n), -EINVAL);
 
-	const uint8_t *parts[1] = { b };
-	size_t zero[1] = { 0 };
+	const uint8_t *parts[1] = {b};
+	size_t zero[1] = {0};
 
 	cr_assert_eq(gw_compound_encode(parts, zero, 1, b, sizeof(b), &n), -EINVAL);
 	cr_assert_eq(gw_compound_encode(parts, zero, 0, b, sizeof(b), &n), -EINVAL);
@@ -400,7 +404,7 @@ Test(wire_enc, compound_limits)
 	static uint8_t buf[2 + 2 * 128 + 128 * 2];
 	const uint8_t *parts[128];
 	size_t lens[128], n;
-	uint8_t one[2] = { 0x0b, 0x80 };
+	uint8_t one[2] = {0x0b, 0x80};
 
 	for (int i = 0; i < 128; i++) {
 		parts[i] = one;
@@ -414,9 +418,9 @@ Test(wire_enc, compound_limits)
 
 Test(wire_enc, user_roundtrip)
 {
-	uint8_t b[16], data[3] = { 0x80, 1, 2 };
+	uint8_t b[16], data[3] = {0x80, 1, 2};
 	size_t n;
-	struct gw_msg u = { .type = GW_USER }, d;
+	struct gw_msg u = {.type = GW_USER}, d;
 
 	u.u.user.data = data;
 	u.u.user.len = 3;
@@ -433,7 +437,7 @@ Test(wire_enc, indirect_ping_dead_err_roundtrip)
 {
 	uint8_t b[512];
 	size_t n;
-	struct gw_msg m = { .type = GW_INDIRECT_PING }, d;
+	struct gw_msg m = {.type = GW_INDIRECT_PING}, d;
 
 	m.u.iping.seq = 70000;
 	m.u.iping.target = ip4("192.0.2.7");
@@ -450,7 +454,7 @@ Test(wire_enc, indirect_ping_dead_err_roundtrip)
 	cr_assert_eq(d.u.iping.nack, 1);
 	cr_assert_eq(d.u.iping.src_addr.s_addr, 0);
 
-	struct gw_msg e = { .type = GW_ERR };
+	struct gw_msg e = {.type = GW_ERR};
 
 	strcpy(e.u.err.error, "Remote state is encrypted and encryption is not configured");
 	cr_assert_eq(gw_msg_encode(&e, b, sizeof(b), &n), 0);
@@ -459,7 +463,7 @@ Test(wire_enc, indirect_ping_dead_err_roundtrip)
 	cr_assert_eq(gw_msg_decode(b, n, &d), 0);
 	cr_assert_str_eq(d.u.err.error, e.u.err.error);
 
-	struct gw_msg k = { .type = GW_DEAD };
+	struct gw_msg k = {.type = GW_DEAD};
 
 	k.u.dead.inc = 3;
 	strcpy(k.u.dead.node, "x");
@@ -523,67 +527,70 @@ static void chk_ack_arr(const struct gw_msg *m)
 
 static void chk_short_vsn(const struct gw_msg *m)
 {
-	static const uint8_t z[GW_VSN_LEN] = { 1, 5, 2, 0, 0, 0 };
+	static const uint8_t z[GW_VSN_LEN] = {1, 5, 2, 0, 0, 0};
 
 	cr_assert_arr_eq(m->u.alive.vsn, z, GW_VSN_LEN);
 }
 
 static const struct dcase dcases[] = {
-	{ "Go bytes", ALIVE_B, 0, chk_alive_b },
-	{ "str8 keys and bin byte fields (msgpack-c style)",
-	  "04 86 d9 04 'Addr' c4 04 7f 00 00 02 d9 0b 'Incarnation' 01 d9 04 'Meta' c4 02 ff 80 "
-	  "d9 04 'Node' d9 01 'b' d9 04 'Port' cd 46 1a d9 03 'Vsn' c4 06 01 05 02 02 05 05",
-	  0, chk_alive_b },
-	{ "keys in any order, wide ints",
-	  "04 86 a3 'Vsn' a6 01 05 02 02 05 05 a4 'Port' ce 00 00 46 1a a4 'Node' a1 'b' "
-	  "a4 'Meta' a2 ff 80 ab 'Incarnation' cf 00 00 00 00 00 00 00 01 a4 'Addr' a4 7f 00 00 02",
-	  0, chk_alive_b },
-	{ "byte fields as arrays of ints",
-	  "04 86 a4 'Addr' 94 7f 00 00 02 ab 'Incarnation' 01 a4 'Meta' 92 cc ff cc 80 a4 'Node' "
-	  "a1 'b' a4 'Port' cd 46 1a a3 'Vsn' 96 01 05 02 02 05 05",
-	  0, chk_alive_b },
-	{ "ack payload as fixint array points in place", "02 82 a7 'Payload' 93 01 02 03 a5 'SeqNo' 01",
-	  0, chk_ack_arr },
-	{ "ack payload as array with u8 elements", "02 81 a7 'Payload' 92 cc ff 01", -EBADMSG, NULL },
-	{ "unknown keys skipped",
-	  "0b 83 a3 'Foo' 92 81 a1 'x' c0 cb 00 00 00 00 00 00 00 00 a5 'SeqNo' 0e a4 'Zzzz' c4 00",
-	  0, chk_nack14 },
-	{ "missing keys left zero", "00 80", 0, chk_ping_empty },
-	{ "nil for string, int and bytes",
-	  "00 83 a4 'Node' c0 a5 'SeqNo' c0 aa 'SourceAddr' c0", 0, chk_ping_empty },
-	{ "bool as c3", "01 82 a4 'Nack' c3 a5 'SeqNo' 05", 0, chk_ping_nack },
-	{ "bool as fixint 1", "01 82 a4 'Nack' 01 a5 'SeqNo' 05", 0, chk_ping_nack },
-	{ "bool as 2 rejected", "01 82 a4 'Nack' 02 a5 'SeqNo' 05", -EBADMSG, NULL },
-	{ "bin-encoded key rejected", "0b 81 c4 05 'SeqNo' 0e", -EBADMSG, NULL },
-	{ "bin for a string field rejected", "00 81 a4 'Node' c4 01 'a'", -EBADMSG, NULL },
-	{ "SeqNo 2^32 rejected", "0b 81 a5 'SeqNo' cf 00 00 00 01 00 00 00 00", -EBADMSG, NULL },
-	{ "SeqNo 2^32-1 accepted", "0b 81 a5 'SeqNo' ce ff ff ff ff", 0, chk_u32max },
-	{ "negative SeqNo rejected", "0b 81 a5 'SeqNo' ff", -EBADMSG, NULL },
-	{ "Port 65536 rejected", "04 81 a4 'Port' ce 00 01 00 00", -EBADMSG, NULL },
-	{ "16-byte mapped IPv4 accepted",
-	  "00 81 aa 'SourceAddr' b0 00 00 00 00 00 00 00 00 00 00 ff ff 7f 00 00 09", 0, chk_mapped },
-	{ "IPv6 address refused",
-	  "00 81 aa 'SourceAddr' b0 20 01 0d b8 00 00 00 00 00 00 00 00 00 00 00 01", -EAFNOSUPPORT,
-	  NULL },
-	{ "5-byte address rejected", "00 81 aa 'SourceAddr' a5 01 02 03 04 05", -EBADMSG, NULL },
-	{ "short Vsn accepted, zero padded", "04 81 a3 'Vsn' a3 01 05 02", 0, chk_short_vsn },
-	{ "name too long", "03 81 a4 'Node' da 00 80 "
-	  "'0123456789012345678901234567890123456789012345678901234567890123'"
-	  "'0123456789012345678901234567890123456789012345678901234567890123'", -EBADMSG, NULL },
-	{ "NUL inside a name", "03 81 a4 'Node' a3 61 00 62", -EBADMSG, NULL },
-	{ "struct as array not accepted", "0b 91 0e", -EBADMSG, NULL },
-	{ "truncated map", "0b 82 a5 'SeqNo' 0e", -EBADMSG, NULL },
-	{ "truncated string", "00 81 a4 'Node' a5 'ab'", -EBADMSG, NULL },
-	{ "reserved c1", "0b 81 a5 'SeqNo' c1", -EBADMSG, NULL },
-	{ "float for an int", "0b 81 a5 'SeqNo' ca 00 00 00 00", -EBADMSG, NULL },
-	{ "deep nesting in a skipped value",
-	  "0b 81 a1 'x' 91 91 91 91 91 91 91 91 91 91 91 91 91 91 91 91 91 91 91 91 91 91 91 91 91 "
-	  "91 91 91 91 91 91 91 91 91 c0", -EBADMSG, NULL },
-	{ "huge array count, tiny buffer", "0b 81 a1 'x' dd ff ff ff ff", -EBADMSG, NULL },
-	{ "compound is not a message", "07 01 00 01 0b", -EPROTONOSUPPORT, NULL },
-	{ "push/pull is not a UDP message", "06 80", -EPROTONOSUPPORT, NULL },
-	{ "unknown type", "7e 80", -EPROTONOSUPPORT, NULL },
-	{ "empty", "", -EBADMSG, NULL },
+	{"Go bytes", ALIVE_B, 0, chk_alive_b},
+	{"str8 keys and bin byte fields (msgpack-c style)",
+	 "04 86 d9 04 'Addr' c4 04 7f 00 00 02 d9 0b 'Incarnation' 01 d9 04 'Meta' c4 02 ff 80 "
+	 "d9 04 'Node' d9 01 'b' d9 04 'Port' cd 46 1a d9 03 'Vsn' c4 06 01 05 02 02 05 05",
+	 0, chk_alive_b},
+	{"keys in any order, wide ints",
+	 "04 86 a3 'Vsn' a6 01 05 02 02 05 05 a4 'Port' ce 00 00 46 1a a4 'Node' a1 'b' "
+	 "a4 'Meta' a2 ff 80 ab 'Incarnation' cf 00 00 00 00 00 00 00 01 a4 'Addr' a4 7f 00 00 02",
+	 0, chk_alive_b},
+	{"byte fields as arrays of ints",
+	 "04 86 a4 'Addr' 94 7f 00 00 02 ab 'Incarnation' 01 a4 'Meta' 92 cc ff cc 80 a4 'Node' "
+	 "a1 'b' a4 'Port' cd 46 1a a3 'Vsn' 96 01 05 02 02 05 05",
+	 0, chk_alive_b},
+	{"ack payload as fixint array points in place",
+	 "02 82 a7 'Payload' 93 01 02 03 a5 'SeqNo' 01", 0, chk_ack_arr},
+	{"ack payload as array with u8 elements", "02 81 a7 'Payload' 92 cc ff 01", -EBADMSG, NULL},
+	{"unknown keys skipped",
+	 "0b 83 a3 'Foo' 92 81 a1 'x' c0 cb 00 00 00 00 00 00 00 00 a5 'SeqNo' 0e a4 'Zzzz' c4 00",
+	 0, chk_nack14},
+	{"missing keys left zero", "00 80", 0, chk_ping_empty},
+	{"nil for string, int and bytes", "00 83 a4 'Node' c0 a5 'SeqNo' c0 aa 'SourceAddr' c0", 0,
+	 chk_ping_empty},
+	{"bool as c3", "01 82 a4 'Nack' c3 a5 'SeqNo' 05", 0, chk_ping_nack},
+	{"bool as fixint 1", "01 82 a4 'Nack' 01 a5 'SeqNo' 05", 0, chk_ping_nack},
+	{"bool as 2 rejected", "01 82 a4 'Nack' 02 a5 'SeqNo' 05", -EBADMSG, NULL},
+	{"bin-encoded key rejected", "0b 81 c4 05 'SeqNo' 0e", -EBADMSG, NULL},
+	{"bin for a string field rejected", "00 81 a4 'Node' c4 01 'a'", -EBADMSG, NULL},
+	{"SeqNo 2^32 rejected", "0b 81 a5 'SeqNo' cf 00 00 00 01 00 00 00 00", -EBADMSG, NULL},
+	{"SeqNo 2^32-1 accepted", "0b 81 a5 'SeqNo' ce ff ff ff ff", 0, chk_u32max},
+	{"negative SeqNo rejected", "0b 81 a5 'SeqNo' ff", -EBADMSG, NULL},
+	{"Port 65536 rejected", "04 81 a4 'Port' ce 00 01 00 00", -EBADMSG, NULL},
+	{"16-byte mapped IPv4 accepted",
+	 "00 81 aa 'SourceAddr' b0 00 00 00 00 00 00 00 00 00 00 ff ff 7f 00 00 09", 0, chk_mapped},
+	{"IPv6 address refused",
+	 "00 81 aa 'SourceAddr' b0 20 01 0d b8 00 00 00 00 00 00 00 00 00 00 00 01", -EAFNOSUPPORT,
+	 NULL},
+	{"5-byte address rejected", "00 81 aa 'SourceAddr' a5 01 02 03 04 05", -EBADMSG, NULL},
+	{"short Vsn accepted, zero padded", "04 81 a3 'Vsn' a3 01 05 02", 0, chk_short_vsn},
+	{"name too long",
+	 "03 81 a4 'Node' da 00 80 "
+	 "'0123456789012345678901234567890123456789012345678901234567890123'"
+	 "'0123456789012345678901234567890123456789012345678901234567890123'",
+	 -EBADMSG, NULL},
+	{"NUL inside a name", "03 81 a4 'Node' a3 61 00 62", -EBADMSG, NULL},
+	{"struct as array not accepted", "0b 91 0e", -EBADMSG, NULL},
+	{"truncated map", "0b 82 a5 'SeqNo' 0e", -EBADMSG, NULL},
+	{"truncated string", "00 81 a4 'Node' a5 'ab'", -EBADMSG, NULL},
+	{"reserved c1", "0b 81 a5 'SeqNo' c1", -EBADMSG, NULL},
+	{"float for an int", "0b 81 a5 'SeqNo' ca 00 00 00 00", -EBADMSG, NULL},
+	{"deep nesting in a skipped value",
+	 "0b 81 a1 'x' 91 91 91 91 91 91 91 91 91 91 91 91 91 91 91 91 91 91 91 91 91 91 91 91 91 "
+	 "91 91 91 91 91 91 91 91 91 c0",
+	 -EBADMSG, NULL},
+	{"huge array count, tiny buffer", "0b 81 a1 'x' dd ff ff ff ff", -EBADMSG, NULL},
+	{"compound is not a message", "07 01 00 01 0b", -EPROTONOSUPPORT, NULL},
+	{"push/pull is not a UDP message", "06 80", -EPROTONOSUPPORT, NULL},
+	{"unknown type", "7e 80", -EPROTONOSUPPORT, NULL},
+	{"empty", "", -EBADMSG, NULL},
 };
 
 Test(wire_dec, acceptance_matrix)
@@ -626,10 +633,10 @@ struct lzw_vec {
 /* Derived by hand from Go's LSB bit packing: CLEAR(256), codes at 9 bits, EOF(257), a final
  * partial byte. */
 static const struct lzw_vec lzw_vecs[] = {
-	{ "", "00 03 02" },                 /* CLEAR EOF */
-	{ "'A'", "00 83 04 04" },           /* CLEAR 41 EOF */
-	{ "'AB'", "00 83 08 09 08" },       /* CLEAR 41 42 EOF */
-	{ "'AAA'", "00 83 08 0c 08" },      /* CLEAR 41 258 EOF: KwKwK on decode */
+	{"", "00 03 02"},	     /* CLEAR EOF */
+	{"'A'", "00 83 04 04"},	     /* CLEAR 41 EOF */
+	{"'AB'", "00 83 08 09 08"},  /* CLEAR 41 42 EOF */
+	{"'AAA'", "00 83 08 0c 08"}, /* CLEAR 41 258 EOF: KwKwK on decode */
 };
 
 Test(wire_lzw, hand_vectors)
@@ -724,7 +731,7 @@ static unsigned lzw_count_clears(const uint8_t *z, size_t zlen)
 
 Test(wire_lzw, roundtrips)
 {
-	static const size_t sizes[] = { 0, 1, 12, 768, 9000, 20000 };
+	static const size_t sizes[] = {0, 1, 12, 768, 9000, 20000};
 	uint32_t seed = 42;
 
 	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
@@ -733,9 +740,9 @@ Test(wire_lzw, roundtrips)
 
 		for (size_t i = 0; i < len; i++) {
 			if (len == 9000)
-				in[i] = (uint8_t)lcg(&seed);               /* random */
+				in[i] = (uint8_t)lcg(&seed); /* random */
 			else if (len == 20000)
-				in[i] = (uint8_t)"abcdefgh"[lcg(&seed) % 8]; /* low entropy */
+				in[i] = (uint8_t) "abcdefgh"[lcg(&seed) % 8]; /* low entropy */
 			else
 				in[i] = (uint8_t)(i * 31);
 		}
@@ -815,15 +822,15 @@ Test(wire_lzw, full_table_without_clear)
 	uint32_t bits = 0, hi = 257, overflow = 512;
 	unsigned nbits = 0, width = 9, codes = 0;
 
-#define PUT(c)                                                        \
-	do {                                                          \
-		bits |= (uint32_t)(c) << nbits;                       \
-		nbits += width;                                       \
-		while (nbits >= 8) {                                  \
-			z[pos++] = (uint8_t)bits;                     \
-			bits >>= 8;                                   \
-			nbits -= 8;                                   \
-		}                                                     \
+#define PUT(c)                                                                                     \
+	do {                                                                                       \
+		bits |= (uint32_t)(c) << nbits;                                                    \
+		nbits += width;                                                                    \
+		while (nbits >= 8) {                                                               \
+			z[pos++] = (uint8_t)bits;                                                  \
+			bits >>= 8;                                                                \
+			nbits -= 8;                                                                \
+		}                                                                                  \
 	} while (0)
 	PUT(256);
 	for (codes = 0; codes < 5000; codes++) {
@@ -875,157 +882,303 @@ Test(wire_lzw, garbage_never_crashes)
  * its code space at 4095 once (two CLEAR codes in all).  Decoding must give
  * a push/pull, and our encoder must reproduce Go's LZW bytes exactly.
  */
-static const char GO_PP_SMALL[] =
-	"CYKkQWxnbwCjQnVm2gDIAA0MIqXkTRo3wko5eUOmzJwArKrMKSNnCp0wdMowKeOmmQAlh0gFIUNGDqk/AAAEWJXEzZgw"
-	"ctxgTPPGTQBSTcpcFPUPECknYdqUETUnBikob+TQaWZEQymLGMsAGGVljhtTAQoIEFBAqyFVRexwpMOEShqhAUyFHTuH"
-	"mwAAwOLKnUu3rt27ePPq3cu3r9+/gAMLHky4sOHDiBMrXsy4seO/pcqeLbNyoxk6OduIoTgHkqoodSjmkYyWFVQ6deaQ"
-	"dhiIaAwAAQE=";
+static const char GO_PP_SMALL[] = "CYKkQWxnbwCjQnVm2gDIAA0MIqXkTRo3wko5eUOmzJwArKrMKSNnCp0wdMowKeOm"
+				  "mQAlh0gFIUNGDqk/AAAEWJXEzZgw"
+				  "ctxgTPPGTQBSTcpcFPUPECknYdqUETUnBikob+"
+				  "TQaWZEQymLGMsAGGVljhtTAQoIEFBAqyFVRexwpMOEShqhAUyFHTuH"
+				  "mwAAwOLKnUu3rt27ePPq3cu3r9+/gAMLHky4sOHDiBMrXsy4seO/"
+				  "pcqeLbNyoxk6OduIoTgHkqoodSjmkYyWFVQ6deaQ"
+				  "dhiIaAwAAQE=";
 
 static const char GO_PP_BIG[] =
-	"CYKkQWxnbwCjQnVm2ibrAA0MIqXkTRo3wko5eUOmzBwBrKrMKSNnCp0wdMowKeOm2YlAh0gFIUNGDqk/AAA0WZXEzZgw"
-	"ctxgTPPGTQBSTcpcFPUPECknYdqUMTUGjpw3YsqQgvJGDp1mRp6UsoixDIBRVua4MRWggAABBQqEHFnyZMoALF3ClEmH"
-	"pk2cOsPw9AlUqKg5MZY2fWpEw9SLGa9m3dr1a1gBhlQVscORDhMqaYRmMLW48RxuAgAAE0SZsRs6cyIJ+hm0zKgydmKc"
-	"ghImD5s3YchoC4AmzRIleLDUKZMlSA4iNmpomcKkhho3ZprYMYIkCBwaOHIgGTPkTJE6UJpQYSJHz400OKogEXMDypgm"
-	"M5BAYWIFjp62MdbEuMFmCRUYcp7QESKECp4sS6yABhPYIVEHE1hkIYcTaBAhBRIrZHEEE2i0YcYKZzhRURpz0DDEEmLk"
-	"QQMVOEwhwxp5aPHCDXMkUcccYyDhRIZPCIHFgDZgYUcbLywRhxgwcLTGDEbM8UIYSEwRQxZ2JAGDEUrUgYMUWlBxg3Nv"
-	"zFBDGhQ5kUYeN0QRRhRZkPFEGGME4UYadTyhBBJMhOEEEVXQgQQVRcygRBhVHJGHG2isYQMUULCxIB14BDGGHDjcUUUe"
-	"TyxkRBNvLJaEHmKwMcUdT5DpBBMt4aFGGkHUEEcSaZwhhw0vQIFDE2rcQMaBIC5hxR1LuFEEFkwMAUUMQtgRRRlYFDEG"
-	"Dm1UIcQYc9wABx025DGFHDkoAYcMZ9QgxwxjmGEFHnoooUceRRSxBA5qqJcEHGJAAYMdNFgxhbVMaKGHEFGsS0UMSwiR"
-	"BhxpWHFDHHAQscILZUShRymPRVZGAJxV9lloo9VlGmoyrNbaa7HNhgYZbgRBxBoyYNFEHEVa4YYWWthwRRtKGHEEHjPY"
-	"YUYWcBgBQxBIYBHDinTUtgKpAgoaBQxwNJGEHFS8UYUbSqB7BslNWEEyHGMoQUQTSMBAgxI5vaCGHFmscQYNeNgxBQ5Z"
-	"5CGGG3gs8YQadazhRh1pQmqGGUUc1cYaarQxRxhsnIHEElioMcQdU8QhB3Y3vIFEGXFIkcYUc2CRhhZKjEFHESsUIcOn"
-	"UhxB3ApuVEEDGzXcQMUcQVwhBhY4rPEGFHe0QcMZMIxRRR0zxEHDtm+IqscRMcwQAx5E3NDpz3VgUYaZQhyBwxxEjMEG"
-	"EjWsgYMTalwBAxRPWPFCE3XAMcMNdFifxQx1pGEGzG2osYIRYcSgBxtQoDaDEEbIQxbEMAchvCEKcNBCDm5HBDNM4Qov"
-	"oIMZ1jeEFZxJCnKwAx2gkIcrzGpXZ7gDFV6QmjGMwQhyeIERctCGIQzJBmMQghyUdgQnlKEORQgCh5bAhCq8LAxzMEKO"
-	"8hAHG2ihCSdsQxKKgCYjoA442RmCEaxABTNRgQ04kAPPqvAChkFGKAKImGdAIxrSCOU0dpiBxlwDG9nQJgswEIMS7mAD"
-	"KTQBB0rIgxLUIIYqTGEFYZhBEIqgOizYgHFLgIIQsmCGJPgnDDA4Ahk6NKMhGIsJZqiBq/CVA5bNYW9MwAMT7qAHNNih"
-	"d3iIAg4UOMnVBYENTrASHOCAhDUpIQtveAEWjpIFOrgBDmFYmRbgkIcXgGsMNoiBEswwnxzEgApQcMMLaOCGK1xhBUqQ"
-	"AxmsYIUmFGEOdtBDEPQABycEgQ4yiEIOjhAHGZRBDVOIoQxiELoltPAGQTqDFeQQBhpcQQt3KJIY6nCFM1QBBzJIAxaw"
-	"oIQy2MANLsoDE6TwhDio4WlhsIKq6qAFMYjhBUwQQhDKRi4m0MBWziQDHZ5gBCdQ1IZowEINYmCDIPAwCUkYAxluQEKC"
-	"LqFB7zFC82zAzSZYzg5zeMIdoiCD/iyhCFkYlBnOIMA3TKE6OCCCrUZSBSv8TgYeXAMRohAEKBhhDDJQQx7mIIMhBAEH"
-	"RahmFqqgBjsQUwo0YM6cPhcEmB1ndFXAFinRgB44JIENQqiBE+rQBDYQYQhRaIIT3NAEImiBDGFQgxcdNgAxWqaMFkMj"
-	"DdbIMTeiYVvVXMMT6ogbPUhhDGUwkQ3aIAQpoMtreNCiGWQgqhiw4QpoUKQUYlCFMBjhQkGggeaoMDz2LalITngBG+zQ"
-	"v9e6gQpiqEEShOCEGzAhChTSwhrM0MMoeBUGwD1CGvQQBj247AUrwEEe6IDLOVQuB2PAlRLAVgci5MAJKyjDE5KwBhi0"
-	"YQZskEJgi3CEJFRhDUuQQ1eNUIUb6KEI+lFD616GhSgIQQxmwoIWsKAHJNAhBk6YoBjgpYcmuIEIzHmDEbCQhyHUYAZt"
-	"OJYajmSFKLxhDitogxii4LxZ4SCNTwDkFMrQszQogX0roEIVZpAHO1iBCW9AQxBkAGOYDSEMiYzULp3w5CjkQQhQqAIc"
-	"rPaCNZDhCE2AAxmSQDkZsGG1TGADLvXwAirEAQtssO8Y0iAoA7UhxziIAqHIAKo0QOEFMxiCDeFMBTrYIQ6eEyUVhGCD"
-	"G6AhB3W7Ah5uUAMaICEOSgiCHc4cLjbAcF5XcEKO6VCHZZbhBUm2wvZyupwqLA0GbHDvZoVCAM9ODLSlQWMNSNtGj9Uh"
-	"B0No1BHqgGI1oOkJWZzgHJxghSGYQQ8yWULs+pqFMKABCRqGsB5wgIMjkW8GdHhBErIQhyFU+VWFygPjpnCDxBbhx3rI"
-	"kjPnwIYcTPINcaiBGXCA2SzAl2VDAOAc1HAHO2AhdHCIwxmAWQMkXEENKspBEYZwBDpgVgpRmAIRilC9lbWhDkb4m/rI"
-	"oIcxJAENVCATHGqjBSO4gQ2tkQEZYJBZDz42C2fDAl35aIMrEisOVIjUGrhbBCkUdDlbssMQpFAcLcT0BjMQQxawsIYb"
-	"jKFQPHNCE6pABjs84QkzSIMd7CADOiiRvmTIg9f0AAXMkevScsBDDUbX3yh8bYqW7WUNruCGOxSBCle4sR7U2YQprKEO"
-	"MrhBE9bQXdzEoQ5DaAJkR2SEGywhC3pYwQyqUAMx9EoG+KODDYOgBRnAQAqwyxoUsHYHJVwhCTM4A67HEAUs4OF2+ZND"
-	"h/GE6dTpwXY0eMIYalAGKIhhDG6IQRhsoPopfG3YZSiAsclYsWSjxgbM7hht7CDu+LnBDmrAAx6EUAY42EAPZHiDDbTc"
-	"hiM8KgfpUgN3sFhwZwdHoAdDkAZpcAdssAawRQMy8ARysEw18ARFgAOl9ylRlQNo4AYz4AQARAYxQAbg4VVOEElmcAUo"
-	"AgN1hxx1cANS8HJKkAZRcAVN0gT7Rz5yEAVFkAa9sgJmYAQ0AAMrcAQWmAVXdQdqkAMRJgekVAdIhXRmoAQrIAZD8AJT"
-	"sGZ3AAVoowUzADUtRQRW2CYMYQXwUgcMYQdrEEg5IAZOsAR5EANoswZV2AZGcAY3YAdU4AY4sARDcDwzcATw0wYxUAZa"
-	"sDtIYAZ00AQzFB9V4ASEkgdS8AJFkGdCEAZCMAMwMHZBoARiYASjRAUVZAbVhDINZQVlAGB2qCnwRwRqEHxPoAepcgMT"
-	"xAZ1FQaRcSduNgZHcARIYANCEAdedwV6cCZ6sARkQAPKdDYt0xJR8AJ3QE1VQAQ5VwNtMEtjkAW4RAVBUAWnRAV3IAN1"
-	"cAZQkGo3EHnEARQ+WASHeARs4FsSaAU1EAR0cwNlQAVIsAYvgANwAH4GMH4UY0YXYwc3kH6mdQXfIQZ3oCWF0l90cAdH"
-	"cAVE8AbWZgNKsAZ+dgV5EGVHIBRmUAU2wARG8AZSoF1YYAQNUWlEoEVZ0ARPoETwZAZ1gAdhkBMPFVtsoDuwYgRBsAZt"
-	"QGtQQAZBcAZpZQRwgCFkgAdlQDh4EEFzoAQ5kAVQgAR5YANOMAO2JwRFYANwUAd3gAZXEAdhcAZbdwVLIANVdgSBJIoW"
-	"WAVFEHlXYAR0QAVTYAXRtGRGAGJoUAdqMAdDQAU1oAclcwNasARrYHVBEAd3QAc8QwWHeJR9tIZYIANjYAVwB45KcB9q"
-	"kAR3UAO14wZIUARNEAN1EAWqlGCf5AZC4CZFIAZouQYylQRhIAZIgAO+MQRpggceaAaWlQZGsAZIEAO2NQZEaAVIAEAW"
-	"dQU9ZH0xkARvkwNrcAR2JIL7kgPJxTVaGQSLJAVUYARTAHI28IFhUCpOgAdJYANIEAZx0BQdeAWvNFN2FAZTwAb7MQWd"
-	"qIYwkBtzcAZuQCwxIAf+lVVoEGGoMSA0kANJEG0JR3doEAczwE1xkAVpAAPgdwAAiWxnhBo4YJAekwdEwD9S4Cha8AQ5"
-	"YAPtRgNFoATtowYxEAOKlQdKBwNvJ0Q2djkxQAfX14bMRAN5cAQeyARMEE0b+QRmgAbxaGU2MDcQqAVjwARwwAROYJpR"
-	"QF1iyYHaUmCc4gTQOWUwoARkcE1yMAc5gwaZszvvMQT1olxDkDhxkAPDBQNOYATjCEAKaAZakEqqpoRiEAZHAAVpQAZV"
-	"oAdqMEE5wAQM9pc4RAdRcAZwJJ85IAPBV1ZPwATR4QZkIANycAbVsgZ6sJ5QsAaMYzhGJS251TJaMATV4SYVtxGfgQT9"
-	"NgZxAAN5sDcXJwRCpgdOkAR0EHCgQQNNkAZ9UgU5QAVEoAdGUAMjwxRGgANCwJhF4AQ6NQTc0zL2NQO3IQVQcANGcAVY"
-	"8AJ18K1s4AZ19SHY9zFqUCMyEAYy0EtGQAV2YwR4MAbAEgNWFQNMcAY2UAVvIANicAZU0ARhoBMxoFFPsAZlEAPpggVU"
-	"YHxwIARwEAVVgAbzRAYrYGA1YQc2YF5qQAdnRwQ0UAPghwAXWn4Zagc5wKG0gS5GkCtVoGgeBgd24AaRNAZEwARzwART"
-	"8Kcy4F6GB4FkcAY3hKNc1AY4YAVZQAPihX+1AxOaWATrpAeh1IyDVAR6cENRdQW39mSi4wSTBWyPaAZkgAbR5qdKyAQw"
-	"oAWxdVoUR1f8xlRZIAQB1hsvMARuIAPOuTds4I2wE0JScAZqcDZBMSBBAANVgAeJJjr06CRqgAMGFgdukAd6YAXfgwdz"
-	"4EE/QwecagPUYgMMtjk2+ARQMAf3RwQGWDZ5GQc8owf2khpXlAWiG7YzkAXmZbL21AZqEwdl8FEw4AZuAAXyWBxIcAdn"
-	"MJptMIm64gQeJQc7d69NAAMOagRFMAU3VgWH+ARa8AZ3QAQwYKgTJwV1kHcYMQYoVwZj8ASJ4muLmXdaOTts0FdXwEh0"
-	"8GNxgAf+0VbHCqDmdgY8mKBH0GlOEAdzMAe486U2VAXQqwW186/0aEBUgDxZgAa75RQysBFGUAZHAH4JMLICSQqoEQMw"
-	"gLIDyqdJmjs0lwNIEz9hkAQ9VwNCQANxcANDUzwr0gRtsIOhZEP0pQSSOwRlYAQyEHX140ig86docD9lUD0r9gbyWAZl"
-	"AANvgAUlVyVxCAVYoCZ/GHN3upV6AC5CtAJT0AZLcAeQMr+vMwdoEAaE8zc48HEASFCUUgTRZENXIAdClWD6NAPDCrNR"
-	"EBMvgAZ6wFzWBjIvMwVUiwdOAFljgAZil6BP0D14YAUj2QRBYBHUdDhVZgOQak1E8AK8BXRuWQRWsAI2YAN0IAcACjpc"
-	"eGhkIGligANYQAYUZQVthwW8QyJqwAQ3QDhN8AI/B5bZOgVDhyDFwQZloAfDQwcrAAdKWDJT8Blvgge28aRmMAYvkAVO"
-	"awU54CYNVQY4UAaR5khJgIeG5wZLQE454ESeuQY5sAJaAANEcAUygDA0ECfAYq34IwTjtSJtAFDwfAPsiGJwcAY/WQYr"
-	"EAVrwC52cAa7tJI1IEW1gwXgpwAabDEcnBqqwRpspH5giZJgawMGq0k1wARKMAUwkARPRgaWVQdWgFd/tgJFRB0evJTn"
-	"YwePHAbe6hRTYJ7KIgRr8rNgOQXUBox1gChIQJHnAn964EPRy9FEcAZFmgfRI5RCwEfQcSVtQAbVMi1X4LBNAMEz0H2u"
-	"dQURm81WoAQ/0hu+05qTLAZXEBTetgRjMKx1oCRoowSkGaU1sF97mQdtUNTwlgOJ5TMaFjT3UQNWME+ZRAPh/AS24a+2"
-	"1RxtAIRSUHaMZQdO8AQeGIHVQgRHwNlpcAMxACRYQAc8lFuAo0hO0GBiYBCLy5NCcAU50QRH8AYYyAZagIRWkAR4gMyu"
-	"RrpHkNBzQIh7YsjXaAb6xgaS1oBOgAVXMDO8pQSW9JccUdbFdSHIGwSQInhskAZqgAYsnAc1UAXMRQXfpjUFWwbOkQRx"
-	"YAVXEAXI7QYghmtX4MISOSGGGjtzqxEjqowyAH4LMNGlUdExkDEYXVoe01BnABxxsAI09gJ5EAVPYLJOQgdiuARv4CVE"
-	"cAcwYANTgCpw4BtD005WEDjEKgU+ckVi8MdEQER4IGf6JgRW0HNJkC90qRzl3B9jCacOkgV3QBJH4LorcAdasAL3Yk9z"
-	"8KBnUAdEiwQjnYpkcC41OATxoQVH8AJcx95MIANzIAeuStNCkAfpuj/ZYwdMoDxVIIdoYLRyqgRoIAVC8Gy0owYBhAWi"
-	"S3ZSkANTAI1JwwaplE2CKeRLUAVSUAa/QaTwpk5MFURTGj5IkAaEFAM4MAZUAAeK591hsAJrQJND0AZMtATDSl+9d39P"
-	"mdeaV3vnNgNk4GZlkgdg4iFo8NpF9D3e4wY2QANhoAQ7S+FOgAQz0ASMybFXljNXMARPgIZxsCJi8ARLQEGGSQWm5K9m"
-	"gAcD8gZmQJhLEEhVIBG+NQNmMENioAWWZXOQiiJCVAR9Bh5bFgd2MtUiAiSB9Tm8DH4MAOBCIeBqVODNRhuIQgTJQsNl"
-	"kFZ3So+FOQX6hy01YLhUIAN20BAcVQR40L+daqKOGwNZMwOMnRtLkAQxEAVocObkYQZXeANZgASzXQN5sGNl0AZ5gAd1"
-	"sAR4YLdi571vPjVlQKZUMINUkAeTEwdNoFg0AFt1WzhGAF5AyAS8zLl1YANDQE310/HfcbQ5kBFKIARGjy1zvK079Wgv"
-	"EAPg7n0woHIsbARCYGF68B6y585XYJVRYEQ0AAc4QAVSoAc48wYw0CDuxASMzYfXXgU6IgdSwC3hcgRamQVXrexmUOsy"
-	"AAfgZAR3QEsoijpvcAQ3AIBGwGd6MAdTgHJFEEJBECltcAN4EG2aOn8rgAR1Zzl3wCLHlQa65Csr4CA+yp/dNQR7IgdD"
-	"kwaw+gJIkAQr8KViythsQGH5SL8vQMpUHwRWrk02wAZYIAVhUAQjAgVmgBHjlXNtIDC5BAc3IANxUGGdXQRJE79VgIRx"
-	"4KphB34NQO9K0cGjhe8aXR9Q4DLhtFpyoAV0cAO6UQdHcAboEldvAxBLcNw5EsQGEi1Chth5MsZImzs2hMSwMgSOHihF"
-	"sFBxYmbMFDQylsAoI2RFlitKbtxQckSJlCJnbDjJYifGCiVjrsgxskTKkTlTVoSpcgeKGTdHlgwhU0PLGDp63pDJQUZN"
-	"jjtUhMC5w6YJmRVj3KhZQgNKGDc0ZJCxkodMWbRlzFihQ0UKlTBzmMigI4SGFjtwpLTRMwfGnDtw8IQRegVHkSV1XqxR"
-	"gyPJixhnnMAxM+RFGypy5kChk6chGiIvKhopQgdLmCZSkjRRs8aOESpNnlDBMQNimhVzsryRguSNGjMz2GB58eIKmzVM"
-	"grzBoiTHizk55kSZEoTNjRx200zRowQLDBhynrCRHSUHDTg0iNipYwbJETNOqjzJoycPnBzMIIMMIWbAIg0oYLBijRyw"
-	"2EmJImiYLojH1ChChsnggEIIPIowzoog6oBDLynymKIKMtZoA40Y5rBKjybgCAKGNJJgA4ocwqCCDTPOmOOFG6YohQkq"
-	"0mijDAcEMaUIO8pwg445IhGEFCfCOJKUMmyq4ZSz8mDjjTDI0CYANKLAY4YoXqAjiiKEiEIrN9KToYYjoBhjNhyaEOMF"
-	"J/B4QQwmgIOhjTWyysMNOWogoownmMjziCyqOANCNcgKAw08lpijiDCMeIKIKMxYQg8hrEDiBT0QXOKOOWbAgwk0yLAD"
-	"CiSGqMENK7JAA4kkcCgjjRuOeKKKOIyIoYY0gqAjjhntWCOJJN6gQgs0lMABCioCzCENOoiAog4jXoNCCz2WUMOKI3CI"
-	"IY4yqnjjjCrQWAIPOCDVIwcl4IhDjiphuMIqIZggsIYr0hCCiiNkUGKFFZwgwompmCBCrZDCoGENNpBIAwsViTgjMCTK"
-	"kDUHeOOIKYkpaMihBhtyKEMNNqY7I4g23jgCC/XCwGGgNNDI44wsQM3jMCa0WEMPwmglAwor9FCjCTmimKGJLJBYwwoq"
-	"oIAiixnMWKEJN3gVI480qFhBsjY4i6IGJ5BgNgcb0tCCjTK0kOKKK4TQYoor8Ej2CipWpCMJM8RQAw4YcAgiixWgaEIJ"
-	"N5rAwo4m8rKhCCXMgGGMJpoI4gwZ9IjjBdPQGLLIIx9QkkknoZSSSivLwNImG7gMw0swxSQzCS1iWAOKGJyQgogVtIjj"
-	"DjHgIOMOPVaIoYg2oHijCSLwcDoIvKSowUYZ7L4CwyYgbQKGLMygAaQkhmACijRqgFAPJ/SA4d44zqBi8SZoIAwL44Zo"
-	"I4kz1EAKTjACGpxghTO8QQhxGEIYbHCDO6zADjW4w2CiEIQrmEEOadBDDfBwgyuMoQZCMFgesPCGIazgBmYokBqqMAYc"
-	"MOEJaohCScaHsSzogStOCIJOsgAHG2BhBnqwQxqqUIUcXEENeJiDDZ4whChEgYg1CIMZYvCEKNxBCWqYAh4OY4UyFIGA"
-	"b6hCENyQgywkIQZL+N8a8ODBOMBgCEpggxGIwIQbzOAIKygNQ6IwhxvU4QZiQFcasnOHHLABIwG8wRskVJga5OBcWMjD"
-	"CthwBy5eIQYBewIU2GaGMMghBlOpgRS/twQmIKFIZ1BDGe6ABhtAAQt1CIMQzhCGMozhBU+Yg7PwAJYaVOEKITqOFt4Q"
-	"BDUkYXBVmAER1lAFKlwBDnQIghmMoISPJWwOSZDCDZKwgitUMAs4sIMSnvCcGLjBVXm41BWccDojlQECq2vSk6I0pSpd"
-	"KUsxuIHtcBemMVWrDGeoQxnC8Ec90GAJhXtDDSLjhCUggYdDUAMSGoQEwwRMBnXAQRrIMAckqEEGV1hRG8iQhhegtA4N"
-	"goFEwoCHNrThCQU5whDQkAW9ZeGkcbhBGh4zhirA6A5CWMMQ3BCEGgzhnG4gwwy+VQM92OBYaghCFaAAhzqoUApRMJoN"
-	"/teGF0xhCDSAgRSEEISTXMEOR0hCHqQJqSrkgQhLsAIeiKAEMlTBCHWogRxGVwYqJJSVM5CCHNZw07tWIQ3NdEMRbsCG"
-	"VinhcVN4ghmaQAUsZEENwiPCHXCwAhggoSIbTagRILaCIchRDlhwAh3oQLolzGAICaXDGfAwhI8xYQpriEPZoGAHIUjq"
-	"BlKwwwtk4Kc4BM8ObkCDHbSghSLE4AoCu4FwYgAHZx2IDkwITBHcUAMj2GwN21xB8rAAGDRUYQlxQENQzgCDOsgheXoo"
-	"QhPUd4c05AAPPlIDGeQQhP8yoQlv8BgAsfCEGMAACjS4g93k8AY2ZGENQhDCEaRAB5kGYQYPgYJ8XdknHMzkCkOA55Ei"
-	"QM/W3RN2+rQJDvz5JYCSKQ6WjYMVOgpdryKhWjAwnxsE44YlOOEJfcGDDKLwBCy4YQxogAEc7rSEJ5CBCdJaAxyw0AQm"
-	"LKEKMpABG5wwAydMIYJTaMMZ0KAFGhhBITFgA3LqMIQ5PbENWhhCHF7jnBxgbqtMgEMWsnCELCtRU2HYpByWsAK9QUEM"
-	"abABHvijBjm8gAkUyUEbjrCGK7ygBiugARuKUAYs3GwMK5iCE+owBykEQQZ3MAITsjAFOcAgMCvAHh2koNA5SDMLnqKD"
-	"HQg9hzdAYcZEUKccxqCGNuQADW2Qww1w8AQjSO6AcziDDNmw3Ce88S004GgTxqAHObyECHB4AQ7kQITFMgYHSFDCUsKw"
-	"hCbMoQZo8OaCzJCG8slgwkJ4gsLcsJ+oJogGLbGBGsSg5CFYzwg4sEIUxPAE6umLdHNYgRt2CTMmsOEJSnhe5u4QA8y2"
-	"SA52cBdy2FCsJZCcCVKYgwgVBgMizOANaWRLHsxQhzFQwQ1TEMMQpsAxGNSACUzQAx3coGiRSEUGMChxGSSAYnu+Lp+y"
-	"22cOXpy7gOYACVC4AxZkIJp2G3m1YLsBFeoQFXLFQF4Sq5ywopBKBMoAuDWggRnMsOwyyAEKSjDCEd4SBDsQEgd5O/Ac"
-	"hEDEytkhVzGQw9lq8AY9kKG1LSMOESi7Lya4YY5PiIMWxECnOsiSCmVIgli0cMCWlvlcz4uCHMxwBSKMIUfHgoJpyQDL"
-	"8z7hDXNQAgxukAU5XCdA1XoBDdzghjYQQQ8CZusNmhCF58ugCFXwyxRiYNIoEOEJZtUCFpJQhoZFiA5pEMMZmlAELdgA"
-	"DTPgDRmMMDM2ZNUMLyvDHOpQB+jOINK8LOwKjkwqLDCCJKiDOygCOdCCI+AiIrgCK4iDonqCO+iyeDuDK4CfNZgWOqgB"
-	"O7AfNjgDOJihOrAB+MkBLaOD3hkDK7i1lqmjMKADMmiDK2gCkaEBLBiMNciDSLqiIIiBMIgDF1kCrSsSG1CUJ8gCKLAB"
-	"IgiDUEu52CtAOBiCILiDKrCe+GkDOoiw/9EZsDqjJZiRFGq6CYA618Gn2Jmdpbu6GEODASyCJ5oDK7ABuYuBzYo8PJCC"
-	"IaiJI2CDHMiDHHCCIyiDgWMCzYCys4EDQjEOOEgDJugIp8GDHJiBNFADPSgDS7u7I3iBGbADIiAuK5gBYimUNoiCNjCC"
-	"NKiD15AbyfjAGMiDJKiCGrACNzCD9JsDNNigOLiCKEi5ObA/LaCDmrKBJECDFXg2I0ACOQgDLciDIAiDMZCDOmiCZGwL"
-	"JKiBFxiCb5GDKVAJM5gDNaATJrgKArKCF4iCHiwo7xiiI6ADG8iDNUiXIMADM+i12pqCJqiBO1kBPCAbs0oCJ7gD+hgW"
-	"NYiD2qCBtqgPEDECPdCCGRAp3dICHJACMkiPF+izIGgkKlgCN9CDMbgDlGmCiZAIJYgCOlACH1wCOAiDshMDHMACKHDF"
-	"95qC2lICGkgpK4C5d4OBHIgB64gZJAiD+KoDKYACeCEDKLEZi6A7KygCIrCBM8gDJsAXiWCDN5wXLTACOnhDJUACItCO"
-	"RBKCLGiDGiiDOEiCGoCDJtAjPfg4JSg1n7MBUdICOMiJMAgDNmgD9muCpqMAMVSxqTPDGEBD3UGDZ6OQHmKCNaCBI6gD"
-	"+9nGqagTKnhFLEiTLbOmq7EBBhTI7YIgLciCHKgCGsCDKJABJjiiLIgCISIq8iODKBgDLWgpGlADOlgDJBCCU6sBuluD"
-	"hTIDKkgCG7gDP+SzG3gmAjuq7BiCMcCt6wDCM3iCOriCJ8iBFViPM0gDJDiDMViCG3CyICCNJRDL1QyDIGiCx7ACMYCb"
-	"FTgDTDMCNYkDW5IBbjODIjgCsCEWOBCDIxCCIhADGYiBIyA2KigyY2SDdYOBNbgBJsCCO6BEsZiCMpA1NXgCPXiCNOAq"
-	"J1gDRKGBKrCyMsCBKUA1GQkWIWMgEuKlqMgBImgDu7KCGLhO9qoBKPgm73KtMCg69SqDPJACjgOtF2gpm2g1AY0B+BlC"
-	"MsgDMWimNYiCNQgDV6FANNgLMsABWdwjNLiDOOA57JoBMtMCgoKB8qOBOTA2MpiCMzCCKDgDJDCDPKiU7yCeIZgBGpDB"
-	"GxiDOOikS5OBI7gBOvANIMQDOaiCXaqvOdACMrCBpquAvZS6MswSLgPMgBLTMLCDMbAD7qKCPDiCGHg9UBuCkKkDFJIC"
-	"uGS0HHiCJSgCPluCPJgD9bmq+fELOiCNOXjHzxiVNRC6CEyDPLA0KbCPKogBXemdImADNriCG0ACJIiBrbStFQg1KJCC"
-	"OFgVGjgrLMCBz4wBLRifY3ICISCMJ9DPyENINlBIGKCB3Xi8HJABT3SCM3gMCzsoKjADJUhLOxDIOSACDr0BhwyCIfjP"
-	"MFiBGSiCBcuBMQiCNSCJPFiC45QglsOCXsODFTCidm2kSoqBJJiDPckzJ8iDLgsCfBUiLagCclEDKbgDOqiCjjC2K/rW"
-	"GlCDPECCPLis8sIKOlg0d6qDLCg7v3GCOMhFGyCnXrMDHICleV0srnk/0WkCGTiDF7yBIrABOPDATWpaOEACJqgBNiAD"
-	"OEinPMhXO8iDOKADfWECG5C37+jMG+CLK9grG3ADNhipjYGCCbMBioKBIkCDMhiCkYwBGRiCYSKCWKFNK5CclNpDISCD"
-	"M6ib2RACO2g6CzhUMmQxc2VUMqGDGKiCNliCFQ0a0TECkFKDHdEDorCDHLAVPRADMWAOJGiDKUgCKkADNQilN4ADIrAz"
-	"urMDW1Mk58uIsqoBGbABILnVeFUovxqCKmiCcroiZzwCMWgyMxBBNw2CUb2BMvK17TPAc2mDOHCDOwCwI5ADPEACGnCC"
-	"mLiBM4ACM9GCJUCDM0gCO0CCJliBLrOarZiNPKCBIsiDPKgCMciCGrgJKjgD71oCOUACNygDfMEBttKDI8ADIUADIUCC"
-	"NusPGcACMdhNCISDFTCCHKgtEoLGN+AtfVGDkEADDbKBKGADMTVYNDgCZxmCHCgttyIDKcCCKVgCKniBMzgC/UubLKAB"
-	"sxFEtWsZRRQCJRACG5DTSDKawh0CAwauPqGBGRADTsOBKCCDF/CkzDPBOnADKogr96gDjIGD3nGDNEmCHMgfGiGrOkgC"
-	"5iEC3LgDKxipKxADGkgCGRCCSBqCI/jA5VuBu5jTGpjhJGCCMIAChRlZMou8yRldNTCPyYGCIKCBMGi6C2DcFaM6O3BP"
-	"yGWRDl6CNfCNBys9yDCCKTCkOzgfjzJVJODTGGaCRBFjwhqJXSyDLGjXA1GCZsMBMngC7CDTJ/BAPWgeYo0/GWiDPJou"
-	"6ysDPIibFRiVFSCCijiCKAgkM3PAITiOcUGCJ5iBOuAyCZUCI4iDqimCNPggrVhYHKCjGUCgOkCDbgmDHEiCdzvbGjKC"
-	"24iDOrACNJgcDRMCHFiTGZBcGaiCOXg/5FkDLaibMnCCKKgMLWi4VuLh3VDbMwAlo0JAPQgn16qhp4AcG8BnLdMDI7it"
-	"IziCIrDNQcVdZSEp7iVmOECDw9osNuAKSZ0BurOBS8qCg2OCSmKDWMFFcY5MuuEKN7ABMajIfpzjN8ABNSAfLGACGliB"
-	"Uw0WTIoCQcIDNSCSK3i1KaACMbCR6koDRs7eYIEqGehfIsCCuAkCvruBGGgCP81KBxSCUjuDGxgWUpm0LEDVJtCDKJoM"
-	"PJiCRKSBpsMAYChswz5sxE5sxV5sxm5sx35syI5syZ5syq5sy75szM5szd5szu5sz/5s0A7tzG66AFgFJpALOpDBNhCD"
+	"CYKkQWxnbwCjQnVm2ibrAA0MIqXkTRo3wko5eUOmzBwBrKrMKSNnCp0wdMowKeOm2YlAh0gFIUNGDqk/"
+	"AAA0WZXEzZgw"
+	"ctxgTPPGTQBSTcpcFPUPECknYdqUMTUGjpw3YsqQgvJGDp1mRp6UsoixDIBRVua4MRWggAABBQqEHFnyZMoALF3ClE"
+	"mH"
+	"pk2cOsPw9AlUqKg5MZY2fWpEw9SLGa9m3dr1a1gBhlQVscORDhMqaYRmMLW48RxuAgAAE0SZsRs6cyIJ+"
+	"hm0zKgydmKc"
+	"ghImD5s3YchoC4AmzRIleLDUKZMlSA4iNmpomcKkhho3ZprYMYIkCBwaOHIgGTPkTJE6UJpQYSJHz400OKogEXMDyp"
+	"gm"
+	"M5BAYWIFjp62MdbEuMFmCRUYcp7QESKECp4sS6yABhPYIVEHE1hkIYcTaBAhBRIrZHEEE2i0YcYKZzhRURpz0DDEEm"
+	"Lk"
+	"QQMVOEwhwxp5aPHCDXMkUcccYyDhRIZPCIHFgDZgYUcbLywRhxgwcLTGDEbM8UIYSEwRQxZ2JAGDEUrUgYMUWlBxg3"
+	"Nv"
+	"zFBDGhQ5kUYeN0QRRhRZkPFEGGME4UYadTyhBBJMhOEEEVXQgQQVRcygRBhVHJGHG2isYQMUULCxIB14BDGGHDjcUU"
+	"Ue"
+	"TyxkRBNvLJaEHmKwMcUdT5DpBBMt4aFGGkHUEEcSaZwhhw0vQIFDE2rcQMaBIC5hxR1LuFEEFkwMAUUMQtgRRRlYFD"
+	"EG"
+	"Dm1UIcQYc9wABx025DGFHDkoAYcMZ9QgxwxjmGEFHnoooUceRRSxBA5qqJcEHGJAAYMdNFgxhbVMaKGHEFGsS0UMSw"
+	"iR"
+	"BhxpWHFDHHAQscILZUShRymPRVZGAJxV9lloo9VlGmoyrNbaa7HNhgYZbgRBxBoyYNFEHEVa4YYWWthwRRtKGHEEHj"
+	"PY"
+	"YUYWcBgBQxBIYBHDinTUtgKpAgoaBQxwNJGEHFS8UYUbSqB7BslNWEEyHGMoQUQTSMBAgxI5vaCGHFmscQYNeNgxBQ"
+	"5Z"
+	"5CGGG3gs8YQadazhRh1pQmqGGUUc1cYaarQxRxhsnIHEElioMcQdU8QhB3Y3vIFEGXFIkcYUc2CRhhZKjEFHESsUIc"
+	"On"
+	"UhxB3ApuVEEDGzXcQMUcQVwhBhY4rPEGFHe0QcMZMIxRRR0zxEHDtm+"
+	"IqscRMcwQAx5E3NDpz3VgUYaZQhyBwxxEjMEG"
+	"EjWsgYMTalwBAxRPWPFCE3XAMcMNdFifxQx1pGEGzG2osYIRYcSgBxtQoDaDEEbIQxbEMAchvCEKcNBCDm5HBDNM4Q"
+	"ov"
+	"oIMZ1jeEFZxJCnKwAx2gkIcrzGpXZ7gDFV6QmjGMwQhyeIERctCGIQzJBmMQghyUdgQnlKEORQgCh5bAhCq8LAxzME"
+	"KO"
+	"8hAHG2ihCSdsQxKKgCYjoA442RmCEaxABTNRgQ04kAPPqvAChkFGKAKImGdAIxrSCOU0dpiBxlwDG9nQJgswEIMS7m"
+	"AD"
+	"KTQBB0rIgxLUIIYqTGEFYZhBEIqgOizYgHFLgIIQsmCGJPgnDDA4Ahk6NKMhGIsJZqiBq/"
+	"CVA5bNYW9MwAMT7qAHNNih"
+	"d3iIAg4UOMnVBYENTrASHOCAhDUpIQtveAEWjpIFOrgBDmFYmRbgkIcXgGsMNoiBEswwnxzEgApQcMMLaOCGK1xhBU"
+	"qQ"
+	"AxmsYIUmFGEOdtBDEPQABycEgQ4yiEIOjhAHGZRBDVOIoQxiELoltPAGQTqDFeQQBhpcQQt3KJIY6nCFM1QBBzJIAx"
+	"aw"
+	"oIQy2MANLsoDE6TwhDio4WlhsIKq6qAFMYjhBUwQQhDKRi4m0MBWziQDHZ5gBCdQ1IZowEINYmCDIPAwCUkYAxluQE"
+	"KC"
+	"LqFB7zFC82zAzSZYzg5zeMIdoiCD/"
+	"iyhCFkYlBnOIMA3TKE6OCCCrUZSBSv8TgYeXAMRohAEKBhhDDJQQx7mIIMhBAEH"
+	"RahmFqqgBjsQUwo0YM6cPhcEmB1ndFXAFinRgB44JIENQqiBE+"
+	"rQBDYQYQhRaIIT3NAEImiBDGFQgxcdNgAxWqaMFkMj"
+	"DdbIMTeiYVvVXMMT6ogbPUhhDGUwkQ3aIAQpoMtreNCiGWQgqhiw4QpoUKQUYlCFMBjhQkGggeaoMDz2LalITngBG+"
+	"zQ"
+	"v9e6gQpiqEEShOCEGzAhChTSwhrM0MMoeBUGwD1CGvQQBj247AUrwEEe6IDLOVQuB2PAlRLAVgci5MAJKyjDE5KwBh"
+	"i0"
+	"YQZskEJgi3CEJFRhDUuQQ1eNUIUb6KEI+"
+	"lFD616GhSgIQQxmwoIWsKAHJNAhBk6YoBjgpYcmuIEIzHmDEbCQhyHUYAZt"
+	"OJYajmSFKLxhDitogxii4LxZ4SCNTwDkFMrQszQogX0roEIVZpAHO1iBCW9AQxBkAGOYDSEMiYzULp3w5CjkQQhQqA"
+	"Ic"
+	"rPaCNZDhCE2AAxmSQDkZsGG1TGADLvXwAirEAQtssO8Y0iAoA7UhxziIAqHIAKo0QOEFMxiCDeFMBTrYIQ6eEyUVhG"
+	"CD"
+	"G6AhB3W7Ah5uUAMaICEOSgiCHc4cLjbAcF5XcEKO6VCHZZbhBUm2wvZyupwqLA0GbHDvZoVCAM9ODLSlQWMNSNtGj9"
+	"Uh"
+	"B0No1BHqgGI1oOkJWZzgHJxghSGYQQ8yWULs+pqFMKABCRqGsB5wgIMjkW8GdHhBErIQhyFU+"
+	"VWFygPjpnCDxBbhx3rI"
+	"kjPnwIYcTPINcaiBGXCA2SzAl2VDAOAc1HAHO2AhdHCIwxmAWQMkXEENKspBEYZwBDpgVgpRmAIRilC9lbWhDkb4m/"
+	"rI"
+	"oIcxJAENVCATHGqjBSO4gQ2tkQEZYJBZDz42C2fDAl35aIMrEisOVIjUGrhbBCkUdDlbssMQpFAcLcT0BjMQQxawsI"
+	"Yb"
+	"jKFQPHNCE6pABjs84QkzSIMd7CADOiiRvmTIg9f0AAXMkevScsBDDUbX3yh8bYqW7WUNruCGOxSBCle4sR7U2YQprK"
+	"EO"
+	"MrhBE9bQXdzEoQ5DaAJkR2SEGywhC3pYwQyqUAMx9EoG+KODDYOgBRnAQAqwyxoUsHYHJVwhCTM4A67HEAUs4OF2+"
+	"ZND"
+	"h/"
+	"GE6dTpwXY0eMIYalAGKIhhDG6IQRhsoPopfG3YZSiAsclYsWSjxgbM7hht7CDu+LnBDmrAAx6EUAY42EAPZHiDDbTc"
+	"hiM8KgfpUgN3sFhwZwdHoAdDkAZpcAdssAawRQMy8ARysEw18ARFgAOl9ylRlQNo4AYz4AQARAYxQAbg4VVOEElmcA"
+	"Uo"
+	"AgN1hxx1cANS8HJKkAZRcAVN0gT7Rz5yEAVFkAa9sgJmYAQ0AAMrcAQWmAVXdQdqkAMRJgekVAdIhXRmoAQrIAZD8A"
+	"JT"
+	"sGZ3AAVoowUzADUtRQRW2CYMYQXwUgcMYQdrEEg5IAZOsAR5EANoswZV2AZGcAY3YAdU4AY4sARDcDwzcATw0wYxUA"
+	"Za"
+	"sDtIYAZ00AQzFB9V4ASEkgdS8AJFkGdCEAZCMAMwMHZBoARiYASjRAUVZAbVhDINZQVlAGB2qCnwRwRqEHxPoAepcg"
+	"MT"
+	"xAZ1FQaRcSduNgZHcARIYANCEAdedwV6cCZ6sARkQAPKdDYt0xJR8AJ3QE1VQAQ5VwNtMEtjkAW4RAVBUAWnRAV3IA"
+	"N1"
+	"cAZQkGo3EHnEARQ+"
+	"WASHeARs4FsSaAU1EAR0cwNlQAVIsAYvgANwAH4GMH4UY0YXYwc3kH6mdQXfIQZ3oCWF0l90cAdH"
+	"cAVE8AbWZgNKsAZ+"
+	"dgV5EGVHIBRmUAU2wARG8AZSoF1YYAQNUWlEoEVZ0ARPoETwZAZ1gAdhkBMPFVtsoDuwYgRBsAZt"
+	"QGtQQAZBcAZpZQRwgCFkgAdlQDh4EEFzoAQ5kAVQgAR5YANOMAO2JwRFYANwUAd3gAZXEAdhcAZbdwVLIANVdgSBJI"
+	"oW"
+	"WAVFEHlXYAR0QAVTYAXRtGRGAGJoUAdqMAdDQAU1oAclcwNasARrYHVBEAd3QAc8QwWHeJR9tIZYIANjYAVwB45KcB"
+	"9q"
+	"kAR3UAO14wZIUARNEAN1EAWqlGCf5AZC4CZFIAZouQYylQRhIAZIgAO+"
+	"MQRpggceaAaWlQZGsAZIEAO2NQZEaAVIAEAW"
+	"dQU9ZH0xkARvkwNrcAR2JIL7kgPJxTVaGQSLJAVUYARTAHI28IFhUCpOgAdJYANIEAZx0BQdeAWvNFN2FAZTwAb7MQ"
+	"Wd"
+	"qIYwkBtzcAZuQCwxIAf+"
+	"lVVoEGGoMSA0kANJEG0JR3doEAczwE1xkAVpAAPgdwAAiWxnhBo4YJAekwdEwD9S4Cha8AQ5"
+	"YAPtRgNFoATtowYxEAOKlQdKBwNvJ0Q2djkxQAfX14bMRAN5cAQeyARMEE0b+"
+	"QRmgAbxaGU2MDcQqAVjwARwwAROYJpR"
+	"QF1iyYHaUmCc4gTQOWUwoARkcE1yMAc5gwaZszvvMQT1olxDkDhxkAPDBQNOYATjCEAKaAZakEqqpoRiEAZHAAVpQA"
+	"ZV"
+	"oAdqMEE5wAQM9pc4RAdRcAZwJJ85IAPBV1ZPwATR4QZkIANycAbVsgZ6sJ5QsAaMYzhGJS251TJaMATV4SYVtxGfgQ"
+	"T9"
+	"NgZxAAN5sDcXJwRCpgdOkAR0EHCgQQNNkAZ9UgU5QAVEoAdGUAMjwxRGgANCwJhF4AQ6NQTc0zL2NQO3IQVQcANGcA"
+	"VY"
+	"8AJ18K1s4AZ19SHY9zFqUCMyEAYy0EtGQAV2YwR4MAbAEgNWFQNMcAY2UAVvIANicAZU0ARhoBMxoFFPsAZlEAPpgg"
+	"VU"
+	"YHxwIARwEAVVgAbzRAYrYGA1YQc2YF5qQAdnRwQ0UAPghwAXWn4Zagc5wKG0gS5GkCtVoGgeBgd24AaRNAZEwARzwA"
+	"RT"
+	"8Kcy4F6GB4FkcAY3hKNc1AY4YAVZQAPihX+"
+	"1AxOaWATrpAeh1IyDVAR6cENRdQW39mSi4wSTBWyPaAZkgAbR5qdKyAQw"
+	"oAWxdVoUR1f8xlRZIAQB1hsvMARuIAPOuTds4I2wE0JScAZqcDZBMSBBAANVgAeJJjr06CRqgAMGFgdukAd6YAXfgw"
+	"dz"
+	"4EE/"
+	"QwecagPUYgMMtjk2+ARQMAf3RwQGWDZ5GQc8owf2khpXlAWiG7YzkAXmZbL21AZqEwdl8FEw4AZuAAXyWBxIcAdn"
+	"MJptMIm64gQeJQc7d69NAAMOagRFMAU3VgWH+"
+	"ARa8AZ3QAQwYKgTJwV1kHcYMQYoVwZj8ASJ4muLmXdaOTts0FdXwEh0"
+	"8GNxgAf+0VbHCqDmdgY8mKBH0GlOEAdzMAe486U2VAXQqwW186/"
+	"0aEBUgDxZgAa75RQysBFGUAZHAH4JMLICSQqoEQMw"
+	"gLIDyqdJmjs0lwNIEz9hkAQ9VwNCQANxcANDUzwr0gRtsIOhZEP0pQSSOwRlYAQyEHX140ig86docD9lUD0r9gbyWA"
+	"Zl"
+	"AANvgAUlVyVxCAVYoCZ/"
+	"GHN3upV6AC5CtAJT0AZLcAeQMr+vMwdoEAaE8zc48HEASFCUUgTRZENXIAdClWD6NAPDCrNR"
+	"EBMvgAZ6wFzWBjIvMwVUiwdOAFljgAZil6BP0D14YAUj2QRBYBHUdDhVZgOQak1E8AK8BXRuWQRWsAI2YAN0IAcACj"
+	"pc"
+	"eGhkIGligANYQAYUZQVthwW8QyJqwAQ3QDhN8AI/"
+	"B5bZOgVDhyDFwQZloAfDQwcrAAdKWDJT8Blvgge28aRmMAYvkAVO"
+	"awU54CYNVQY4UAaR5khJgIeG5wZLQE454ESeuQY5sAJaAANEcAUygDA0ECfAYq34IwTjtSJtAFDwfAPsiGJwcAY/"
+	"WQYr"
+	"EAVrwC52cAa7tJI1IEW1gwXgpwAabDEcnBqqwRpspH5giZJgawMGq0k1wARKMAUwkARPRgaWVQdWgFd/"
+	"tgJFRB0evJTn"
+	"YwePHAbe6hRTYJ7KIgRr8rNgOQXUBox1gChIQJHnAn964EPRy9FEcAZFmgfRI5RCwEfQcSVtQAbVMi1X4LBNAMEz0H"
+	"2u"
+	"dQURm81WoAQ/0hu+05qTLAZXEBTetgRjMKx1oCRoowSkGaU1sF97mQdtUNTwlgOJ5TMaFjT3UQNWME+ZRAPh/"
+	"AS24a+2"
+	"1RxtAIRSUHaMZQdO8AQeGIHVQgRHwNlpcAMxACRYQAc8lFuAo0hO0GBiYBCLy5NCcAU50QRH8AYYyAZagIRWkAR4gM"
+	"yu"
+	"RrpHkNBzQIh7YsjXaAb6xgaS1oBOgAVXMDO8pQSW9JccUdbFdSHIGwSQInhskAZqgAYsnAc1UAXMRQXfpjUFWwbOkQ"
+	"Rx"
+	"YAVXEAXI7QYghmtX4MISOSGGGjtzqxEjqowyAH4LMNGlUdExkDEYXVoe01BnABxxsAI09gJ5EAVPYLJOQgdiuARv4C"
+	"VE"
+	"cAcwYANTgCpw4BtD005WEDjEKgU+"
+	"ckVi8MdEQER4IGf6JgRW0HNJkC90qRzl3B9jCacOkgV3QBJH4LorcAdasAL3Yk9z"
+	"8KBnUAdEiwQjnYpkcC41OATxoQVH8AJcx95MIANzIAeuStNCkAfpuj/"
+	"ZYwdMoDxVIIdoYLRyqgRoIAVC8Gy0owYBhAWi"
+	"S3ZSkANTAI1JwwaplE2CKeRLUAVSUAa/"
+	"QaTwpk5MFURTGj5IkAaEFAM4MAZUAAeK591hsAJrQJND0AZMtATDSl+9d39P"
+	"mdeaV3vnNgNk4GZlkgdg4iFo8NpF9D3e4wY2QANhoAQ7S+"
+	"FOgAQz0ASMybFXljNXMARPgIZxsCJi8ARLQEGGSQWm5K9m"
+	"gAcD8gZmQJhLEEhVIBG+"
+	"NQNmMENioAWWZXOQiiJCVAR9Bh5bFgd2MtUiAiSB9Tm8DH4MAOBCIeBqVODNRhuIQgTJQsNl"
+	"kFZ3So+FOQX6hy01YLhUIAN20BAcVQR40L+"
+	"daqKOGwNZMwOMnRtLkAQxEAVocObkYQZXeANZgASzXQN5sGNl0AZ5gAd1"
+	"sAR4YLdi571vPjVlQKZUMINUkAeTEwdNoFg0AFt1WzhGAF5AyAS8zLl1YANDQE310/"
+	"HfcbQ5kBFKIARGjy1zvK079Wgv"
+	"EAPg7n0woHIsbARCYGF68B6y585XYJVRYEQ0AAc4QAVSoAc48wYw0CDuxASMzYfXXgU6IgdSwC3hcgRamQVXrexmUO"
+	"sy"
+	"AAfgZAR3QEsoijpvcAQ3AIBGwGd6MAdTgHJFEEJBECltcAN4EG2aOn8rgAR1Zzl3wCLHlQa65Csr4CA+yp/"
+	"dNQR7IgdD"
+	"kwaw+"
+	"gJIkAQr8KViythsQGH5SL8vQMpUHwRWrk02wAZYIAVhUAQjAgVmgBHjlXNtIDC5BAc3IANxUGGdXQRJE79VgIRx"
+	"4KphB34NQO9K0cGjhe8aXR9Q4DLhtFpyoAV0cAO6UQdHcAboEldvAxBLcNw5EsQGEi1Chth5MsZImzs2hMSwMgSOHi"
+	"hF"
+	"sFBxYmbMFDQylsAoI2RFlitKbtxQckSJlCJnbDjJYifGCiVjrsgxskTKkTlTVoSpcgeKGTdHlgwhU0PLGDp63pDJQU"
+	"ZN"
+	"jjtUhMC5w6YJmRVj3KhZQgNKGDc0ZJCxkodMWbRlzFihQ0UKlTBzmMigI4SGFjtwpLTRMwfGnDtw8IQRegVHkSV1Xq"
+	"xR"
+	"gyPJixhnnMAxM+"
+	"RFGypy5kChk6chGiIvKhopQgdLmCZSkjRRs8aOESpNnlDBMQNimhVzsryRguSNGjMz2GB58eIKmzVM"
+	"grzBoiTHizk55kSZEoTNjRx200zRowQLDBhynrCRHSUHDTg0iNipYwbJETNOqjzJoycPnBzMIIMMIWbAIg0oYLBijR"
+	"yw"
+	"2EmJImiYLojH1ChChsnggEIIPIowzoog6oBDLynymKIKMtZoA40Y5rBKjybgCAKGNJJgA4ocwqCCDTPOmOOFG6YohQ"
+	"kq"
+	"0mijDAcEMaUIO8pwg445IhGEFCfCOJKUMmyq4ZSz8mDjjTDI0CYANKLAY4YoXqAjiiKEiEIrN9KToYYjoBhjNhyaEO"
+	"MF"
+	"J/"
+	"B4QQwmgIOhjTWyysMNOWogoownmMjziCyqOANCNcgKAw08lpijiDCMeIKIKMxYQg8hrEDiBT0QXOKOOWbAgwk0yLAD"
+	"CiSGqMENK7JAA4kkcCgjjRuOeKKKOIyIoYY0gqAjjhntWCOJJN6gQgs0lMABCioCzCENOoiAog4jXoNCCz2WUMOKI3"
+	"CI"
+	"IY4yqnjjjCrQWAIPOCDVIwcl4IhDjiphuMIqIZggsIYr0hCCiiNkUGKFFZwgwompmCBCrZDCoGENNpBIAwsViTgjMC"
+	"TK"
+	"kDUHeOOIKYkpaMihBhtyKEMNNqY7I4g23jgCC/"
+	"XCwGGgNNDI44wsQM3jMCa0WEMPwmglAwor9FCjCTmimKGJLJBYwwoq"
+	"oIAiixnMWKEJN3gVI480qFhBsjY4i6IGJ5BgNgcb0tCCjTK0kOKKK4TQYoor8Ej2CipWpCMJM8RQAw4YcAgiixWgaE"
+	"IJ"
+	"N5rAwo4m8rKhCCXMgGGMJpoI4gwZ9IjjBdPQGLLIIx9QkkknoZSSSivLwNImG7gMw0swxSQzCS1iWAOKGJyQgogVtI"
+	"jj"
+	"DjHgIOMOPVaIoYg2oHijCSLwcDoIvKSowUYZ7L4CwyYgbQKGLMygAaQkhmACijRqgFAPJ/"
+	"SA4d44zqBi8SZoIAwL44Zo"
+	"I4kz1EAKTjACGpxghTO8QQhxGEIYbHCDO6zADjW4w2CiEIQrmEEOadBDDfBwgyuMoQZCMFgesPCGIazgBmYokBqqMA"
+	"Yc"
+	"MOEJaohCScaHsSzogStOCIJOsgAHG2BhBnqwQxqqUIUcXEENeJiDDZ4whChEgYg1CIMZYvCEKNxBCWqYAh4OY4UyFI"
+	"GA"
+	"b6hCENyQgywkIQZL+"
+	"N8a8ODBOMBgCEpggxGIwIQbzOAIKygNQ6IwhxvU4QZiQFcasnOHHLABIwG8wRskVJga5OBcWMjD"
+	"CthwBy5eIQYBewIU2GaGMMghBlOpgRS/"
+	"twQmIKFIZ1BDGe6ABhtAAQt1CIMQzhCGMozhBU+Yg7PwAJYaVOEKITqOFt4Q"
+	"BDUkYXBVmAER1lAFKlwBDnQIghmMoISPJWwOSZDCDZKwgitUMAs4sIMSnvCcGLjBVXm41BWccDojlQECq2vSk6I0pS"
+	"pd"
+	"KUsxuIHtcBemMVWrDGeoQxnC8Ec90GAJhXtDDSLjhCUggYdDUAMSGoQEwwRMBnXAQRrIMAckqEEGV1hRG8iQhhegtA"
+	"4N"
+	"goFEwoCHNrThCQU5whDQkAW9ZeGkcbhBGh4zhirA6A5CWMMQ3BCEGgzhnG4gwwy+"
+	"VQM92OBYaghCFaAAhzqoUApRMJoN"
+	"/teGF0xhCDSAgRSEEISTXMEOR0hCHqQJqSrkgQhLsAIeiKAEMlTBCHWogRxGVwYqJJSVM5CCHNZw07tWIQ3NdEMRbs"
+	"CG"
+	"VinhcVN4ghmaQAUsZEENwiPCHXCwAhggoSIbTagRILaCIchRDlhwAh3oQLolzGAICaXDGfAwhI8xYQpriEPZoGAHIU"
+	"jq"
+	"BlKwwwtk4Kc4BM8ObkCDHbSghSLE4AoCu4FwYgAHZx2IDkwITBHcUAMj2GwN21xB8rAAGDRUYQlxQENQzgCDOsgheX"
+	"oo"
+	"QhPUd4c05AAPPlIDGeQQhP8yoQlv8BgAsfCEGMAACjS4g93k8AY2ZGENQhDCEaRAB5kGYQYPgYJ8XdknHMzkCkOA55"
+	"Ei"
+	"QM/"
+	"W3RN2+rQJDvz5JYCSKQ6WjYMVOgpdryKhWjAwnxsE44YlOOEJfcGDDKLwBCy4YQxogAEc7rSEJ5CBCdJaAxyw0AQm"
+	"LKEKMpABG5wwAydMIYJTaMMZ0KAFGhhBITFgA3LqMIQ5PbENWhhCHF7jnBxgbqtMgEMWsnCELCtRU2HYpByWsAK9QU"
+	"EM"
+	"abABHvijBjm8gAkUyUEbjrCGK7ygBiugARuKUAYs3GwMK5iCE+"
+	"owBykEQQZ3MAITsjAFOcAgMCvAHh2koNA5SDMLnqKD"
+	"HQg9hzdAYcZEUKccxqCGNuQADW2Qww1w8AQjSO6AcziDDNmw3Ce88S004GgTxqAHObyECHB4AQ7kQITFMgYHSFDCUs"
+	"Kw"
+	"hCbMoQZo8OaCzJCG8slgwkJ4gsLcsJ+"
+	"oJogGLbGBGsSg5CFYzwg4sEIUxPAE6umLdHNYgRt2CTMmsOEJSnhe5u4QA8y2"
+	"SA52cBdy2FCsJZCcCVKYgwgVBgMizOANaWRLHsxQhzFQwQ1TEMMQpsAxGNSACUzQAx3coGiRSEUGMChxGSSAYnu+"
+	"Lp+y"
+	"22cOXpy7gOYACVC4AxZkIJp2G3m1YLsBFeoQFXLFQF4Sq5ywopBKBMoAuDWggRnMsOwyyAEKSjDCEd4SBDsQEgd5O/"
+	"Ac"
+	"hEDEytkhVzGQw9lq8AY9kKG1LSMOESi7Lya4YY5PiIMWxECnOsiSCmVIgli0cMCWlvlcz4uCHMxwBSKMIUfHgoJpyQ"
+	"DL"
+	"8z7hDXNQAgxukAU5XCdA1XoBDdzghjYQQQ8CZusNmhCF58ugCFXwyxRiYNIoEOEJZtUCFpJQhoZFiA5pEMMZmlAELd"
+	"gA"
+	"DTPgDRmMMDM2ZNUMLyvDHOpQB+jOINK8LOwKjkwqLDCCJKiDOygCOdCCI+AiIrgCK4iDonqCO+"
+	"iyeDuDK4CfNZgWOqgB"
+	"O7AfNjgDOJihOrAB+"
+	"MkBLaOD3hkDK7i1lqmjMKADMmiDK2gCkaEBLBiMNciDSLqiIIiBMIgDF1kCrSsSG1CUJ8gCKLAB"
+	"IgiDUEu52CtAOBiCILiDKrCe+GkDOoiw/"
+	"9EZsDqjJZiRFGq6CYA618Gn2Jmdpbu6GEODASyCJ5oDK7ABuYuBzYo8PJCC"
+	"IaiJI2CDHMiDHHCCIyiDgWMCzYCys4EDQjEOOEgDJugIp8GDHJiBNFADPSgDS7u7I3iBGbADIiAuK5gBYimUNoiCNj"
+	"CC"
+	"NKiD15AbyfjAGMiDJKiCGrACNzCD9JsDNNigOLiCKEi5ObA/"
+	"LaCDmrKBJECDFXg2I0ACOQgDLciDIAiDMZCDOmiCZGwL"
+	"JKiBFxiCb5GDKVAJM5gDNaATJrgKArKCF4iCHiwo7xiiI6ADG8iDNUiXIMADM+i12pqCJqiBO1kBPCAbs0oCJ7gD+"
+	"hgW"
+	"NYiD2qCBtqgPEDECPdCCGRAp3dICHJACMkiPF+"
+	"izIGgkKlgCN9CDMbgDlGmCiZAIJYgCOlACH1wCOAiDshMDHMACKHDF"
+	"95qC2lICGkgpK4C5d4OBHIgB64gZJAiD+"
+	"KoDKYACeCEDKLEZi6A7KygCIrCBM8gDJsAXiWCDN5wXLTACOnhDJUACItCO"
+	"RBKCLGiDGiiDOEiCGoCDJtAjPfg4JSg1n7MBUdICOMiJMAgDNmgD9muCpqMAMVSxqTPDGEBD3UGDZ6OQHmKCNaCBI6"
+	"gD"
+	"+9nGqagTKnhFLEiTLbOmq7EBBhTI7YIgLciCHKgCGsCDKJABJjiiLIgCISIq8iODKBgDLWgpGlADOlgDJBCCU6sBul"
+	"uD"
+	"hTIDKkgCG7gDP+"
+	"SzG3gmAjuq7BiCMcCt6wDCM3iCOriCJ8iBFViPM0gDJDiDMViCG3CyICCNJRDL1QyDIGiCx7ACMYCb"
+	"FTgDTDMCNYkDW5IBbjODIjgCsCEWOBCDIxCCIhADGYiBIyA2KigyY2SDdYOBNbgBJsCCO6BEsZiCMpA1NXgCPXiCNO"
+	"Aq"
+	"J1gDRKGBKrCyMsCBKUA1GQkWIWMgEuKlqMgBImgDu7KCGLhO9qoBKPgm73KtMCg69SqDPJACjgOtF2gpm2g1AY0B+"
+	"BlC"
+	"MsgDMWimNYiCNQgDV6FANNgLMsABWdwjNLiDOOA57JoBMtMCgoKB8qOBOTA2MpiCMzCCKDgDJDCDPKiU7yCeIZgBGp"
+	"DB"
+	"GxiDOOikS5OBI7gBOvANIMQDOaiCXaqvOdACMrCBpquAvZS6MswSLgPMgBLTMLCDMbAD7qKCPDiCGHg9UBuCkKkDFJ"
+	"IC"
+	"uGS0HHiCJSgCPluCPJgD9bmq+"
+	"fELOiCNOXjHzxiVNRC6CEyDPLA0KbCPKogBXemdImADNriCG0ACJIiBrbStFQg1KJCC"
+	"OFgVGjgrLMCBz4wBLRifY3ICISCMJ9DPyENINlBIGKCB3Xi8HJABT3SCM3gMCzsoKjADJUhLOxDIOSACDr0BhwyCIf"
+	"jP"
+	"MFiBGSiCBcuBMQiCNSCJPFiC45QglsOCXsODFTCidm2kSoqBJJiDPckzJ8iDLgsCfBUiLagCclEDKbgDOqiCjjC2K/"
+	"rW"
+	"GlCDPECCPLis8sIKOlg0d6qDLCg7v3GCOMhFGyCnXrMDHICleV0srnk/"
+	"0WkCGTiDF7yBIrABOPDATWpaOEACJqgBNiAD"
+	"OEinPMhXO8iDOKADfWECG5C37+jMG+"
+	"CLK9grG3ADNhipjYGCCbMBioKBIkCDMhiCkYwBGRiCYSKCWKFNK5CclNpDISCD"
+	"M6ib2RACO2g6CzhUMmQxc2VUMqGDGKiCNliCFQ0a0TECkFKDHdEDorCDHLAVPRADMWAOJGiDKUgCKkADNQilN4ADIr"
+	"Az"
+	"urMDW1Mk58uIsqoBGbABILnVeFUovxqCKmiCcroiZzwCMWgyMxBBNw2CUb2BMvK17TPAc2mDOHCDOwCwI5ADPEACGn"
+	"CC"
+	"mLiBM4ACM9GCJUCDM0gCO0CCJliBLrOarZiNPKCBIsiDPKgCMciCGrgJKjgD71oCOUACNygDfMEBttKDI8ADIUADIU"
+	"CC"
+	"NusPGcACMdhNCISDFTCCHKgtEoLGN+AtfVGDkEADDbKBKGADMTVYNDgCZxmCHCgttyIDKcCCKVgCKniBMzgC/"
+	"UubLKAB"
+	"sxFEtWsZRRQCJRACG5DTSDKawh0CAwauPqGBGRADTsOBKCCDF/"
+	"CkzDPBOnADKogr96gDjIGD3nGDNEmCHMgfGiGrOkgC"
+	"5iEC3LgDKxipKxADGkgCGRCCSBqCI/"
+	"jA5VuBu5jTGpjhJGCCMIAChRlZMou8yRldNTCPyYGCIKCBMGi6C2DcFaM6O3BP"
+	"yGWRDl6CNfCNBys9yDCCKTCkOzgfjzJVJODTGGaCRBFjwhqJXSyDLGjXA1GCZsMBMngC7CDTJ/BAPWgeYo0/"
+	"GWiDPJou"
+	"6ysDPIibFRiVFSCCijiCKAgkM3PAITiOcUGCJ5iBOuAyCZUCI4iDqimCNPggrVhYHKCjGUCgOkCDbgmDHEiCdzvbGj"
+	"KC"
+	"24iDOrACNJgcDRMCHFiTGZBcGaiCOXg/"
+	"5FkDLaibMnCCKKgMLWi4VuLh3VDbMwAlo0JAPQgn16qhp4AcG8BnLdMDI7it"
+	"IziCIrDNQcVdZSEp7iVmOECDw9osNuAKSZ0BurOBS8qCg2OCSmKDWMFFcY5MuuEKN7ABMajIfpzjN8ABNSAfLGACGl"
+	"iB"
+	"Uw0WTIoCQcIDNSCSK3i1KaACMbCR6koDRs7eYIEqGehfIsCCuAkCvruBGGgCP81KBxSCUjuDGxgWUpm0LEDVJtCDKJ"
+	"oM"
+	"PJiCRKSBpsMAYChswz5sxE5sxV5sxm5sx35syI5syZ5syq5sy75szM5szd5szu5sz/"
+	"5s0A7tzG66AFgFJpALOpDBNhCD"
 	"vJsDSFAFqs47p0SdMggAVoDJFjw1IomnOVCSMYCDB2NtABCFOYgBAAgI";
 
 static void go_vector(const char *b64, size_t want_nodes, size_t want_user, unsigned want_clears)
@@ -1038,7 +1191,8 @@ static void go_vector(const char *b64, size_t want_nodes, size_t want_user, unsi
 	const char *e;
 
 	cr_assert_eq(sodium_base642bin(frame, sizeof(frame), b64, strlen(b64), NULL, &flen, NULL,
-				       sodium_base64_VARIANT_ORIGINAL), 0);
+				       sodium_base64_VARIANT_ORIGINAL),
+		     0);
 	/* 09 82 a4 Algo 00 a3 Buf da LL LL <lzw> */
 	cr_assert_eq(frame[0], 0x09);
 	cr_assert_eq(frame[12], 0xda);
@@ -1105,7 +1259,7 @@ Test(wire_walk, crc)
 {
 	uint8_t in[] = "123456789", b[32];
 	size_t n;
-	struct leaves l = { 0 };
+	struct leaves l = {0};
 
 	in[0] = 0x0b; /* makes it a (nonsense) nack leaf */
 	cr_assert_eq(gw_crc_wrap((const uint8_t *)"123456789", 9, b, sizeof(b), &n), 0);
@@ -1125,7 +1279,7 @@ Test(wire_walk, crc)
 Test(wire_walk, compound_truncation)
 {
 	uint8_t b[64];
-	struct leaves l = { 0 };
+	struct leaves l = {0};
 	/* 3 parts, lengths 2, 9, 2; only 5 bytes of part 2 are there */
 	size_t n = hx("07 03 00 02 00 09 00 02 0b 80 0b 81 a5 'S'", b, sizeof(b));
 
@@ -1153,13 +1307,13 @@ Test(wire_walk, nested_crc_compress_compound)
 	uint8_t p1[128], p2[128], comp[300], pkt[600];
 	size_t l1, l2, clen, plen, zlen;
 	struct gw_msg a = msg_alive_a(), pg = msg_ping_b();
-	struct leaves l = { 0 };
+	struct leaves l = {0};
 	uint8_t *z;
 
 	cr_assert_eq(gw_msg_encode(&pg, p1, sizeof(p1), &l1), 0);
 	cr_assert_eq(gw_msg_encode(&a, p2, sizeof(p2), &l2), 0);
-	const uint8_t *parts[] = { p1, p2 };
-	size_t lens[] = { l1, l2 };
+	const uint8_t *parts[] = {p1, p2};
+	size_t lens[] = {l1, l2};
 
 	cr_assert_eq(gw_compound_encode(parts, lens, 2, comp, sizeof(comp), &clen), 0);
 	cr_assert_eq(gw_compress_wrap(comp, clen, &z, &zlen), 0);
@@ -1175,7 +1329,7 @@ Test(wire_walk, nested_crc_compress_compound)
 Test(wire_walk, compress_algo_and_depth)
 {
 	uint8_t b[64];
-	struct leaves l = { 0 };
+	struct leaves l = {0};
 	/* Algo 1 */
 	size_t n = hx("09 82 a4 'Algo' 01 a3 'Buf' a4 00 83 04 04", b, sizeof(b));
 
@@ -1216,12 +1370,13 @@ static void key_fill(uint8_t k[GW_KEY_LEN], uint8_t v)
 
 static void crypto_setup(void)
 {
-	cr_assert_eq(gw_crypto_init(), 0, "this CPU lacks AES-NI: libsodium AES-256-GCM unavailable");
+	cr_assert_eq(gw_crypto_init(), 0,
+		     "this CPU lacks AES-NI: libsodium AES-256-GCM unavailable");
 }
 
 Test(wire_crypto, packet_roundtrip_and_wrong_key, .init = crypto_setup)
 {
-	struct gw_keyring kr = { 0 }, other = { 0 };
+	struct gw_keyring kr = {0}, other = {0};
 	uint8_t k1[GW_KEY_LEN], k2[GW_KEY_LEN], msg[100], ct[200], pt[200];
 	size_t clen, plen;
 
@@ -1231,7 +1386,8 @@ Test(wire_crypto, packet_roundtrip_and_wrong_key, .init = crypto_setup)
 	cr_assert_eq(gw_keyring_install(&other, k2), 0);
 	for (size_t i = 0; i < sizeof(msg); i++)
 		msg[i] = (uint8_t)i;
-	cr_assert_eq(gw_encrypt_packet(&kr, msg, sizeof(msg), ct, sizeof(msg) + 28, &clen), -ENOSPC);
+	cr_assert_eq(gw_encrypt_packet(&kr, msg, sizeof(msg), ct, sizeof(msg) + 28, &clen),
+		     -ENOSPC);
 	cr_assert_eq(gw_encrypt_packet(&kr, msg, sizeof(msg), ct, sizeof(ct), &clen), 0);
 	cr_assert_eq(clen, sizeof(msg) + GW_ENC_OVERHEAD);
 	cr_assert_eq(ct[0], 1, "we send version 1");
@@ -1244,7 +1400,7 @@ Test(wire_crypto, packet_roundtrip_and_wrong_key, .init = crypto_setup)
 	ct[0] = 2;
 	cr_assert_eq(gw_decrypt_packet(&kr, ct, clen, pt, sizeof(pt), &plen), -EBADMSG);
 	cr_assert_eq(gw_decrypt_packet(&kr, ct, 28, pt, sizeof(pt), &plen), -EBADMSG);
-	struct gw_keyring none = { 0 };
+	struct gw_keyring none = {0};
 
 	cr_assert_eq(gw_encrypt_packet(&none, msg, 1, ct, sizeof(ct), &clen), -EINVAL);
 	gw_keyring_wipe(&kr);
@@ -1270,7 +1426,7 @@ static size_t seal_v0(const uint8_t key[GW_KEY_LEN], const uint8_t *msg, size_t 
 
 Test(wire_crypto, version0, .init = crypto_setup)
 {
-	struct gw_keyring kr = { 0 };
+	struct gw_keyring kr = {0};
 	uint8_t k[GW_KEY_LEN], ct[300], pt[300], msg[64];
 	size_t clen, plen;
 
@@ -1303,7 +1459,7 @@ Test(wire_crypto, version0, .init = crypto_setup)
 
 Test(wire_crypto, keyring_rotation, .init = crypto_setup)
 {
-	struct gw_keyring a = { 0 }, b = { 0 };
+	struct gw_keyring a = {0}, b = {0};
 	uint8_t k[GW_KEYRING_MAX + 1][GW_KEY_LEN], ct[128], pt[128];
 	size_t clen, plen;
 
@@ -1318,7 +1474,8 @@ Test(wire_crypto, keyring_rotation, .init = crypto_setup)
 	cr_assert_eq(gw_keyring_use(&a, k[1]), 0);
 	cr_assert_eq(a.keys[0][0], 0x11);
 	cr_assert_eq(a.keys[1][0], 0x10);
-	cr_assert_eq(gw_encrypt_packet(&a, (const uint8_t *)"\x0b\x80", 2, ct, sizeof(ct), &clen), 0);
+	cr_assert_eq(gw_encrypt_packet(&a, (const uint8_t *)"\x0b\x80", 2, ct, sizeof(ct), &clen),
+		     0);
 	cr_assert_eq(gw_decrypt_packet(&b, ct, clen, pt, sizeof(pt), &plen), 0);
 	cr_assert_eq(plen, 2);
 	/* the primary cannot be removed; the old key can */
@@ -1350,7 +1507,7 @@ Test(wire_crypto, keyring_rotation, .init = crypto_setup)
 
 static struct gw_keyring test_kr(void)
 {
-	struct gw_keyring kr = { 0 };
+	struct gw_keyring kr = {0};
 	uint8_t k[GW_KEY_LEN];
 
 	key_fill(k, 0x33);
@@ -1381,7 +1538,8 @@ static void wrap_stream(enum wrap w, const struct gw_keyring *kr, const uint8_t 
 		memcpy(*out, msg, len);
 		*out_len = len;
 	} else {
-		cr_assert_eq(gw_stream_frame(w == W_ENCRYPT ? kr : NULL, msg, len, out, out_len), 0);
+		cr_assert_eq(gw_stream_frame(w == W_ENCRYPT ? kr : NULL, msg, len, out, out_len),
+			     0);
 		cr_assert_eq((*out)[0], w == W_ENCRYPT ? 0x0a : 0x09);
 	}
 }
@@ -1442,9 +1600,9 @@ Test(wire_stream, pushpull_roundtrip_each_wrap, .init = crypto_setup)
 
 static void small_msgs(uint8_t bufs[5][300], size_t lens[5], enum gw_stream_kind kinds[5])
 {
-	struct gw_msg p = msg_ping_b(), a = msg_tcp_ack14(), e = { .type = GW_ERR };
-	static const uint8_t user[] = { 8, 0x81, 0xaa, 'U', 's', 'e', 'r', 'M', 's', 'g', 'L',
-					'e', 'n', 0x03, 0x7e, 1, 2 };
+	struct gw_msg p = msg_ping_b(), a = msg_tcp_ack14(), e = {.type = GW_ERR};
+	static const uint8_t user[] = {8,   0x81, 0xaa, 'U', 's',  'e',	 'r', 'M', 's',
+				       'g', 'L',  'e',	'n', 0x03, 0x7e, 1,   2};
 
 	strcpy(e.u.err.error, "boom");
 	cr_assert_eq(gw_msg_encode(&p, bufs[0], 300, &lens[0]), 0);
@@ -1536,7 +1694,7 @@ Test(wire_stream, back_to_back_messages)
 
 Test(wire_stream, encryption_mismatch, .init = crypto_setup)
 {
-	struct gw_keyring kr = test_kr(), other = { 0 }, empty = { 0 };
+	struct gw_keyring kr = test_kr(), other = {0}, empty = {0};
 	uint8_t k2[GW_KEY_LEN], bufs[5][300], *wire;
 	size_t lens[5], wlen;
 	enum gw_stream_kind kinds[5];
@@ -1599,8 +1757,8 @@ Test(wire_stream, limits_and_garbage)
 		"06 83 a4 'Join' c2 a5 'Nodes' 00 ac 'UserStateLen' ff",
 		"06 83 a4 'Join' c2 a5 'Nodes' 00 ac 'UserStateLen' ce 01 40 00 01",
 		"08 81 aa 'UserMsgLen' ff",
-		"03 80",   /* suspect is not a stream message */
-		"09 82 a4 'Algo' 00 a3 'Buf' a3 00 83 04", /* LZW without EOF */
+		"03 80",				      /* suspect is not a stream message */
+		"09 82 a4 'Algo' 00 a3 'Buf' a3 00 83 04",    /* LZW without EOF */
 		"09 82 a4 'Algo' 00 a3 'Buf' a4 00 83 04 04", /* decompresses to 'A' */
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -1624,10 +1782,11 @@ Test(wire_stream, limits_and_garbage)
 Test(wire_stream, ipv6_node_skipped)
 {
 	uint8_t b[300];
-	size_t n = hx("06 83 a4 'Join' c2 a5 'Nodes' 02 ac 'UserStateLen' 00 "
-		      "82 a4 'Addr' b0 20 01 0d b8 00 00 00 00 00 00 00 00 00 00 00 01 a4 'Name' a1 'x' "
-		      "82 a4 'Name' a1 'y' a4 'Addr' a4 c0 00 02 01",
-		      b, sizeof(b));
+	size_t n = hx(
+		"06 83 a4 'Join' c2 a5 'Nodes' 02 ac 'UserStateLen' 00 "
+		"82 a4 'Addr' b0 20 01 0d b8 00 00 00 00 00 00 00 00 00 00 00 01 a4 'Name' a1 'x' "
+		"82 a4 'Name' a1 'y' a4 'Addr' a4 c0 00 02 01",
+		b, sizeof(b));
 	struct gw_stream *s;
 	struct gw_stream_msg m;
 	const char *e;
@@ -1642,8 +1801,8 @@ Test(wire_stream, ipv6_node_skipped)
 
 Test(wire_stream, pushpull_encode_refusals)
 {
-	struct gw_pushpull pp = { 0 };
-	struct gw_pp_node nd = { 0 };
+	struct gw_pushpull pp = {0};
+	struct gw_pp_node nd = {0};
 	uint8_t *o;
 	size_t n;
 
