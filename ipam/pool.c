@@ -176,7 +176,12 @@ void ipam_pool_destroy(struct ipam_pool *pool)
  * never be handed out, so holding them again is a no-op the caller should
  * hear about, and they must not shrink the capacity a second time.
  */
-int ipam_pool_reserve(struct ipam_pool *pool, struct in_addr ip)
+/*
+ * Take one specific address as kind.  unavail is the answer for addresses
+ * that can never be taken (network, broadcast) or are held as non-leases:
+ * -EEXIST when reserving, -EADDRNOTAVAIL when leasing.
+ */
+static int pool_take(struct ipam_pool *pool, struct in_addr ip, enum slot_kind kind, int unavail)
 {
 	uint32_t a = ntohl(ip.s_addr);
 	struct slot *s;
@@ -185,15 +190,23 @@ int ipam_pool_reserve(struct ipam_pool *pool, struct in_addr ip)
 	if (!pool_contains(pool, a))
 		return -EDOM;
 	if (!pool_is_host(pool, a))
-		return -EEXIST;
+		return unavail;
 	s = slot_find(pool, a);
 	if (s)
-		return s->kind == SLOT_LEASE ? -EADDRINUSE : -EEXIST;
-	err = slot_insert(pool, a, SLOT_RESERVED);
+		return s->kind == SLOT_LEASE ? -EADDRINUSE : unavail;
+	err = slot_insert(pool, a, kind);
 	if (err)
 		return err;
-	pool->nreserved++;
+	if (kind == SLOT_LEASE)
+		pool->nleased++;
+	else
+		pool->nreserved++;
 	return 0;
+}
+
+int ipam_pool_reserve(struct ipam_pool *pool, struct in_addr ip)
+{
+	return pool_take(pool, ip, SLOT_RESERVED, -EEXIST);
 }
 
 /*
@@ -234,22 +247,7 @@ int ipam_pool_alloc(struct ipam_pool *pool, struct in_addr *out)
 
 int ipam_pool_claim(struct ipam_pool *pool, struct in_addr ip)
 {
-	uint32_t a = ntohl(ip.s_addr);
-	struct slot *s;
-	int err;
-
-	if (!pool_contains(pool, a))
-		return -EDOM;
-	if (!pool_is_host(pool, a))
-		return -EADDRNOTAVAIL;
-	s = slot_find(pool, a);
-	if (s)
-		return s->kind == SLOT_LEASE ? -EADDRINUSE : -EADDRNOTAVAIL;
-	err = slot_insert(pool, a, SLOT_LEASE);
-	if (err)
-		return err;
-	pool->nleased++;
-	return 0;
+	return pool_take(pool, ip, SLOT_LEASE, -EADDRNOTAVAIL);
 }
 
 int ipam_pool_release(struct ipam_pool *pool, struct in_addr ip)
