@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "ipam/ring.h"
+#include "tests/sim/tap.h"
 
 #define LAT_MIN	       1
 #define LAT_MAX	       10
@@ -66,37 +67,6 @@ struct sim {
 	uint64_t msgs, lost, requests, refusals, donations, claims_ok, claims_unreachable;
 	bool partitioned;
 };
-
-static int failures, tapn;
-
-static void tap(bool ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void tap(bool ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%sok %d - ", ok ? "" : "not ", ++tapn);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	fflush(stdout);
-	if (!ok)
-		failures++;
-}
-
-static void diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void diag(const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("# ");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-}
 
 static void *xrealloc(void *p, size_t size)
 {
