@@ -5,6 +5,14 @@
  * our loop and MHD_run() is called when it is readable or when MHD's own
  * timeout, mirrored in an rx_timer, expires.  Handlers run synchronously
  * on the loop thread.
+ *
+ * A handler that cannot answer yet defers: its connection is suspended and
+ * put on the parked list.  A retry (or the request's own deadline timer)
+ * resumes it, and MHD calls on_request again, which runs the whole final
+ * step again (route, body parse, handler) from the request's saved bytes.
+ * MHD does not watch a suspended connection, so a client that hangs up is
+ * only noticed after the resume; the request state lives until MHD reports
+ * completion, whichever way it ends.
  */
 #include <errno.h>
 #include <microhttpd.h>
@@ -22,6 +30,24 @@
 #include "common/reactor.h"
 #include "driver/api.h"
 
+#define CT_JSON	  "application/json"
+#define CT_DOCKER "application/vnd.docker.plugins.v1.1+json"
+/* Suspended connections count against this: room for many parked requests. */
+#define API_CONN_MAX 512
+
+/* One request: its upload, and its parking state once a handler deferred. */
+struct req_state {
+	char *buf;
+	size_t len;
+	int too_large;
+	int expired;
+	int parked;
+	struct drv_api *api;
+	struct MHD_Connection *conn;
+	struct rx_timer *deadline;     /* created at the first deferral */
+	struct req_state *prev, *next; /* on api->parked while parked */
+};
+
 struct drv_api {
 	struct rx_loop *loop;
 	struct MHD_Daemon *mhd;
@@ -33,14 +59,19 @@ struct drv_api {
 	size_t nroutes;
 	void *arg;
 	unsigned long long requests[6]; /* by status class 1xx..5xx */
+	enum api_style style;
+	int closing;
+	struct req_state *parked; /* suspended connections */
+	size_t nparked;
+	struct rx_timer *retry; /* armed at 0 by drv_api_retry() */
 };
 
-/* Per-request upload buffer. */
-struct upload {
-	char *buf;
-	size_t len;
-	int too_large;
-};
+static json_t *error_body(enum api_style style, const char *code, const char *msg)
+{
+	if (style == API_STYLE_DOCKER)
+		return json_pack("{s:s}", "Err", msg);
+	return json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg);
+}
 
 void api_error(struct api_resp *resp, unsigned status, const char *code, const char *fmt, ...)
 {
@@ -51,16 +82,23 @@ void api_error(struct api_resp *resp, unsigned status, const char *code, const c
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	json_decref(resp->body);
-	resp->status = status;
-	resp->body = json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg);
+	/* Docker's plugin clients take any error as 500 + {"Err"}. */
+	resp->status = resp->style == API_STYLE_DOCKER ? 500 : status;
+	resp->body = error_body(resp->style, code, msg);
 	if (!resp->body) {
 		/* msg may quote bytes from outside that are not UTF-8 (a percent-decoded
 		 * path), which jansson refuses: keep the error, mask those bytes. */
 		for (char *p = msg; *p; p++)
 			if ((unsigned char)*p >= 0x80)
 				*p = '?';
-		resp->body = json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg);
+		resp->body = error_body(resp->style, code, msg);
 	}
+}
+
+void api_defer(struct api_resp *resp, unsigned timeout_ms)
+{
+	resp->deferred = 1;
+	resp->defer_ms = timeout_ms;
 }
 
 const char *api_req_query(const struct api_req *req, const char *key)
@@ -71,6 +109,7 @@ const char *api_req_query(const struct api_req *req, const char *key)
 static enum MHD_Result send_resp(struct drv_api *api, struct MHD_Connection *conn,
 				 struct api_resp *r)
 {
+	const char *json_type = api->style == API_STYLE_DOCKER ? CT_DOCKER : CT_JSON;
 	struct MHD_Response *mr;
 	enum MHD_Result ret;
 	char *text = r->text;
@@ -81,14 +120,17 @@ static enum MHD_Result send_resp(struct drv_api *api, struct MHD_Connection *con
 		text = json_dumps(r->body, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		if (!text) {
 			r->status = 500;
-			text = strdup("{\"error\": {\"code\": \"internal\", \"message\": \"out of "
-				      "memory\"}}");
+			text = strdup(api->style == API_STYLE_DOCKER
+					      ? "{\"Err\": \"out of memory\"}"
+					      : "{\"error\": {\"code\": \"internal\", \"message\": "
+						"\"out of memory\"}}");
 		}
-		r->content_type = "application/json";
+		r->content_type = json_type;
 	}
 	json_decref(r->body);
 	r->body = NULL;
-	if (text && r->content_type && !strcmp(r->content_type, "application/json")) {
+	if (text && r->content_type &&
+	    (!strcmp(r->content_type, CT_JSON) || !strcmp(r->content_type, CT_DOCKER))) {
 		size_t n = strlen(text);
 		char *t = realloc(text, n + 2);
 
@@ -103,8 +145,7 @@ static enum MHD_Result send_resp(struct drv_api *api, struct MHD_Connection *con
 		free(text);
 		return MHD_NO;
 	}
-	MHD_add_response_header(mr, "Content-Type",
-				r->content_type ? r->content_type : "application/json");
+	MHD_add_response_header(mr, "Content-Type", r->content_type ? r->content_type : json_type);
 	ret = MHD_queue_response(conn, r->status, mr);
 	MHD_destroy_response(mr);
 	if (r->status >= 100 && r->status < 600)
@@ -139,70 +180,144 @@ static const struct api_route *route_find(struct drv_api *api, const char *metho
 	return NULL;
 }
 
+static void api_kick(struct drv_api *api);
+
+static void parked_del(struct req_state *st)
+{
+	struct drv_api *api = st->api;
+
+	if (st->prev)
+		st->prev->next = st->next;
+	else
+		api->parked = st->next;
+	if (st->next)
+		st->next->prev = st->prev;
+	st->prev = st->next = NULL;
+	st->parked = 0;
+	api->nparked--;
+}
+
+/* The caller runs MHD next (api_kick), which re-runs the request. */
+static void unpark(struct req_state *st)
+{
+	if (!st->parked)
+		return;
+	parked_del(st);
+	MHD_resume_connection(st->conn);
+}
+
+static void deadline_cb(struct rx_loop *loop, struct rx_timer *t, void *arg)
+{
+	struct req_state *st = arg;
+	struct drv_api *api = st->api;
+
+	st->expired = 1;
+	unpark(st);
+	api_kick(api); /* may complete the request and free st */
+}
+
+static void retry_cb(struct rx_loop *loop, struct rx_timer *t, void *arg)
+{
+	struct drv_api *api = arg;
+
+	/* Handlers that defer again re-park during api_kick(), after this loop. */
+	while (api->parked)
+		unpark(api->parked);
+	api_kick(api);
+}
+
+/* Only from on_request(): MHD allows suspending nowhere else. */
+static int park(struct drv_api *api, struct req_state *st, unsigned timeout_ms)
+{
+	if (!st->deadline) {
+		st->deadline = rx_timer_create(api->loop, deadline_cb, st);
+		if (!st->deadline)
+			return -ENOMEM;
+		rx_timer_arm(st->deadline, timeout_ms, 0);
+	}
+	MHD_suspend_connection(st->conn);
+	st->parked = 1;
+	st->prev = NULL;
+	st->next = api->parked;
+	if (st->next)
+		st->next->prev = st;
+	api->parked = st;
+	api->nparked++;
+	return 0;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
 				  const char *method, const char *version, const char *upload_data,
 				  size_t *upload_data_size, void **con_cls)
 {
 	struct drv_api *api = cls;
-	struct upload *up = *con_cls;
-	struct api_resp resp = {.status = 200};
+	struct req_state *st = *con_cls;
+	struct api_resp resp = {.status = 200, .style = api->style};
 	struct api_req req = {.method = method, .path = url, .conn = conn};
 	const struct api_route *route;
 	json_error_t jerr;
-	enum MHD_Result ret;
 	int known;
 
-	if (!up) {
+	if (!st) {
 		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 							     MHD_HTTP_HEADER_CONTENT_LENGTH);
 
-		up = calloc(1, sizeof(*up));
-		if (!up)
+		st = calloc(1, sizeof(*st));
+		if (!st)
 			return MHD_NO;
-		*con_cls = up;
+		st->api = api;
+		st->conn = conn;
+		*con_cls = st;
 		/* Refuse an announced oversized body before reading any of it. */
 		if (cl && strtoull(cl, NULL, 10) > API_BODY_MAX) {
 			api_error(&resp, 413, "too_large", "request body over %d bytes",
 				  API_BODY_MAX);
-			up->too_large = 2;
+			st->too_large = 2;
 			return send_resp(api, conn, &resp);
 		}
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
-		if (!up->too_large && up->len + *upload_data_size <= API_BODY_MAX) {
-			char *b = realloc(up->buf, up->len + *upload_data_size + 1);
+		if (!st->too_large && st->len + *upload_data_size <= API_BODY_MAX) {
+			char *b = realloc(st->buf, st->len + *upload_data_size + 1);
 
 			if (!b)
 				return MHD_NO;
-			memcpy(b + up->len, upload_data, *upload_data_size);
-			up->buf = b;
-			up->len += *upload_data_size;
-			up->buf[up->len] = '\0';
+			memcpy(b + st->len, upload_data, *upload_data_size);
+			st->buf = b;
+			st->len += *upload_data_size;
+			st->buf[st->len] = '\0';
 		} else {
-			up->too_large = 1;
+			st->too_large = 1;
 		}
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
-	if (up->too_large == 2)
+	/* The final call: also every re-run of a parked request, after its resume. */
+	if (st->too_large == 2)
 		return MHD_YES;
-	if (up->too_large) {
+	if (st->too_large) {
 		api_error(&resp, 413, "too_large", "request body over %d bytes", API_BODY_MAX);
+		return send_resp(api, conn, &resp);
+	}
+	if (api->closing) {
+		api_error(&resp, 503, "unavailable", "shutting down");
 		return send_resp(api, conn, &resp);
 	}
 
 	route = route_find(api, method, url, &req.param, &known);
 	if (!route) {
-		if (known)
+		if (known) {
 			api_error(&resp, 405, "method_not_allowed", "%s is not allowed on %s",
 				  method, url);
-		else
+		} else {
 			api_error(&resp, 404, "not_found", "no such path: %s", url);
+			resp.status = 404; /* Docker too: it reads 404 as "not implemented" */
+		}
 		return send_resp(api, conn, &resp);
 	}
-	if (up->len) {
-		req.body = json_loadb(up->buf, up->len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
+	if (st->len) {
+		req.body = json_loadb(st->buf, st->len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
 				      &jerr);
 		if (!req.body) {
 			api_error(&resp, 400, "invalid_argument",
@@ -212,26 +327,48 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		}
 		if (!json_is_object(req.body)) {
 			json_decref(req.body);
-			api_error(&resp, 400, "invalid_argument", "JSON body must be an object");
+			if (api->style == API_STYLE_DOCKER)
+				api_error(&resp, 400, "invalid_argument",
+					  "malformed JSON body: not an object");
+			else
+				api_error(&resp, 400, "invalid_argument",
+					  "JSON body must be an object");
 			return send_resp(api, conn, &resp);
 		}
 	}
+	req.expired = st->expired;
 	route->cb(api->arg, &req, &resp);
 	json_decref(req.body);
-	ret = send_resp(api, conn, &resp);
-	return ret;
+	if (resp.deferred) {
+		unsigned timeout_ms = resp.defer_ms;
+
+		json_decref(resp.body);
+		free(resp.text);
+		resp = (struct api_resp){.status = 200, .style = api->style};
+		if (st->expired)
+			api_error(&resp, 503, "unavailable", "timed out waiting");
+		else if (park(api, st, timeout_ms))
+			api_error(&resp, 500, "internal", "out of memory");
+		else
+			return MHD_YES;
+	}
+	return send_resp(api, conn, &resp);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
-	struct upload *up = *con_cls;
+	struct req_state *st = *con_cls;
 
-	if (up) {
-		free(up->buf);
-		free(up);
-		*con_cls = NULL;
-	}
+	if (!st)
+		return;
+	/* MHD reports no suspended connection, but never leave a dangling entry. */
+	if (st->parked)
+		parked_del(st);
+	rx_timer_destroy(st->deadline);
+	free(st->buf);
+	free(st);
+	*con_cls = NULL;
 }
 
 /* Run MHD and mirror its next timeout into our timer. */
@@ -280,6 +417,7 @@ static int socket_in_use(const struct sockaddr_un *sa)
 int drv_api_open(struct drv_api **out, struct rx_loop *loop, const char *path,
 		 const struct api_route *routes, size_t nroutes, void *arg)
 {
+	const unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	const union MHD_DaemonInfo *info;
 	struct drv_api *api;
@@ -323,12 +461,11 @@ int drv_api_open(struct drv_api **out, struct rx_loop *loop, const char *path,
 	}
 
 	/* The logger goes first: MHD warns about every start when options precede it. */
-	api->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request,
-				    api, MHD_OPTION_EXTERNAL_LOGGER, mhd_log_cb, api,
-				    MHD_OPTION_LISTEN_SOCKET, api->listen_fd,
-				    MHD_OPTION_NOTIFY_COMPLETED, on_completed, api,
-				    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-				    MHD_OPTION_CONNECTION_LIMIT, (unsigned)64, MHD_OPTION_END);
+	api->mhd = MHD_start_daemon(
+		flags, 0, NULL, NULL, on_request, api, MHD_OPTION_EXTERNAL_LOGGER, mhd_log_cb, api,
+		MHD_OPTION_LISTEN_SOCKET, api->listen_fd, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+		api, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_CONNECTION_LIMIT,
+		(unsigned)API_CONN_MAX, MHD_OPTION_END);
 	if (!api->mhd) {
 		ret = -EIO;
 		goto err_unlink;
@@ -344,13 +481,20 @@ int drv_api_open(struct drv_api **out, struct rx_loop *loop, const char *path,
 		ret = -ENOMEM;
 		goto err_stop;
 	}
+	api->retry = rx_timer_create(loop, retry_cb, api);
+	if (!api->retry) {
+		ret = -ENOMEM;
+		goto err_timer;
+	}
 	ret = rx_io_add(loop, api->epoll_fd, EPOLLIN, api_io_cb, api);
 	if (ret)
-		goto err_timer;
+		goto err_retry;
 	api_kick(api);
 	*out = api;
 	return 0;
 
+err_retry:
+	rx_timer_destroy(api->retry);
 err_timer:
 	rx_timer_destroy(api->timer);
 err_stop:
@@ -371,11 +515,37 @@ void drv_api_close(struct drv_api *api)
 {
 	if (!api)
 		return;
+	/* MHD must not be stopped with suspended connections: resume them and
+	 * let one MHD_run() take them back (answering 503, since closing is set);
+	 * MHD_stop_daemon() then completes them all, freeing their state. */
+	api->closing = 1;
+	while (api->parked)
+		unpark(api->parked);
+	MHD_run(api->mhd);
 	rx_io_del(api->loop, api->epoll_fd);
-	rx_timer_destroy(api->timer);
 	MHD_stop_daemon(api->mhd); /* closes listen_fd */
+	rx_timer_destroy(api->retry);
+	rx_timer_destroy(api->timer);
 	unlink(api->path);
 	free(api);
+}
+
+void drv_api_set_style(struct drv_api *api, enum api_style style)
+{
+	api->style = style;
+}
+
+void drv_api_retry(struct drv_api *api)
+{
+	/* A timer rather than rx_defer(), because drv_api_close() can cancel a
+	 * timer.  Armed even with nothing parked: the caller's own handler, or
+	 * one in a retry pass, may be about to park. */
+	rx_timer_arm(api->retry, 0, 0);
+}
+
+size_t drv_api_parked(const struct drv_api *api)
+{
+	return api->nparked;
 }
 
 unsigned long long drv_api_requests(const struct drv_api *api, unsigned status_class)

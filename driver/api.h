@@ -17,12 +17,17 @@ struct drv_api;
 
 #define API_BODY_MAX (64 * 1024)
 
+/* How errors look: ours ({"error": {"code", "message"}}), or what Docker's
+ * plugin clients expect ({"Err": message}, status 500). */
+enum api_style { API_STYLE_VXMESH = 0, API_STYLE_DOCKER };
+
 struct api_req {
 	const char *method;
 	const char *path;
 	const char *param; /* path tail after the route's prefix ("" when none) */
 	json_t *body;	   /* parsed JSON object, or NULL when the body was empty */
 	void *conn;	   /* for api_req_query() */
+	int expired;	   /* 1 on the last call after the deferral deadline */
 };
 
 struct api_resp {
@@ -30,6 +35,9 @@ struct api_resp {
 	json_t *body; /* JSON reply (reference taken by the server) */
 	char *text;   /* or a malloc()ed plain-text reply (metrics) */
 	const char *content_type;
+	enum api_style style; /* set by the server before the handler runs */
+	int deferred;	      /* set by api_defer() */
+	unsigned defer_ms;
 };
 
 typedef void (*api_handler_cb)(void *arg, const struct api_req *req, struct api_resp *resp);
@@ -45,13 +53,32 @@ struct api_route {
 int drv_api_open(struct drv_api **out, struct rx_loop *loop, const char *path,
 		 const struct api_route *routes, size_t nroutes, void *arg)
 	__attribute__((warn_unused_result));
-/* Stops serving and removes the socket file.  Accepts NULL. */
+/* Stops serving and removes the socket file.  Parked requests get a 503 (or
+ * a closed connection) without their handlers running.  Accepts NULL. */
 void drv_api_close(struct drv_api *api);
+/* Error shape for every later request (default API_STYLE_VXMESH).  Docker
+ * style also types JSON replies application/vnd.docker.plugins.v1.1+json;
+ * unknown paths stay 404, which Docker reads as "not implemented". */
+void drv_api_set_style(struct drv_api *api, enum api_style style);
+
+/* Called by a handler that cannot answer yet.  The request is parked (its
+ * connection suspended) and the handler is called again, with an equal
+ * api_req (method, path, param, body, query), at every drv_api_retry() until
+ * it answers without deferring.  timeout_ms counts from the first deferral
+ * (later calls do not extend it); then the handler is called one last time
+ * with req->expired = 1, and if it defers anyway the server answers 503
+ * "unavailable".  Anything else put in resp is dropped. */
+void api_defer(struct api_resp *resp, unsigned timeout_ms);
+/* Re-run the handlers of every parked request, from the loop shortly after
+ * (never on the caller's stack), so it is safe to call from a handler. */
+void drv_api_retry(struct drv_api *api);
+size_t drv_api_parked(const struct drv_api *api);
 
 /* A query-string argument, or NULL. */
 const char *api_req_query(const struct api_req *req, const char *key);
 
-/* Fill resp with {"error": {"code": code, "message": ...}}. */
+/* Fill resp with {"error": {"code": code, "message": ...}} and status; in
+ * API_STYLE_DOCKER with {"Err": message} and status 500 (code ignored). */
 void api_error(struct api_resp *resp, unsigned status, const char *code, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 

@@ -47,6 +47,28 @@ struct srv {
 
 static struct srv srv;
 
+/* Deferral control and what the deferring handler saw on each call. */
+#define WAIT_LOG 8
+
+struct wait_call {
+	char method[16];
+	char path[64];
+	char param[64];
+	char q[64];
+	int has_q;
+	json_t *body;
+	int expired;
+};
+
+static struct {
+	int ready;	    /* answer instead of deferring */
+	int answer_expired; /* answer on the expired call (else defer again) */
+	unsigned timeout_ms;
+	int in_kick; /* h_kick is on the stack */
+	unsigned calls, calls_in_kick;
+	struct wait_call log[WAIT_LOG];
+} wait;
+
 /* ---- test routes ---- */
 
 static void h_echo(void *arg, const struct api_req *req, struct api_resp *resp)
@@ -99,11 +121,51 @@ static void h_metrics(void *arg, const struct api_req *req, struct api_resp *res
 	resp->content_type = "text/plain; version=0.0.4";
 }
 
+static void h_wait(void *arg, const struct api_req *req, struct api_resp *resp)
+{
+	unsigned n = wait.calls++;
+	const char *q = api_req_query(req, "q");
+
+	if (wait.in_kick)
+		wait.calls_in_kick++;
+	if (n < WAIT_LOG) {
+		struct wait_call *w = &wait.log[n];
+
+		snprintf(w->method, sizeof(w->method), "%s", req->method);
+		snprintf(w->path, sizeof(w->path), "%s", req->path);
+		snprintf(w->param, sizeof(w->param), "%s", req->param);
+		snprintf(w->q, sizeof(w->q), "%s", q ? q : "");
+		w->has_q = q != NULL;
+		w->body = req->body ? json_deep_copy(req->body) : NULL;
+		w->expired = req->expired;
+	}
+	if (wait.ready || (req->expired && wait.answer_expired)) {
+		resp->body = json_pack("{s:s,s:b,s:i}", "param", req->param, "expired",
+				       req->expired, "calls", (int)wait.calls);
+		return;
+	}
+	/* Whatever else a deferring handler put in resp is dropped (ASan checks the free). */
+	resp->body = json_pack("{s:s}", "dropped", "yes");
+	resp->status = 418;
+	api_defer(resp, wait.timeout_ms);
+}
+
+/* Unblocks the waiters, from inside a handler. */
+static void h_kick(void *arg, const struct api_req *req, struct api_resp *resp)
+{
+	wait.in_kick = 1;
+	wait.ready = 1;
+	drv_api_retry(srv.api);
+	wait.in_kick = 0;
+	resp->body = json_pack("{s:b}", "kicked", 1);
+}
+
 static const struct api_route routes[] = {
 	{"GET", "/v1/echo", h_echo},	     {"POST", "/v1/items", h_items_post},
 	{"GET", "/v1/items/", h_items_get},  {"DELETE", "/v1/items/", h_items_delete},
 	{"GET", "/v1/conflict", h_conflict}, {"GET", "/v1/boom", h_boom},
-	{"GET", "/metrics", h_metrics},
+	{"GET", "/metrics", h_metrics},	     {"POST", "/v1/wait/", h_wait},
+	{"GET", "/v1/wait/", h_wait},	     {"POST", "/v1/kick", h_kick},
 };
 
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
@@ -113,6 +175,8 @@ static const struct api_route routes[] = {
 static void srv_setup(void)
 {
 	memset(&seen, 0, sizeof(seen));
+	memset(&wait, 0, sizeof(wait));
+	wait.timeout_ms = 60000;
 	cr_assert_eq(curl_global_init(CURL_GLOBAL_DEFAULT), CURLE_OK);
 	snprintf(srv.dir, sizeof(srv.dir), "/tmp/vxmesh-test-api-XXXXXX");
 	cr_assert_not_null(mkdtemp(srv.dir));
@@ -135,6 +199,8 @@ static void srv_teardown(void)
 	unlink(srv.path);
 	rmdir(srv.dir);
 	curl_global_cleanup();
+	for (unsigned i = 0; i < WAIT_LOG; i++)
+		json_decref(wait.log[i].body);
 }
 
 static void srv_setup_start(void)
@@ -143,8 +209,16 @@ static void srv_setup_start(void)
 	srv_start();
 }
 
+static void srv_setup_docker(void)
+{
+	srv_setup_start();
+	drv_api_set_style(srv.api, API_STYLE_DOCKER);
+}
+
 TestSuite(api, .init = srv_setup_start, .fini = srv_teardown);
 TestSuite(api_sock, .init = srv_setup, .fini = srv_teardown);
+TestSuite(api_defer, .init = srv_setup_start, .fini = srv_teardown);
+TestSuite(api_docker, .init = srv_setup_docker, .fini = srv_teardown);
 
 /* ---- client ---- */
 
@@ -154,8 +228,10 @@ struct call {
 	const char *path; /* with query string */
 	const char *body; /* NULL: no body */
 	size_t body_len;
-	int chunked;	 /* send the body with Transfer-Encoding: chunked */
-	const char *raw; /* raw request bytes instead of curl */
+	int chunked; /* send the body with Transfer-Encoding: chunked */
+	const char
+		*req_ctype; /* Content-Type header line for the body ("Content-Type:" drops it) */
+	const char *raw;    /* raw request bytes instead of curl */
 	/* out */
 	CURLcode rc;
 	long status;
@@ -215,7 +291,8 @@ static void call_curl(struct call *c)
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, c);
 	if (c->body) {
-		hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+		hdrs = curl_slist_append(hdrs, c->req_ctype ? c->req_ctype
+							    : "Content-Type: application/json");
 		curl_easy_setopt(h, CURLOPT_POST, 1L);
 		if (c->chunked) {
 			hdrs = curl_slist_append(hdrs, "Transfer-Encoding: chunked");
@@ -769,4 +846,577 @@ Test(api_sock, missing_directory)
 	snprintf(path, sizeof(path), "%s/no/such/dir.sock", srv.dir);
 	cr_expect_eq(drv_api_open(&api, srv.loop, path, routes, NROUTES, NULL), -ENOENT);
 	cr_expect_null(api);
+}
+
+/* ---- deferred answers ---- */
+
+#define serve_until(cond)                                                                          \
+	do {                                                                                       \
+		uint64_t dl_ = now_ms() + SERVER_DEADLINE_MS;                                      \
+		while (!(cond) && now_ms() < dl_)                                                  \
+			cr_assert_eq(rx_loop_run_once(srv.loop, 10), 0);                           \
+		cr_assert(cond, "timed out waiting for " #cond);                                   \
+	} while (0)
+
+static void call_start(struct call *c, pthread_t *th)
+{
+	atomic_store(&c->done, 0);
+	cr_assert_eq(pthread_create(th, NULL, client_main, c), 0);
+}
+
+static void call_finish(struct call *c, pthread_t th)
+{
+	serve_until(atomic_load(&c->done));
+	pthread_join(th, NULL);
+	for (int i = 0; i < 5; i++)
+		rx_loop_run_once(srv.loop, 0);
+}
+
+/* A few loop iterations without waiting for anything in particular. */
+static void serve_for(unsigned ms)
+{
+	uint64_t end = now_ms() + ms;
+
+	while (now_ms() < end)
+		cr_assert_eq(rx_loop_run_once(srv.loop, 5), 0);
+}
+
+/* Connect and send req from this thread (it fits the socket buffer); the fd. */
+static int raw_send(const char *req)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct timeval tv = {.tv_sec = CLIENT_TIMEOUT_MS / 1000};
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	cr_assert_geq(fd, 0);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", srv.path);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0, "%s", strerror(errno));
+	cr_assert_eq(send(fd, req, strlen(req), MSG_NOSIGNAL), (ssize_t)strlen(req));
+	return fd;
+}
+
+static const char wait_body[] = "{\"net\": \"blue\", \"n\": [1, 2, {\"x\": null}]}\n";
+
+Test(api_defer, answered_after_retry_with_identical_request)
+{
+	struct call c = {.path = "/v1/wait/blue-1?q=a%20b&z=1",
+			 .body = wait_body,
+			 .body_len = sizeof(wait_body) - 1};
+	json_t *want = json_loads(wait_body, 0, NULL), *j;
+	pthread_t th;
+
+	call_start(&c, &th);
+	serve_until(drv_api_parked(srv.api) == 1);
+	cr_expect_eq(wait.calls, 1);
+
+	/* A retry while the handler still cannot answer: called again, parked again. */
+	drv_api_retry(srv.api);
+	serve_until(wait.calls == 2);
+	serve_for(20);
+	cr_expect_eq(drv_api_parked(srv.api), 1);
+	cr_expect_eq(atomic_load(&c.done), 0, "no answer while deferred");
+
+	wait.ready = 1;
+	drv_api_retry(srv.api);
+	call_finish(&c, th);
+	assert_json_reply(&c, 200);
+	j = call_json(&c);
+	cr_expect_eq(json_integer_value(json_object_get(j, "calls")), 3, "%s", c.resp);
+	cr_expect(json_is_false(json_object_get(j, "expired")));
+	cr_expect_eq(drv_api_parked(srv.api), 0);
+	cr_expect_eq(wait.calls, 3);
+	for (unsigned i = 0; i < 3; i++) {
+		const struct wait_call *w = &wait.log[i];
+
+		cr_expect_str_eq(w->method, "POST", "call %u", i);
+		cr_expect_str_eq(w->path, "/v1/wait/blue-1", "call %u", i);
+		cr_expect_str_eq(w->param, "blue-1", "call %u", i);
+		cr_expect(w->has_q, "call %u: query arg readable", i);
+		cr_expect_str_eq(w->q, "a b", "call %u", i);
+		cr_expect(json_equal(w->body, want), "call %u: body", i);
+		cr_expect_eq(w->expired, 0, "call %u", i);
+	}
+	cr_expect_eq(drv_api_requests(srv.api, 2), 1, "one answer counted");
+	cr_expect_eq(drv_api_requests(srv.api, 4), 0, "the dropped 418 is never sent");
+	json_decref(j);
+	json_decref(want);
+	call_free(&c);
+}
+
+Test(api_defer, get_without_body)
+{
+	struct call c = {.path = "/v1/wait/x"};
+	pthread_t th;
+
+	call_start(&c, &th);
+	serve_until(drv_api_parked(srv.api) == 1);
+	wait.ready = 1;
+	drv_api_retry(srv.api);
+	call_finish(&c, th);
+	assert_json_reply(&c, 200);
+	cr_expect_eq(wait.calls, 2);
+	cr_expect_null(wait.log[0].body);
+	cr_expect_null(wait.log[1].body);
+	cr_expect_str_eq(wait.log[1].method, "GET");
+	cr_expect_eq(wait.log[1].has_q, 0);
+	call_free(&c);
+}
+
+Test(api_defer, expiry_calls_handler_once_more)
+{
+	struct call c = {.path = "/v1/wait/late"};
+	uint64_t t0 = now_ms();
+	pthread_t th;
+	json_t *j;
+
+	wait.timeout_ms = 150;
+	wait.answer_expired = 1;
+	call_start(&c, &th);
+	call_finish(&c, th);
+	assert_json_reply(&c, 200);
+	cr_expect_geq(now_ms() - t0, 150, "answered before the deadline");
+	j = call_json(&c);
+	cr_expect(json_is_true(json_object_get(j, "expired")), "%s", c.resp);
+	cr_expect_eq(wait.calls, 2);
+	cr_expect_eq(wait.log[0].expired, 0);
+	cr_expect_eq(wait.log[1].expired, 1);
+	cr_expect_eq(drv_api_parked(srv.api), 0);
+	json_decref(j);
+	call_free(&c);
+}
+
+/* Retries do not extend the deadline, which counts from the first deferral. */
+Test(api_defer, expiry_not_extended_by_retries)
+{
+	struct call c = {.path = "/v1/wait/late"};
+	uint64_t t0 = now_ms();
+	pthread_t th;
+
+	wait.timeout_ms = 200;
+	wait.answer_expired = 1;
+	call_start(&c, &th);
+	while (!atomic_load(&c.done) && now_ms() - t0 < 2000) {
+		drv_api_retry(srv.api);
+		cr_assert_eq(rx_loop_run_once(srv.loop, 20), 0);
+	}
+	call_finish(&c, th);
+	assert_json_reply(&c, 200);
+	cr_expect_lt(now_ms() - t0, 1500);
+	cr_expect_gt(wait.calls, 2);
+	call_free(&c);
+}
+
+/* Answered by a retry: its deadline passing afterwards must be a no-op. */
+Test(api_defer, deadline_after_answer_is_harmless)
+{
+	struct call c = {.path = "/v1/wait/quick"};
+	pthread_t th;
+
+	wait.timeout_ms = 100;
+	call_start(&c, &th);
+	serve_until(drv_api_parked(srv.api) == 1);
+	wait.ready = 1;
+	drv_api_retry(srv.api);
+	call_finish(&c, th);
+	assert_json_reply(&c, 200);
+	serve_for(200);
+	cr_expect_eq(wait.calls, 2);
+	call_free(&c);
+}
+
+Test(api_defer, deferring_after_expiry_is_503)
+{
+	struct call c = {.path = "/v1/wait/late"};
+	pthread_t th;
+
+	wait.timeout_ms = 50;
+	call_start(&c, &th);
+	call_finish(&c, th);
+	assert_error(&c, 503, "unavailable", "timed out waiting");
+	cr_expect_eq(wait.calls, 2);
+	cr_expect_eq(wait.log[1].expired, 1);
+	cr_expect_eq(drv_api_parked(srv.api), 0);
+	cr_expect_eq(drv_api_requests(srv.api, 5), 1);
+	call_free(&c);
+}
+
+static const char wait_raw[] = "POST /v1/wait/gone HTTP/1.1\r\n"
+			       "Host: localhost\r\n"
+			       "Content-Length: 9\r\n"
+			       "\r\n"
+			       "{\"a\": 1}\n";
+
+/* The client hangs up while parked; then a retry finds the connection dead. */
+Test(api_defer, client_hangup_then_retry)
+{
+	int fd = raw_send(wait_raw);
+	struct call c = {.path = "/v1/echo?q=alive"};
+
+	serve_until(drv_api_parked(srv.api) == 1);
+	close(fd);
+	serve_for(20);
+	wait.ready = 1;
+	drv_api_retry(srv.api);
+	serve_until(drv_api_parked(srv.api) == 0);
+	serve_for(50);
+	/* The server still serves. */
+	run(&c);
+	assert_json_reply(&c, 200);
+	call_free(&c);
+}
+
+/* Hung up, then deferred again at every retry: the deadline ends it. */
+Test(api_defer, client_hangup_then_expiry)
+{
+	int fd = raw_send(wait_raw);
+	unsigned calls;
+
+	wait.timeout_ms = 100;
+	serve_until(drv_api_parked(srv.api) == 1);
+	close(fd);
+	drv_api_retry(srv.api);
+	serve_until(wait.calls >= 2);
+	serve_until(wait.calls >= 3 || drv_api_parked(srv.api) == 0);
+	serve_for(300);
+	cr_expect_eq(drv_api_parked(srv.api), 0);
+	calls = wait.calls;
+	drv_api_retry(srv.api);
+	serve_for(50);
+	cr_expect_eq(wait.calls, calls, "nothing left to re-run");
+}
+
+/* Reads what the server sent until EOF; 0 when nothing came. */
+static long raw_read_status(int fd)
+{
+	char buf[4096];
+	size_t off = 0;
+	long status = 0;
+	ssize_t n;
+
+	while (off < sizeof(buf) - 1 && (n = recv(fd, buf + off, sizeof(buf) - 1 - off, 0)) > 0)
+		off += (size_t)n;
+	cr_assert_geq(n, 0, "recv: %s (the server must close, not hang)", strerror(errno));
+	buf[off] = '\0';
+	if (off && sscanf(buf, "HTTP/1.%*d %ld", &status) != 1)
+		status = -1;
+	return status;
+}
+
+Test(api_defer, close_with_parked_requests)
+{
+	int fd1 = raw_send(wait_raw), fd2, fd3;
+	long st;
+
+	fd2 = raw_send(wait_raw);
+	fd3 = raw_send(wait_raw);
+	serve_until(drv_api_parked(srv.api) == 3);
+	close(fd3); /* one client already gone */
+	drv_api_close(srv.api);
+	srv.api = NULL;
+	cr_expect_eq(access(srv.path, F_OK), -1, "socket removed");
+	/* Each client gets the 503 or at least a closed connection. */
+	st = raw_read_status(fd1);
+	cr_log_info("close: client 1 got %ld", st);
+	cr_expect(st == 503 || st == 0, "status %ld", st);
+	st = raw_read_status(fd2);
+	cr_log_info("close: client 2 got %ld", st);
+	cr_expect(st == 503 || st == 0, "status %ld", st);
+	cr_expect_eq(wait.calls, 3, "no handler runs at close");
+	close(fd1);
+	close(fd2);
+	/* The loop has nothing of the server left to run. */
+	for (int i = 0; i < 5; i++)
+		cr_assert_eq(rx_loop_run_once(srv.loop, 0), 0);
+}
+
+/* A retry pending when the server closes must not run. */
+Test(api_defer, close_with_retry_pending)
+{
+	int fd = raw_send(wait_raw);
+
+	serve_until(drv_api_parked(srv.api) == 1);
+	drv_api_retry(srv.api);
+	drv_api_close(srv.api);
+	srv.api = NULL;
+	for (int i = 0; i < 5; i++)
+		cr_assert_eq(rx_loop_run_once(srv.loop, 0), 0);
+	cr_expect_eq(wait.calls, 1);
+	close(fd);
+}
+
+#define MANY 200
+
+struct many {
+	long status[MANY];
+	int fd[MANY];
+	atomic_int done;
+};
+
+/* MANY raw clients at once; waits for every answer (bounded). */
+static void *many_main(void *arg)
+{
+	struct many *m = arg;
+	char req[256], buf[MANY][1024];
+	size_t len[MANY] = {0};
+	uint64_t deadline = now_ms() + CLIENT_TIMEOUT_MS;
+	int left = MANY;
+
+	for (int i = 0; i < MANY; i++) {
+		struct sockaddr_un sa = {.sun_family = AF_UNIX};
+
+		m->fd[i] = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", srv.path);
+		snprintf(
+			req, sizeof(req),
+			"GET /v1/wait/n%d HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+			i);
+		if (m->fd[i] < 0 || connect(m->fd[i], (struct sockaddr *)&sa, sizeof(sa)) ||
+		    send(m->fd[i], req, strlen(req), MSG_NOSIGNAL) != (ssize_t)strlen(req)) {
+			m->status[i] = -1;
+			left--;
+		}
+	}
+	while (left > 0 && now_ms() < deadline) {
+		struct pollfd pfd[MANY];
+		int idx[MANY], n = 0;
+
+		for (int i = 0; i < MANY; i++)
+			if (!m->status[i]) {
+				pfd[n] = (struct pollfd){.fd = m->fd[i], .events = POLLIN};
+				idx[n++] = i;
+			}
+		if (poll(pfd, (nfds_t)n, 50) <= 0)
+			continue;
+		for (int k = 0; k < n; k++) {
+			int i = idx[k];
+			ssize_t r;
+
+			if (!pfd[k].revents)
+				continue;
+			r = recv(m->fd[i], buf[i] + len[i], sizeof(buf[i]) - 1 - len[i], 0);
+			if (r > 0) {
+				len[i] += (size_t)r;
+				continue;
+			}
+			/* EOF (Connection: close) ends the answer. */
+			buf[i][len[i]] = '\0';
+			if (sscanf(buf[i], "HTTP/1.%*d %ld", &m->status[i]) != 1)
+				m->status[i] = -2;
+			left--;
+		}
+	}
+	for (int i = 0; i < MANY; i++)
+		if (m->fd[i] >= 0)
+			close(m->fd[i]);
+	atomic_store(&m->done, 1);
+	return NULL;
+}
+
+Test(api_defer, many_parked_answered_by_one_retry)
+{
+	static struct many m;
+	pthread_t th;
+
+	cr_assert_eq(pthread_create(&th, NULL, many_main, &m), 0);
+	serve_until(drv_api_parked(srv.api) == MANY || atomic_load(&m.done));
+	cr_assert_eq(drv_api_parked(srv.api), MANY);
+	cr_expect_eq(wait.calls, MANY);
+	wait.ready = 1;
+	drv_api_retry(srv.api);
+	serve_until(atomic_load(&m.done));
+	pthread_join(th, NULL);
+	for (int i = 0; i < MANY; i++)
+		cr_expect_eq(m.status[i], 200, "client %d: %ld", i, m.status[i]);
+	cr_expect_eq(wait.calls, 2 * MANY);
+	cr_expect_eq(drv_api_parked(srv.api), 0);
+	cr_expect_eq(drv_api_requests(srv.api, 2), MANY);
+}
+
+/* A handler calls drv_api_retry(); the re-runs happen later, not on its stack. */
+Test(api_defer, retry_from_inside_a_handler)
+{
+	struct call a = {.path = "/v1/wait/a"};
+	struct call k = {.method = "POST", .path = "/v1/kick"};
+	pthread_t tha, thk;
+
+	call_start(&a, &tha);
+	serve_until(drv_api_parked(srv.api) == 1);
+	call_start(&k, &thk);
+	call_finish(&k, thk);
+	call_finish(&a, tha);
+	assert_json_reply(&k, 200);
+	assert_json_reply(&a, 200);
+	cr_expect_eq(wait.calls, 2);
+	cr_expect_eq(wait.calls_in_kick, 0, "re-run on the caller's stack");
+	cr_expect_eq(drv_api_parked(srv.api), 0);
+	call_free(&a);
+	call_free(&k);
+}
+
+/* drv_api_retry() with nothing parked is harmless. */
+Test(api_defer, retry_with_nothing_parked)
+{
+	struct call c = {.path = "/v1/echo?q=x"};
+
+	drv_api_retry(srv.api);
+	drv_api_retry(srv.api);
+	serve_for(20);
+	cr_expect_eq(drv_api_parked(srv.api), 0);
+	run(&c);
+	assert_json_reply(&c, 200);
+	call_free(&c);
+}
+
+/* ---- Docker plugin style ---- */
+
+#define CT_DOCKER "application/vnd.docker.plugins.v1.1+json"
+
+/* Asserts a Docker error reply: status, content type, exactly {"Err": "<prefix>..."}. */
+static void assert_docker_err(const struct call *c, long status, const char *msg_prefix)
+{
+	const char *msg = NULL;
+	json_error_t jerr;
+	json_t *j;
+
+	cr_assert_eq(c->rc, CURLE_OK, "curl: %s", curl_easy_strerror(c->rc));
+	cr_assert_eq(c->status, status, "status %ld, want %ld: %s", c->status, status,
+		     c->resp ? c->resp : "");
+	cr_expect_str_eq(c->ctype, CT_DOCKER);
+	j = call_json(c);
+	cr_assert_eq(json_unpack_ex(j, &jerr, JSON_STRICT, "{s:s}", "Err", &msg), 0, "%s: %s",
+		     jerr.text, c->resp);
+	cr_expect(!strncmp(msg, msg_prefix, strlen(msg_prefix)), "Err \"%s\", want \"%s...\"", msg,
+		  msg_prefix);
+	json_decref(j);
+}
+
+Test(api_docker, success_has_docker_content_type)
+{
+	struct call c = {.path = "/v1/echo?q=hi"};
+	json_t *j;
+
+	run(&c);
+	cr_assert_eq(c.status, 200);
+	cr_expect_str_eq(c.ctype, CT_DOCKER);
+	cr_expect(c.resp_len && c.resp[c.resp_len - 1] == '\n');
+	j = call_json(&c);
+	cr_expect_str_eq(json_string_value(json_object_get(j, "q")), "hi");
+	json_decref(j);
+	call_free(&c);
+}
+
+Test(api_docker, handler_error_is_500_err)
+{
+	struct call c = {.path = "/v1/conflict"};
+
+	run(&c);
+	assert_docker_err(&c, 500, "item \"x\" already exists");
+	call_free(&c);
+	c = (struct call){.path = "/v1/boom"};
+	run(&c);
+	assert_docker_err(&c, 500, "boom 42");
+	call_free(&c);
+}
+
+Test(api_docker, unknown_path_404)
+{
+	struct call c = {.method = "POST", .path = "/NetworkDriver.ProgramExternalConnectivity"};
+
+	run(&c);
+	assert_docker_err(&c, 404, "no such path: /NetworkDriver.ProgramExternalConnectivity");
+	cr_expect_eq(seen.calls, 0);
+	call_free(&c);
+}
+
+Test(api_docker, wrong_method_is_500)
+{
+	struct call c = {.method = "DELETE", .path = "/v1/echo"};
+
+	run(&c);
+	assert_docker_err(&c, 500, "DELETE is not allowed on /v1/echo");
+	call_free(&c);
+}
+
+Test(api_docker, bad_bodies_500)
+{
+	static const char *const bodies[] = {"{\"a\": ", "{bad}\n", "[1]\n", "null\n", "42"};
+
+	for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+		struct call c = {
+			.path = "/v1/items", .body = bodies[i], .body_len = strlen(bodies[i])};
+
+		cr_log_info("case %zu: %s", i, bodies[i]);
+		run(&c);
+		assert_docker_err(&c, 500, "malformed JSON body: ");
+		call_free(&c);
+	}
+	cr_expect_eq(seen.calls, 0);
+}
+
+struct docker_body_case {
+	const char *ctype; /* request Content-Type header line */
+	const char *body;
+	int body_null;
+};
+
+static const struct docker_body_case docker_bodies[] = {
+	{"Content-Type:", "", 1}, /* Plugin.Activate: no body, no type */
+	{"Content-Type: application/vnd.docker.plugins.v1.2+json", "", 1},
+	{"Content-Type: application/vnd.docker.plugins.v1.2+json", "{\"NetworkID\": \"n1\"}\n", 0},
+	{"Content-Type: text/plain", "{\"NetworkID\": \"n1\"}\n", 0},
+	{"Content-Type: application/x-www-form-urlencoded", "{\"NetworkID\": \"n1\"}\n", 0},
+	{"Content-Type:", "{\"NetworkID\": \"n1\"}\n", 0},
+};
+
+Test(api_docker, bodies_with_any_content_type)
+{
+	for (size_t i = 0; i < sizeof(docker_bodies) / sizeof(docker_bodies[0]); i++) {
+		const struct docker_body_case *t = &docker_bodies[i];
+		struct call c = {.path = "/v1/items",
+				 .body = t->body,
+				 .body_len = strlen(t->body),
+				 .req_ctype = t->ctype};
+		unsigned calls = seen.calls;
+		json_t *j;
+
+		cr_log_info("case %zu: %s", i, t->ctype);
+		run(&c);
+		cr_assert_eq(c.status, 201, "case %zu: %s", i, c.resp ? c.resp : "");
+		cr_expect_str_eq(c.ctype, CT_DOCKER);
+		cr_expect_eq(seen.calls, calls + 1);
+		cr_expect_eq(seen.body_null, t->body_null, "case %zu", i);
+		j = call_json(&c);
+		if (t->body_null)
+			cr_expect(json_is_null(json_object_get(j, "body")), "%s", c.resp);
+		else
+			cr_expect_str_eq(json_string_value(json_object_get(
+						 json_object_get(j, "body"), "NetworkID")),
+					 "n1");
+		json_decref(j);
+		call_free(&c);
+	}
+}
+
+Test(api_docker, deferral_timeout_is_500_err)
+{
+	struct call c = {.path = "/v1/wait/late"};
+	pthread_t th;
+
+	wait.timeout_ms = 30;
+	call_start(&c, &th);
+	call_finish(&c, th);
+	assert_docker_err(&c, 500, "timed out waiting");
+	call_free(&c);
+}
+
+Test(api_docker, plain_text_keeps_its_type)
+{
+	struct call c = {.path = "/metrics"};
+
+	run(&c);
+	cr_expect_eq(c.status, 200);
+	cr_expect_str_eq(c.ctype, "text/plain; version=0.0.4");
+	call_free(&c);
 }
