@@ -64,6 +64,19 @@ static const struct opt opts[] = {
 	{"gossip-profile", OPT_STR, offsetof(struct drv_config, gossip_profile),
 	 sizeof(((struct drv_config *)0)->gossip_profile), 0, 0, "lan|local",
 	 "memberlist timing profile (default lan; local detects failures faster)"},
+	{"default-pool", OPT_STR, offsetof(struct drv_config, default_pool),
+	 sizeof(((struct drv_config *)0)->default_pool), 0, 0, "CIDR",
+	 "subnets for networks created without one (default " DRV_DEFAULT_POOL ")"},
+	{"default-subnet-size", OPT_UINT, offsetof(struct drv_config, default_subnet_len), 0, 8, 30,
+	 "LEN", "prefix length of subnets taken from --default-pool (default 24)"},
+	{"docker", OPT_BOOL, offsetof(struct drv_config, docker), 0, 0, 0, NULL,
+	 "serve the Docker network and IPAM plugin and mirror networks into Docker"},
+	{"plugin-socket", OPT_STR, offsetof(struct drv_config, plugin_socket),
+	 sizeof(((struct drv_config *)0)->plugin_socket), 0, 0, "PATH",
+	 "Docker plugin socket (default " DRV_PLUGIN_SOCKET "; implies --docker)"},
+	{"docker-socket", OPT_STR, offsetof(struct drv_config, docker_socket),
+	 sizeof(((struct drv_config *)0)->docker_socket), 0, 0, "PATH",
+	 "Docker Engine API socket (default " DRV_DOCKER_SOCKET ")"},
 	{"log-level", OPT_LEVEL, offsetof(struct drv_config, log_level), 0, 0, 0, "LEVEL",
 	 "error, warn, info (default) or debug"},
 	{"log-json", OPT_BOOL, offsetof(struct drv_config, log_json), 0, 0, 0, NULL,
@@ -81,6 +94,9 @@ void drv_config_defaults(struct drv_config *c)
 	c->log_level = LOG_LVL_INFO;
 	snprintf(c->bind, sizeof(c->bind), "0.0.0.0:7946");
 	snprintf(c->gossip_profile, sizeof(c->gossip_profile), "lan");
+	snprintf(c->default_pool, sizeof(c->default_pool), "%s", DRV_DEFAULT_POOL);
+	c->default_subnet_len = 24;
+	snprintf(c->docker_socket, sizeof(c->docker_socket), "%s", DRV_DOCKER_SOCKET);
 }
 
 static const struct opt *opt_find(const char *name, size_t len)

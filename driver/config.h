@@ -15,6 +15,9 @@
 
 #define DRV_STATE_DIR_DEFAULT "/var/lib/vxmesh"
 #define DRV_SOCKET_DEFAULT    "/run/vxmesh/vxmesh.sock"
+#define DRV_PLUGIN_SOCKET     "/run/docker/plugins/vxmesh.sock"
+#define DRV_DOCKER_SOCKET     "/var/run/docker.sock"
+#define DRV_DEFAULT_POOL      "10.200.0.0/16"
 
 struct drv_config {
 	char state_dir[PATH_MAX];
@@ -33,6 +36,13 @@ struct drv_config {
 	char join_token[2048];
 	char encrypt[64];	 /* base64 key installed at start */
 	char gossip_profile[16]; /* lan (default) or local */
+	/* IPAM */
+	char default_pool[32]; /* subnets for networks created without one */
+	unsigned default_subnet_len;
+	/* Docker */
+	char plugin_socket[PATH_MAX]; /* "" = no Docker plugin */
+	char docker_socket[PATH_MAX]; /* Engine API, for mirroring networks */
+	int docker;		      /* serve the plugin and mirror networks */
 	int log_json;
 	int help;
 };

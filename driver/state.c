@@ -69,6 +69,14 @@ static const char *const migrations[] = {
 	      " deleted INTEGER NOT NULL,"
 	      " value BLOB,"
 	      " PRIMARY KEY (kind, key));",
+	/* v3: each network names its address-ownership ring (cluster-wide
+	 * IPAM); a small key/value table for integrations (Docker's ids). */
+	[3] = "ALTER TABLE networks ADD COLUMN ring TEXT NOT NULL DEFAULT '';"
+	      "CREATE TABLE kv ("
+	      " ns TEXT NOT NULL,"
+	      " key TEXT NOT NULL,"
+	      " value TEXT NOT NULL,"
+	      " PRIMARY KEY (ns, key));",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == DRV_STATE_SCHEMA + 1,
@@ -94,10 +102,13 @@ enum query {
 	Q_GOSSIP_PUT,
 	Q_GOSSIP_DELETE,
 	Q_GOSSIP_LIST,
+	Q_KV_PUT,
+	Q_KV_DELETE,
+	Q_KV_LIST,
 	Q_COUNT,
 };
 
-#define NET_COLS   "name, vni, subnet, gateway, mtu, port, created"
+#define NET_COLS   "name, vni, subnet, gateway, mtu, port, created, ring"
 #define EP_COLS	   "id, net, netns, ifname, ip, mac, created"
 #define LEASE_COLS "net, ip, owner, created"
 
@@ -107,7 +118,8 @@ static const char *const query_sql[Q_COUNT] = {
 	[Q_NODE_INIT] = "INSERT INTO node (id, name, created) SELECT ?1, ?2, ?3"
 			" WHERE NOT EXISTS (SELECT 1 FROM node)",
 	[Q_NODE_GET] = "SELECT id, name, created FROM node LIMIT 2",
-	[Q_NET_INSERT] = "INSERT INTO networks (" NET_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[Q_NET_INSERT] =
+		"INSERT INTO networks (" NET_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
 	[Q_NET_DELETE] = "DELETE FROM networks WHERE name = ?1",
 	[Q_NET_GET] = "SELECT " NET_COLS " FROM networks WHERE name = ?1",
 	[Q_NET_LIST] = "SELECT " NET_COLS " FROM networks ORDER BY name",
@@ -126,6 +138,9 @@ static const char *const query_sql[Q_COUNT] = {
 	[Q_GOSSIP_DELETE] = "DELETE FROM gossip WHERE kind = ?1 AND key = ?2",
 	[Q_GOSSIP_LIST] = "SELECT kind, key, clock, origin, owner, deleted, value FROM gossip"
 			  " ORDER BY kind, key",
+	[Q_KV_PUT] = "INSERT OR REPLACE INTO kv (ns, key, value) VALUES (?1, ?2, ?3)",
+	[Q_KV_DELETE] = "DELETE FROM kv WHERE ns = ?1 AND key = ?2",
+	[Q_KV_LIST] = "SELECT key, value FROM kv WHERE ns = ?1 ORDER BY key",
 };
 
 struct drv_state {
@@ -660,6 +675,8 @@ int drv_state_net_insert(struct drv_state *st, const struct drv_net_rec *n)
 		rc = sqlite3_bind_int64(s, 6, n->port);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_bind_int64(s, 7, n->created);
+	if (rc == SQLITE_OK)
+		rc = bind_str(s, 8, n->ring, 0);
 	rc = step_write(s, rc);
 	switch (rc) {
 	case SQLITE_CONSTRAINT_PRIMARYKEY:
@@ -729,7 +746,10 @@ static int net_row(sqlite3_stmt *s, void *dst)
 	if (ret)
 		return ret;
 	n->port = (uint16_t)v;
-	return col_int(s, 6, INT64_MIN, INT64_MAX, 0, &n->created);
+	ret = col_int(s, 6, INT64_MIN, INT64_MAX, 0, &n->created);
+	if (ret)
+		return ret;
+	return col_str(s, 7, n->ring, sizeof(n->ring), 1);
 }
 
 static int get_by(struct drv_state *st, enum query q, const char *key,
@@ -1055,6 +1075,66 @@ int drv_state_gossip_foreach(struct drv_state *st, drv_gossip_row_cb cb, void *a
 	}
 	if (!ret && rc != SQLITE_DONE)
 		ret = sql_errno(rc);
+	stmt_put(s);
+	return ret;
+}
+
+static int kv_bind(struct drv_state *st, enum query q, const char *ns, const char *key,
+		   sqlite3_stmt **out)
+{
+	int ret, rc;
+
+	ret = stmt_get(st, q, out);
+	if (ret)
+		return ret;
+	rc = bind_str(*out, 1, ns, 0);
+	if (rc == SQLITE_OK && key)
+		rc = bind_str(*out, 2, key, 0);
+	if (rc != SQLITE_OK) {
+		stmt_put(*out);
+		return sql_errno(rc);
+	}
+	return 0;
+}
+
+int drv_state_kv_put(struct drv_state *st, const char *ns, const char *key, const char *value)
+{
+	sqlite3_stmt *s;
+	int ret;
+
+	ret = kv_bind(st, Q_KV_PUT, ns, key, &s);
+	if (ret)
+		return ret;
+	return sql_errno(step_write(s, bind_str(s, 3, value, 0)));
+}
+
+int drv_state_kv_delete(struct drv_state *st, const char *ns, const char *key)
+{
+	sqlite3_stmt *s;
+	int ret;
+
+	ret = kv_bind(st, Q_KV_DELETE, ns, key, &s);
+	if (ret)
+		return ret;
+	return sql_errno(step_write(s, SQLITE_OK));
+}
+
+int drv_state_kv_foreach(struct drv_state *st, const char *ns, drv_kv_row_cb cb, void *arg)
+{
+	sqlite3_stmt *s;
+	int ret, rc;
+
+	ret = kv_bind(st, Q_KV_LIST, ns, NULL, &s);
+	if (ret)
+		return ret;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *k = (const char *)sqlite3_column_text(s, 0);
+		const char *v = (const char *)sqlite3_column_text(s, 1);
+
+		if (k && v)
+			cb(arg, k, v);
+	}
+	ret = rc == SQLITE_DONE ? 0 : sql_errno(rc);
 	stmt_put(s);
 	return ret;
 }

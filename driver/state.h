@@ -19,7 +19,8 @@
 #include "vxlan/vxlan.h"
 
 #define DRV_NODE_ID_LEN	 32 /* hex characters */
-#define DRV_STATE_SCHEMA 2
+#define DRV_STATE_SCHEMA 3
+#define DRV_RING_ID_LEN	 16 /* hex characters */
 
 struct drv_state;
 
@@ -37,6 +38,7 @@ struct drv_net_rec {
 	unsigned mtu;	   /* 0 = derive from the underlay */
 	uint16_t port;	   /* VXLAN UDP port */
 	int64_t created;
+	char ring[DRV_RING_ID_LEN + 1]; /* address-ownership ring (docs/ipam.md); "" = none */
 };
 
 struct drv_ep_rec {
@@ -107,6 +109,15 @@ int drv_state_gossip_delete(struct drv_state *st, uint8_t kind, const char *key)
  * memory and is valid during the call only. */
 typedef void (*drv_gossip_row_cb)(void *arg, const struct gt_entry *e);
 int drv_state_gossip_foreach(struct drv_state *st, drv_gossip_row_cb cb, void *arg)
+	__attribute__((warn_unused_result));
+
+/* Small integration records (Docker network and endpoint ids), JSON text
+ * values in a namespace.  put is an upsert; delete of a missing key is 0. */
+int drv_state_kv_put(struct drv_state *st, const char *ns, const char *key, const char *value)
+	__attribute__((warn_unused_result));
+int drv_state_kv_delete(struct drv_state *st, const char *ns, const char *key);
+typedef void (*drv_kv_row_cb)(void *arg, const char *key, const char *value);
+int drv_state_kv_foreach(struct drv_state *st, const char *ns, drv_kv_row_cb cb, void *arg)
 	__attribute__((warn_unused_result));
 
 #endif

@@ -529,7 +529,7 @@ Test(state, stored_text_is_readable_and_strictly_parsed)
 	sqlite3_finalize(s);
 	sqlite3_close(db);
 
-	raw_exec("INSERT INTO networks VALUES ('bad', 8, '10.2.0.0/33', NULL, 1450, 4789, 0);"
+	raw_exec("INSERT INTO networks VALUES ('bad', 8, '10.2.0.0/33', NULL, 1450, 4789, 0, '');"
 		 "INSERT INTO endpoints VALUES ('badmac', 'a', NULL, NULL, '10.1.0.5', "
 		 "'zz:zz:zz:zz:zz:zz', 0);");
 	st = open_ok();
@@ -665,11 +665,60 @@ Test(state, schema_v1_is_migrated_forward)
 
 	/* A v1 database with one network, as an agent of issue 2 left it. */
 	drv_state_close(open_ok());
-	raw_exec("DROP TABLE gossip; PRAGMA user_version = 1;"
+	raw_exec("DROP TABLE gossip; DROP TABLE kv; ALTER TABLE networks DROP COLUMN ring;"
+		 "PRAGMA user_version = 1;"
 		 "INSERT INTO networks VALUES ('blue', 100, '10.0.0.0/24', NULL, 0, 4789, 1)");
 	st = open_ok();
 	cr_assert_eq(drv_state_schema_version(st), DRV_STATE_SCHEMA);
 	cr_assert_eq(drv_state_net_get(st, "blue", &n), 0);
 	cr_assert_eq(n.vni, 100);
+	cr_assert_str_eq(n.ring, "", "networks from before v3 have no ownership ring");
+	drv_state_close(st);
+}
+
+static void kv_collect(void *arg, const char *key, const char *value)
+{
+	char *out = arg;
+
+	strcat(out, key);
+	strcat(out, "=");
+	strcat(out, value);
+	strcat(out, ";");
+}
+
+Test(state, kv_upsert_delete_and_namespaces)
+{
+	struct drv_state *st = open_ok();
+	char got[256] = "";
+
+	cr_assert_eq(drv_state_kv_put(st, "docker.net", "b", "{\"x\":2}"), 0);
+	cr_assert_eq(drv_state_kv_put(st, "docker.net", "a", "1"), 0);
+	cr_assert_eq(drv_state_kv_put(st, "docker.net", "a", "3"), 0, "put is an upsert");
+	cr_assert_eq(drv_state_kv_put(st, "docker.ep", "a", "other"), 0);
+	cr_assert_eq(drv_state_kv_foreach(st, "docker.net", kv_collect, got), 0);
+	cr_assert_str_eq(got, "a=3;b={\"x\":2};", "one namespace, sorted by key");
+	cr_assert_eq(drv_state_kv_delete(st, "docker.net", "a"), 0);
+	cr_assert_eq(drv_state_kv_delete(st, "docker.net", "missing"), 0);
+	drv_state_close(st);
+	st = open_ok();
+	got[0] = '\0';
+	cr_assert_eq(drv_state_kv_foreach(st, "docker.net", kv_collect, got), 0);
+	cr_assert_str_eq(got, "b={\"x\":2};", "persists across reopen");
+	got[0] = '\0';
+	cr_assert_eq(drv_state_kv_foreach(st, "docker.ep", kv_collect, got), 0);
+	cr_assert_str_eq(got, "a=other;");
+	drv_state_close(st);
+}
+
+Test(state, network_ring_id_round_trips)
+{
+	struct drv_state *st = open_ok();
+	struct drv_net_rec n = {.name = "ringed", .vni = 9, .port = 4789}, got;
+
+	cr_assert_eq(addr_parse_prefix("10.9.0.0/24", 1, &n.subnet), 0);
+	snprintf(n.ring, sizeof(n.ring), "0123456789abcdef");
+	cr_assert_eq(drv_state_net_insert(st, &n), 0);
+	cr_assert_eq(drv_state_net_get(st, "ringed", &got), 0);
+	cr_assert_str_eq(got.ring, "0123456789abcdef");
 	drv_state_close(st);
 }
