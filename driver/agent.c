@@ -39,6 +39,7 @@
 #include "driver/cluster.h"
 #include "driver/api.h"
 #include "driver/config.h"
+#include "driver/ipamc.h"
 #include "driver/state.h"
 #include "ipam/ipam.h"
 #include "vxlan/vxlan.h"
@@ -292,7 +293,7 @@ static uint32_t vni_pick(struct agent *a)
 static void h_net_create(void *arg, const struct api_req *req, struct api_resp *resp)
 {
 	static const struct field fields[] = {
-		{"name", JSON_STRING, 1}, {"subnet", JSON_STRING, 1},  {"vni", JSON_INTEGER, 0},
+		{"name", JSON_STRING, 1}, {"subnet", JSON_STRING, 0},  {"vni", JSON_INTEGER, 0},
 		{"mtu", JSON_INTEGER, 0}, {"gateway", JSON_STRING, 0}, {"port", JSON_INTEGER, 0},
 	};
 	struct agent *a = arg;
@@ -314,6 +315,19 @@ static void h_net_create(void *arg, const struct api_req *req, struct api_resp *
 			  "starting with a letter or digit",
 			  name, VX_NET_NAME_MAX - 1);
 		return;
+	}
+	if (!subnet) {
+		char pick[ADDR_PREFIX_STRLEN];
+
+		if (ipamc_subnet_pick(a, NULL, 0, &n.rec.subnet)) {
+			api_error(resp, 409, "conflict",
+				  "no unused /%u left in the default pool %s (every one overlaps a "
+				  "network or a route of this host); give --subnet",
+				  a->cfg.default_subnet_len, a->cfg.default_pool);
+			return;
+		}
+		addr_fmt_prefix(&n.rec.subnet, pick);
+		subnet = strcpy(err, pick); /* err is free until the end */
 	}
 	ret = addr_parse_prefix(subnet, 1, &n.rec.subnet);
 	if (ret == -EDOM) {
@@ -367,6 +381,10 @@ static void h_net_create(void *arg, const struct api_req *req, struct api_resp *
 		return;
 	}
 	n.rec.created = time(NULL);
+	if (ipamc_ring_id_new(n.rec.ring)) {
+		api_error(resp, 500, "internal", "no randomness for a ring id");
+		return;
+	}
 	status = agent_net_add(a, &n.rec, err, sizeof(err));
 	if (status != 201) {
 		api_error(resp, status,
@@ -377,6 +395,9 @@ static void h_net_create(void *arg, const struct api_req *req, struct api_resp *
 		return;
 	}
 	drv_cluster_net_publish(a, agent_net_find(a, name));
+	/* The creator owns the whole space until it gives parts away. */
+	if ((ret = ipamc_net_init_space(a, agent_net_find(a, name))))
+		log_err("network %s: cannot take its address space: %s", name, strerror(-ret));
 	resp->status = 201;
 	resp->body = net_json(a, agent_net_find(a, name));
 }
@@ -389,7 +410,7 @@ unsigned agent_net_add(struct agent *a, const struct drv_net_rec *rec, char *err
 	unsigned status = 500;
 	int ret;
 
-	ret = ipam_pool_create(&n.pool, &n.rec.subnet, n.rec.gw.s_addr ? &n.rec.gw : NULL);
+	ret = ipamc_net_open(a, &n);
 	if (ret) {
 		snprintf(err, len, "network %s: %s", rec->name, ipam_strerror(ret));
 		return 400;
@@ -433,7 +454,7 @@ unsigned agent_net_add(struct agent *a, const struct drv_net_rec *rec, char *err
 err_rollback:
 	drv_state_rollback(a->st);
 err_pool:
-	ipam_pool_destroy(n.pool);
+	ipamc_net_close(&n);
 	return status;
 }
 
@@ -453,11 +474,16 @@ static void h_net_get(void *arg, const struct api_req *req, struct api_resp *res
 		if (!strcmp(a->eps[i].rec.net, n->rec.name))
 			json_array_append_new(eps, ep_json(a, &a->eps[i]));
 	json_object_set_new(resp->body, "endpoint_list", eps);
-	json_object_set_new(resp->body, "ipam",
-			    json_pack("{s:I,s:I,s:I}", "capacity",
-				      (json_int_t)ipam_pool_capacity(n->pool), "leased",
-				      (json_int_t)ipam_pool_leased(n->pool), "free",
-				      (json_int_t)ipam_pool_free(n->pool)));
+	{
+		uint64_t owned, fr, leased;
+
+		ipamc_counts(a, n, &owned, &fr, &leased);
+		json_object_set_new(resp->body, "ipam",
+				    json_pack("{s:I,s:I,s:I,s:I}", "capacity",
+					      (json_int_t)ipam_pool_capacity(n->pool), "owned",
+					      (json_int_t)owned, "leased", (json_int_t)leased,
+					      "free", (json_int_t)fr));
+	}
 }
 
 static void h_net_delete(void *arg, const struct api_req *req, struct api_resp *resp)
@@ -518,7 +544,7 @@ int agent_net_remove(struct agent *a, const char *name)
 				 n->rec.name, strerror(-ret));
 	}
 	log_info("network removed name=%s vni=%u", n->rec.name, n->rec.vni);
-	ipam_pool_destroy(n->pool);
+	ipamc_net_close(n);
 	*n = a->nets[--a->nnets];
 	return 0;
 }
@@ -579,6 +605,48 @@ static int netns_resolve(const char *ns, char *path, size_t len, struct api_resp
 		return -ENOENT;
 	}
 	return 0;
+}
+
+int agent_lease(struct agent *a, struct agent_net *n, const struct in_addr *want,
+		struct in_addr *out, const struct api_req *req, struct api_resp *resp)
+{
+	char err[512];
+	int ret = ipamc_lease(a, n, want, out, err, sizeof(err));
+
+	switch (ret) {
+	case 0:
+		return 0;
+	case -EAGAIN:
+		if (req->expired)
+			api_error(resp, 503, "unavailable", "timed out: %s", err);
+		else
+			api_defer(resp, IPAMC_DEFER_MS);
+		break;
+	case -EDOM:
+	case -EADDRNOTAVAIL:
+	case -EINVAL:
+		api_error(resp, 400, "invalid_argument", "%s", err);
+		break;
+	case -EADDRINUSE:
+	case -ENOSPC:
+	case -EPERM:
+		api_error(resp, 409, "conflict", "%s", err);
+		break;
+	case -EHOSTUNREACH:
+		api_error(resp, 503, "unavailable", "%s", err);
+		break;
+	default:
+		api_error(resp, 500, "internal", "%s", err);
+	}
+	return ret;
+}
+
+void agent_api_retry(struct agent *a)
+{
+	if (a->api)
+		drv_api_retry(a->api);
+	if (a->plugin)
+		drv_api_retry(a->plugin);
 }
 
 static void h_ep_create(void *arg, const struct api_req *req, struct api_resp *resp)
@@ -654,30 +722,12 @@ static void h_ep_create(void *arg, const struct api_req *req, struct api_resp *r
 		api_error(resp, 500, "internal", "no randomness for a MAC address");
 		return;
 	}
-	if (ip) {
-		if (addr_parse_ip4(ip, &e.rec.ip)) {
-			api_error(resp, 400, "invalid_argument", "invalid IPv4 address \"%s\"", ip);
-			return;
-		}
-		ret = ipam_pool_claim(n->pool, e.rec.ip);
-		if (ret) {
-			char sub[ADDR_PREFIX_STRLEN];
-
-			addr_fmt_prefix(&n->rec.subnet, sub);
-			api_error(resp, ret == -EADDRINUSE ? 409 : 400,
-				  ret == -EADDRINUSE ? "conflict" : "invalid_argument",
-				  "address %s in network %s (%s): %s", ip, n->rec.name, sub,
-				  ipam_strerror(ret));
-			return;
-		}
-	} else {
-		ret = ipam_pool_alloc(n->pool, &e.rec.ip);
-		if (ret) {
-			api_error(resp, 409, "conflict", "network %s: %s", n->rec.name,
-				  ipam_strerror(ret));
-			return;
-		}
+	if (ip && addr_parse_ip4(ip, &e.rec.ip)) {
+		api_error(resp, 400, "invalid_argument", "invalid IPv4 address \"%s\"", ip);
+		return;
 	}
+	if (agent_lease(a, n, ip ? &e.rec.ip : NULL, &e.rec.ip, req, resp))
+		return;
 	if (rand_bytes(id, sizeof(id))) {
 		api_error(resp, 500, "internal", "no randomness for an endpoint id");
 		goto err_release;
@@ -742,7 +792,7 @@ static void h_ep_create(void *arg, const struct api_req *req, struct api_resp *r
 err_rollback:
 	drv_state_rollback(a->st);
 err_release:
-	ipam_pool_release(n->pool, e.rec.ip);
+	ipamc_release(a, n, e.rec.ip);
 }
 
 static void h_ep_delete(void *arg, const struct api_req *req, struct api_resp *resp)
@@ -772,7 +822,7 @@ static void h_ep_delete(void *arg, const struct api_req *req, struct api_resp *r
 		log_warn("endpoint %s: kernel cleanup: %s (the reconciler retries)", e->rec.id,
 			 strerror(-ret));
 	if (n)
-		ipam_pool_release(n->pool, e->rec.ip);
+		ipamc_release(a, n, e->rec.ip);
 	a->ep_detached++;
 	drv_cluster_ep_unpublish(a, e->rec.id);
 	log_info("endpoint detached id=%s net=%s", e->rec.id, e->rec.net);
@@ -915,14 +965,7 @@ static void h_metrics(void *arg, const struct api_req *req, struct api_resp *res
 	for (unsigned c = 2; c <= 5; c++)
 		fprintf(f, "vxmesh_api_requests_total{code=\"%uxx\"} %llu\n", c,
 			drv_api_requests(a->api, c));
-	fprintf(f, "# HELP vxmesh_ipam_addresses Addresses per network, by state.\n"
-		   "# TYPE vxmesh_ipam_addresses gauge\n");
-	for (size_t i = 0; i < a->nnets; i++)
-		fprintf(f,
-			"vxmesh_ipam_addresses{network=\"%s\",state=\"leased\"} %zu\n"
-			"vxmesh_ipam_addresses{network=\"%s\",state=\"free\"} %zu\n",
-			a->nets[i].rec.name, ipam_pool_leased(a->nets[i].pool), a->nets[i].rec.name,
-			ipam_pool_free(a->nets[i].pool));
+	ipamc_metrics(a, f);
 	drv_cluster_metrics(a, f);
 	fclose(f);
 	resp->text = buf;
@@ -951,6 +994,9 @@ static const struct api_route routes[] = {
 	{"PUT", "/v1/keys/primary", drv_cluster_h_key_use},
 	{"DELETE", "/v1/keys", drv_cluster_h_key_remove},
 	{"GET", "/v1/token", drv_cluster_h_token},
+	{"GET", "/v1/ipam", ipamc_h_ipam},
+	{"GET", "/v1/ipam/", ipamc_h_ipam},
+	{"DELETE", "/v1/nodes/", ipamc_h_node_rm},
 };
 
 /* ---- reconciling ---- */
@@ -1041,8 +1087,7 @@ static int agent_load(struct agent *a)
 		size_t nl = 0;
 
 		n->rec = nets[i];
-		ret = ipam_pool_create(&n->pool, &n->rec.subnet,
-				       n->rec.gw.s_addr ? &n->rec.gw : NULL);
+		ret = ipamc_net_open(a, n);
 		if (ret) {
 			log_err("network %s in the state database is invalid: %s", n->rec.name,
 				ipam_strerror(ret));
@@ -1053,7 +1098,7 @@ static int agent_load(struct agent *a)
 		if (ret)
 			goto out;
 		for (size_t j = 0; j < nl; j++)
-			if (ipam_pool_claim(n->pool, leases[j].ip))
+			if (ipamc_hold(n, leases[j].ip))
 				log_warn("network %s: stored lease %s is not valid; ignored",
 					 n->rec.name, inet_ntoa(leases[j].ip));
 		free(leases);
@@ -1120,7 +1165,8 @@ static void agent_fini(struct agent *a)
 	drv_cluster_close(a);
 	rx_timer_destroy(a->reconcile_timer);
 	for (size_t i = 0; i < a->nnets; i++)
-		ipam_pool_destroy(a->nets[i].pool);
+		ipamc_net_close(&a->nets[i]);
+	ipamc_close(a);
 	free(a->nets);
 	free(a->eps);
 	vx_dp_destroy(a->dp);
@@ -1197,6 +1243,10 @@ int drv_agent_main(int argc, char **argv, int first)
 	}
 	log_info("vxmesh agent %s starting node=%s name=%s state=%s socket=%s", vxmesh_version,
 		 a.node.id, a.node.name, a.cfg.state_dir, a.cfg.socket);
+	if ((ret = ipamc_open(&a))) {
+		log_err("out of memory");
+		goto err;
+	}
 	if ((ret = agent_load(&a))) {
 		log_err("cannot load state: %s", strerror(-ret));
 		goto err;

@@ -14,9 +14,14 @@
 #include "driver/config.h"
 #include "driver/state.h"
 
+struct api_req;
+struct api_resp;
 struct drv_api;
 struct drv_cluster;
+struct drv_docker;
 struct ipam_pool;
+struct ipamc;
+struct ipamc_net;
 struct rx_loop;
 struct rx_timer;
 struct vx_dp;
@@ -24,10 +29,11 @@ struct vx_nl;
 
 struct agent_net {
 	struct drv_net_rec rec;
-	struct ipam_pool *pool;
-	unsigned mtu;  /* effective: rec.mtu, or derived from the underlay */
-	int in_dp;     /* the datapath holds it */
-	char err[256]; /* why not, when !in_dp */
+	struct ipam_pool *pool; /* validity and what is taken here */
+	struct ipamc_net *ic;	/* cluster-wide ownership (driver/ipamc.c) */
+	unsigned mtu;		/* effective: rec.mtu, or derived from the underlay */
+	int in_dp;		/* the datapath holds it */
+	char err[256];		/* why not, when !in_dp */
 };
 
 struct agent_ep {
@@ -57,6 +63,9 @@ struct agent {
 	int last_rec_err;
 	unsigned long long ep_attached, ep_detached;
 	struct drv_cluster *cl;
+	struct ipamc *ipc;
+	struct drv_api *plugin; /* Docker plugin socket, when enabled */
+	struct drv_docker *dk;
 };
 
 struct agent_net *agent_net_find(struct agent *a, const char *name);
@@ -69,6 +78,15 @@ size_t agent_net_ep_count(struct agent *a, const char *net);
 unsigned agent_net_add(struct agent *a, const struct drv_net_rec *rec, char *err, size_t len);
 /* Remove a network that has no local endpoints (state row and kernel). */
 int agent_net_remove(struct agent *a, const char *name);
+
+/* Lease an address in n for a local endpoint (want NULL = any).  0 with
+ * *out set; otherwise resp holds the error or the request was deferred
+ * (retried when a peer answers) and the handler must return. */
+int agent_lease(struct agent *a, struct agent_net *n, const struct in_addr *want,
+		struct in_addr *out, const struct api_req *req, struct api_resp *resp);
+
+/* Re-run API requests parked waiting for a peer (deferred, on the loop). */
+void agent_api_retry(struct agent *a);
 
 /* Re-apply every network/endpoint the datapath does not hold, then
  * reconcile the kernel. */

@@ -150,11 +150,13 @@ static int cmd_key_list(struct cli_call *c);
 static int cmd_key_change(struct cli_call *c);
 static int cmd_token(struct cli_call *c);
 static int cmd_help(struct cli_call *c);
+static int cmd_ipam(struct cli_call *c);
+static int cmd_node_rm(struct cli_call *c);
 
 /* ---- the table ----------------------------------------------------------- */
 
 static const struct cli_opt net_create_opts[] = {
-	{.name = "subnet", .kind = OPT_STR, .required = true},
+	{.name = "subnet", .kind = OPT_STR},
 	{.name = "vni", .kind = OPT_NUM, .min = 1, .max = 16777215},
 	{.name = "mtu", .kind = OPT_NUM, .min = 1, .max = 65535},
 	{.name = "gateway", .kind = OPT_STR},
@@ -179,11 +181,13 @@ static const struct cli_cmd cmds[] = {
 		.name = "net",
 		.sub = "create",
 		.handler = cmd_net_create,
-		.usage = "net create NAME --subnet CIDR [--vni N] [--mtu N] [--gateway IP] "
+		.usage = "net create NAME [--subnet CIDR] [--vni N] [--mtu N] [--gateway IP] "
 			 "[--port N]",
 		.summary = "create a network",
 		.help = "Creates the overlay network NAME (POST /v1/networks) and prints it.\n\n"
-			"  --subnet CIDR   the IPv4 subnet, e.g. 10.10.0.0/24 (required)\n"
+			"  --subnet CIDR   the IPv4 subnet, e.g. 10.10.0.0/24 (default: the first\n"
+			"                  unused one of the agent's --default-pool that overlaps\n"
+			"                  no network of the cluster and no route of the host)\n"
 			"  --vni N         VXLAN network identifier, 1-16777215 (default:\n"
 			"                  the lowest VNI from 1 that no network uses)\n"
 			"  --mtu N         MTU of the network's interfaces, 1-65535 (default: the\n"
@@ -415,6 +419,37 @@ static const struct cli_cmd cmds[] = {
 		.pos_min = 1,
 		.pos_max = 1,
 		.secret = true,
+	},
+	{
+		.name = "ipam",
+		.handler = cmd_ipam,
+		.usage = "ipam [NETWORK]",
+		.summary = "show who owns which addresses",
+		.help = "Shows cluster-wide address ownership (GET /v1/ipam[/NETWORK]): for each\n"
+			"network the ranges of its subnet and the host that owns each one, and\n"
+			"per host the addresses it owns, has free and has leased.  Hosts give\n"
+			"each other space on demand; a dead host keeps its ranges until\n"
+			"'vxmesh node rm' hands them to the host it runs on.\n",
+		.pos = {"NETWORK"},
+		.pos_max = 1,
+	},
+	{
+		.name = "node",
+		.sub = "rm",
+		.handler = cmd_node_rm,
+		.usage = "node rm NAME",
+		.summary = "remove a dead host: take over its addresses",
+		.help = "Removes the dead member NAME (DELETE /v1/nodes/NAME): the address ranges\n"
+			"it owned in every network become this host's, its endpoints are\n"
+			"withdrawn everywhere and their addresses released, and its node id is\n"
+			"retired (if it ever comes back it refuses to allocate until its state\n"
+			"directory is removed).  Refused while NAME is alive or suspect.\n\n"
+			"Run it once, on one host, for a host that is gone for good, after its\n"
+			"last changes had time to spread (a minute).  NAME may also be a node id\n"
+			"as 'vxmesh ipam' shows it.\n",
+		.pos = {"NAME"},
+		.pos_min = 1,
+		.pos_max = 1,
 	},
 	{
 		.name = "version",
@@ -1493,9 +1528,10 @@ static int run_path(struct cli_call *c, const char *method, const char *base, co
 
 static int cmd_net_create(struct cli_call *c)
 {
-	json_t *body = json_pack("{s:s, s:s}", "name", c->pos[0], "subnet", opt_get(c, "subnet"));
+	json_t *body = json_pack("{s:s}", "name", c->pos[0]);
 
-	if (!body || body_add_opt(c, body, "vni", "vni") || body_add_opt(c, body, "mtu", "mtu") ||
+	if (!body || body_add_opt(c, body, "subnet", "subnet") ||
+	    body_add_opt(c, body, "vni", "vni") || body_add_opt(c, body, "mtu", "mtu") ||
 	    body_add_opt(c, body, "gateway", "gateway") || body_add_opt(c, body, "port", "port")) {
 		json_decref(body);
 		return oom(c);
@@ -1593,6 +1629,80 @@ static int cmd_version(struct cli_call *c)
 out_put:
 	json_decref(r.root);
 	return ret;
+}
+
+static int print_ipam_net(struct cli_call *c, FILE *f, json_t *net)
+{
+	static const struct kv kv[] = {
+		{"network", F_STR},    {"subnet", F_STR},	{"local.owned", F_INT},
+		{"local.free", F_INT}, {"local.leased", F_INT},
+	};
+	static const struct col hosts[] = {
+		{"HOST", "host", F_STR},   {"ID", "id", F_STR},	    {"STATE", "state", F_STR},
+		{"OWNED", "owned", F_INT}, {"FREE", "free", F_INT}, {"LEASED", "leased", F_INT},
+	};
+	static const struct col ranges[] = {
+		{"START", "start", F_STR}, {"END", "end", F_STR},     {"SIZE", "size", F_INT},
+		{"HOST", "host", F_STR},   {"OWNER", "owner", F_STR},
+	};
+	int ret = kv_print(c, f, net, kv, ARRAY_SIZE(kv));
+
+	if (!ret) {
+		fputc('\n', f);
+		ret = table_print(c, f, json_object_get(net, "nodes"), "nodes", hosts,
+				  ARRAY_SIZE(hosts));
+	}
+	if (!ret) {
+		fputc('\n', f);
+		ret = table_print(c, f, json_object_get(net, "ranges"), "ranges", ranges,
+				  ARRAY_SIZE(ranges));
+	}
+	return ret;
+}
+
+static int print_ipam(struct cli_call *c, FILE *f, json_t *reply)
+{
+	json_t *nets = json_object_get(reply, "networks");
+	int ret = 0;
+
+	if (!nets)
+		return print_ipam_net(c, f, reply);
+	if (!json_is_array(nets))
+		return malformed(c, "\"networks\" is not a list");
+	for (size_t i = 0; !ret && i < json_array_size(nets); i++) {
+		if (i)
+			fputc('\n', f);
+		ret = print_ipam_net(c, f, json_array_get(nets, i));
+	}
+	return ret;
+}
+
+static int cmd_ipam(struct cli_call *c)
+{
+	if (c->npos)
+		return run_path(c, "GET", "ipam", c->pos[0], NULL, NULL, print_ipam);
+	return api_run(c, "GET", "/v1/ipam", NULL, print_ipam);
+}
+
+static int print_node_rm(struct cli_call *c, FILE *f, json_t *reply)
+{
+	static const struct kv kv[] = {
+		{"node", F_STR}, {"id", F_STR}, {"endpoints_released", F_INT}};
+	static const struct col cols[] = {{"NETWORK", "network", F_STR},
+					  {"ADDRESSES TAKEN OVER", "addresses", F_INT}};
+	int ret = kv_print(c, f, reply, kv, ARRAY_SIZE(kv));
+
+	if (!ret) {
+		fputc('\n', f);
+		ret = table_print(c, f, json_object_get(reply, "networks"), "networks", cols,
+				  ARRAY_SIZE(cols));
+	}
+	return ret;
+}
+
+static int cmd_node_rm(struct cli_call *c)
+{
+	return run_path(c, "DELETE", "nodes", c->pos[0], NULL, NULL, print_node_rm);
 }
 
 static int cmd_members(struct cli_call *c)

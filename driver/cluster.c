@@ -47,6 +47,7 @@
 #include "driver/agent_int.h"
 #include "driver/api.h"
 #include "driver/cluster.h"
+#include "driver/ipamc.h"
 #include "gossip/swim.h"
 #include "gossip/table.h"
 #include "gossip/transport.h"
@@ -92,6 +93,7 @@ struct drv_cluster {
 	size_t nclaims;
 	unsigned long long user_msgs, user_foreign, user_bad, merged, conflicts;
 	unsigned long long logged_bad; /* bad input already reported */
+	int persist_err;	       /* the last table change could not be stored */
 	char **stale;		       /* start-up scratch: own stale entries */
 	size_t nstale;
 };
@@ -346,9 +348,9 @@ static uint8_t *net_value(const struct drv_net_rec *r, size_t *len)
 	json_t *o;
 
 	addr_fmt_prefix(&r->subnet, sub);
-	o = json_pack("{s:I,s:s,s:o,s:I,s:I}", "vni", (json_int_t)r->vni, "subnet", sub, "gateway",
-		      r->gw.s_addr ? json_string(inet_ntoa(r->gw)) : json_null(), "mtu",
-		      (json_int_t)r->mtu, "port", (json_int_t)r->port);
+	o = json_pack("{s:I,s:s,s:o,s:I,s:I,s:s}", "vni", (json_int_t)r->vni, "subnet", sub,
+		      "gateway", r->gw.s_addr ? json_string(inet_ntoa(r->gw)) : json_null(), "mtu",
+		      (json_int_t)r->mtu, "port", (json_int_t)r->port, "ring", r->ring);
 	s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(o);
 	*len = s ? strlen(s) : 0;
@@ -373,7 +375,7 @@ static int net_name_ok(const char *s)
 static int net_parse(const struct gt_entry *e, struct drv_net_rec *r)
 {
 	json_int_t vni, mtu, port;
-	const char *sub;
+	const char *sub, *ring = "";
 	json_t *o, *gw;
 	int ret = -EINVAL;
 
@@ -381,9 +383,12 @@ static int net_parse(const struct gt_entry *e, struct drv_net_rec *r)
 	if (!e->value || !net_name_ok(e->key))
 		return -EINVAL;
 	o = json_loadb((const char *)e->value, e->value_len, JSON_REJECT_DUPLICATES, NULL);
-	if (!o || json_unpack(o, "{s:I,s:s,s:o,s:I,s:I}", "vni", &vni, "subnet", &sub, "gateway",
-			      &gw, "mtu", &mtu, "port", &port))
+	if (!o || json_unpack(o, "{s:I,s:s,s:o,s:I,s:I,s?s}", "vni", &vni, "subnet", &sub,
+			      "gateway", &gw, "mtu", &mtu, "port", &port, "ring", &ring))
 		goto out;
+	if (!ipamc_ring_id_ok(ring))
+		goto out;
+	memcpy(r->ring, ring, strlen(ring) + 1);
 	if (vni < 1 || vni > VX_VNI_MAX || (mtu && mtu < 576) || mtu < 0 || mtu > 65535 ||
 	    port < 1 || port > 65535 || addr_parse_prefix(sub, 1, &r->subnet) ||
 	    r->subnet.len < IPAM_PLEN_MIN || r->subnet.len > IPAM_PLEN_MAX)
@@ -478,23 +483,37 @@ static void broadcast_entry(struct drv_cluster *cl, const struct gt_entry *e)
 	free(buf);
 }
 
-static void publish(struct drv_cluster *cl, uint8_t kind, const char *key, uint8_t *value,
-		    size_t len)
+/* Write, persist (through table_change_cb), then gossip; an entry the
+ * database refused is not sent.  Takes value. */
+static int publish_as(struct drv_cluster *cl, uint8_t kind, const char *key, const char *owner,
+		      uint8_t *value, size_t len)
 {
 	const struct gt_entry *cur = gt_get(cl->tab, kind, key), *out;
 	uint64_t now = rx_now_ms(cl->a->loop);
+	int ret = 0;
 
 	if (!value) {
 		log_err("gossip: out of memory publishing %s", key);
-		return;
+		return -ENOMEM;
 	}
 	/* Unchanged values are not republished: restarts stay quiet. */
 	if (!cur || cur->deleted || cur->value_len != len || memcmp(cur->value, value, len) ||
-	    strcmp(cur->owner, cl->a->node.id)) {
-		if (gt_put(cl->tab, kind, key, cl->a->node.id, value, len, now, &out) == 0)
+	    strcmp(cur->owner, owner)) {
+		cl->persist_err = 0;
+		ret = gt_put(cl->tab, kind, key, owner, value, len, now, &out);
+		if (!ret && cl->persist_err)
+			ret = cl->persist_err;
+		else if (!ret)
 			broadcast_entry(cl, out);
 	}
 	free(value);
+	return ret;
+}
+
+static void publish(struct drv_cluster *cl, uint8_t kind, const char *key, uint8_t *value,
+		    size_t len)
+{
+	publish_as(cl, kind, key, cl->a->node.id, value, len);
 }
 
 static void unpublish(struct drv_cluster *cl, uint8_t kind, const char *key)
@@ -579,7 +598,7 @@ static int net_same(const struct drv_net_rec *x, const struct drv_net_rec *y)
 {
 	return x->vni == y->vni && x->subnet.addr.s_addr == y->subnet.addr.s_addr &&
 	       x->subnet.len == y->subnet.len && x->gw.s_addr == y->gw.s_addr && x->mtu == y->mtu &&
-	       x->port == y->port;
+	       x->port == y->port && !strcmp(x->ring, y->ring);
 }
 
 static void net_sync_cb(void *arg, const struct gt_entry *e)
@@ -775,7 +794,7 @@ static void claims_apply(struct drv_cluster *cl, struct claim *want, size_t nwan
 		struct agent_net *n = agent_net_find(a, cl->claims[i].net);
 
 		if (n && !claim_in(want, nwant, &cl->claims[i]))
-			ipam_pool_release(n->pool, cl->claims[i].ip);
+			ipamc_unhold(n, cl->claims[i].ip);
 	}
 	for (size_t j = 0; j < nwant; j++) {
 		struct agent_net *n = agent_net_find(a, want[j].net);
@@ -787,7 +806,7 @@ static void claims_apply(struct drv_cluster *cl, struct claim *want, size_t nwan
 				want[kept++] = want[j];
 			continue;
 		}
-		if (ipam_pool_claim(n->pool, want[j].ip) == 0) {
+		if (ipamc_hold(n, want[j].ip) == 0) {
 			want[kept++] = want[j];
 		} else if (ipam_pool_is_leased(n->pool, want[j].ip)) {
 			static struct log_ratelimit rl;
@@ -874,8 +893,13 @@ static void table_change_cb(void *arg, const struct gt_entry *old, const struct 
 	struct drv_cluster *cl = arg;
 	int ret;
 
-	if (!cl->loading && (ret = drv_state_gossip_put(cl->a->st, cur)))
+	if (!cl->loading && (ret = drv_state_gossip_put(cl->a->st, cur))) {
 		log_err("state database: cannot store %s: %s", cur->key, strerror(-ret));
+		cl->persist_err = ret;
+	} else if (cur->kind >= GT_KIND_RING && cur->kind <= GT_KIND_RETIRED) {
+		/* Stored first: ownership is acted on only once it survives a crash. */
+		ipamc_table_changed(cl->a, cur);
+	}
 	sync_later(cl);
 }
 
@@ -923,6 +947,11 @@ static void ops_user_msg(void *arg, const uint8_t *buf, size_t len)
 	struct gt_entry e;
 	int ret;
 
+	if (len && buf[0] >= IPAMC_MSG_FIRST && buf[0] <= IPAMC_MSG_LAST) {
+		cl->user_msgs++;
+		ipamc_user_msg(a, buf, len);
+		return;
+	}
 	if (!len || buf[0] != VXM_MSG_ENTRY) {
 		cl->user_foreign++; /* Serf's own messages (types 0-9), or others' */
 		return;
@@ -1512,6 +1541,154 @@ size_t drv_cluster_net_remote_eps(struct agent *a, const char *name)
 		return 0;
 	gt_foreach(a->cl->tab, GT_KIND_EP, 0, count_cb, &cs);
 	return cs.n;
+}
+
+/* ---- for driver/ipamc.c ---- */
+
+int drv_cluster_put(struct agent *a, uint8_t kind, const char *key, const char *owner,
+		    uint8_t *value, size_t len)
+{
+	if (!a->cl) {
+		free(value);
+		return -ENOTCONN;
+	}
+	return publish_as(a->cl, kind, key, owner ? owner : a->node.id, value, len);
+}
+
+int drv_cluster_del(struct agent *a, uint8_t kind, const char *key)
+{
+	const struct gt_entry *out;
+	int ret;
+
+	if (!a->cl)
+		return -ENOTCONN;
+	a->cl->persist_err = 0;
+	ret = gt_del(a->cl->tab, kind, key, rx_now_ms(a->loop), &out);
+	if (!ret && a->cl->persist_err)
+		return a->cl->persist_err;
+	if (!ret)
+		broadcast_entry(a->cl, out);
+	return ret;
+}
+
+const struct gt_entry *drv_cluster_get(struct agent *a, uint8_t kind, const char *key)
+{
+	return a->cl ? gt_get(a->cl->tab, kind, key) : NULL;
+}
+
+void drv_cluster_foreach(struct agent *a, uint8_t kind, drv_cluster_entry_cb cb, void *arg)
+{
+	if (a->cl)
+		gt_foreach(a->cl->tab, kind, 0, cb, arg);
+}
+
+/* Gossip name and state of the member with node id `id`. */
+static int member_find(struct drv_cluster *cl, const char *id, const char *name, char *out,
+		       size_t len)
+{
+	struct swim_member *ms;
+	size_t n;
+	int ret = -1;
+
+	if (!cl->swim || swim_members(cl->swim, &ms, &n))
+		return -1;
+	for (size_t i = 0; i < n && ret < 0; i++) {
+		struct peer_info pi;
+
+		meta_decode(ms[i].meta, ms[i].meta_len, &pi, 0);
+		if (!pi.vxmesh || (id && strcmp(pi.id, id)) || (name && strcmp(ms[i].name, name)))
+			continue;
+		ret = ms[i].state == GW_STATE_ALIVE || ms[i].state == GW_STATE_SUSPECT;
+		if (out)
+			snprintf(out, len, "%s", id ? ms[i].name : pi.id);
+	}
+	free(ms);
+	return ret;
+}
+
+int drv_cluster_member_state(struct agent *a, const char *id, char *name, size_t len)
+{
+	if (!a->cl)
+		return -1;
+	if (!strcmp(id, a->node.id)) {
+		if (name)
+			snprintf(name, len, "%s", a->cl->name);
+		return 1;
+	}
+	return member_find(a->cl, id, NULL, name, len);
+}
+
+int drv_cluster_member_by_name(struct agent *a, const char *name, char *id, size_t len)
+{
+	if (!a->cl)
+		return -1;
+	if (!strcmp(name, a->cl->name)) {
+		snprintf(id, len, "%s", a->node.id);
+		return 1;
+	}
+	return member_find(a->cl, NULL, name, id, len);
+}
+
+int drv_cluster_send(struct agent *a, const char *id, const uint8_t *msg, size_t len)
+{
+	char name[GW_NAME_MAX];
+	int st = a->cl ? member_find(a->cl, id, NULL, name, sizeof(name)) : -1;
+
+	if (st < 0)
+		return -ENOENT;
+	if (!st)
+		return -EHOSTDOWN;
+	if (swim_send_user(a->cl->swim, name, msg, len))
+		return -EIO;
+	gx_kick(a->cl->gx);
+	return 0;
+}
+
+int drv_cluster_send_entry(struct agent *a, const char *id, uint8_t kind, const char *key)
+{
+	const struct gt_entry *e = drv_cluster_get(a, kind, key);
+	uint8_t *buf, *msg;
+	size_t len;
+	int ret;
+
+	if (!e)
+		return -ENOENT;
+	if (gt_entry_encode(e, &buf, &len))
+		return -ENOMEM;
+	msg = malloc(len + 1);
+	if (!msg) {
+		free(buf);
+		return -ENOMEM;
+	}
+	msg[0] = VXM_MSG_ENTRY;
+	memcpy(msg + 1, buf, len);
+	ret = drv_cluster_send(a, id, msg, len + 1);
+	free(msg);
+	free(buf);
+	return ret;
+}
+
+struct subnet_scan {
+	const struct addr_prefix *p;
+	int used;
+};
+
+static void subnet_scan_cb(void *arg, const struct gt_entry *e)
+{
+	struct subnet_scan *ss = arg;
+	struct drv_net_rec r;
+
+	if (!net_parse(e, &r) && addr_prefix_overlaps(&r.subnet, ss->p))
+		ss->used = 1;
+}
+
+int drv_cluster_subnet_used(struct agent *a, const struct addr_prefix *p)
+{
+	struct subnet_scan ss = {.p = p};
+
+	if (a->cl)
+		gt_foreach(a->cl->tab, GT_KIND_NET, 0, subnet_scan_cb, &ss);
+	return ss.used;
 }
 
 static const char *state_str(enum gw_state s)

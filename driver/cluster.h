@@ -19,6 +19,7 @@ struct agent_net;
 struct api_req;
 struct api_resp;
 struct drv_net_rec;
+struct addr_prefix;
 
 /* Load the keyring and the tables, bind the gossip port, start swim, join
  * seeds.  Call after the local state is loaded and before the first
@@ -37,6 +38,30 @@ void drv_cluster_ep_unpublish(struct agent *a, const char *id);
 int drv_cluster_net_conflict(struct agent *a, const struct drv_net_rec *rec, char *err, size_t len);
 /* Live endpoints of network name on other hosts. */
 size_t drv_cluster_net_remote_eps(struct agent *a, const char *name);
+
+/* For driver/ipamc.c: the replicated table and direct messages. */
+struct gt_entry;
+typedef void (*drv_cluster_entry_cb)(void *arg, const struct gt_entry *e);
+/* Write (kind, key) as ours, owned by owner (NULL = this node), persist it
+ * and gossip it.  Takes value (malloc()ed).  0 or -errno. */
+int drv_cluster_put(struct agent *a, uint8_t kind, const char *key, const char *owner,
+		    uint8_t *value, size_t len);
+int drv_cluster_del(struct agent *a, uint8_t kind, const char *key);
+const struct gt_entry *drv_cluster_get(struct agent *a, uint8_t kind, const char *key);
+void drv_cluster_foreach(struct agent *a, uint8_t kind, drv_cluster_entry_cb cb, void *arg);
+/* Send a user message (type byte first) / the current version of a table
+ * entry to the member with node id `id`, now, best effort.  0, -ENOENT
+ * (no such member), -EHOSTDOWN (not alive), -errno. */
+int drv_cluster_send(struct agent *a, const char *id, const uint8_t *msg, size_t len);
+int drv_cluster_send_entry(struct agent *a, const char *id, uint8_t kind, const char *key);
+/* Member with node id `id`: 1 alive or suspect, 0 dead or left, -1 unknown.
+ * name (GT_ID_MAX bytes) gets its gossip name when known. */
+int drv_cluster_member_state(struct agent *a, const char *id, char *name, size_t len);
+/* Node id of the member called name: 1 alive or suspect, 0 dead or left,
+ * -1 unknown. */
+int drv_cluster_member_by_name(struct agent *a, const char *name, char *id, size_t len);
+/* Is a subnet overlapping p known to the cluster (any live network)? */
+int drv_cluster_subnet_used(struct agent *a, const struct addr_prefix *p);
 
 json_t *drv_cluster_status_json(struct agent *a);
 void drv_cluster_metrics(struct agent *a, FILE *f);

@@ -19,7 +19,14 @@
 #define GT_ID_MAX    64	 /* node id, bytes incl. NUL */
 #define GT_VALUE_MAX 4096
 
-enum gt_kind { GT_KIND_NET = 1, GT_KIND_EP = 2, GT_KIND_MAX = 16 };
+enum gt_kind {
+	GT_KIND_NET = 1,      /* networks, by name */
+	GT_KIND_EP = 2,	      /* endpoints, by id */
+	GT_KIND_RING = 3,     /* address-ownership entries (docs/ipam.md), written once */
+	GT_KIND_IPREPORT = 4, /* per node and network: addresses owned, free, leased */
+	GT_KIND_RETIRED = 5,  /* node ids removed with `vxmesh node rm` */
+	GT_KIND_MAX = 16
+};
 
 struct gt_entry {
 	uint8_t kind; /* enum gt_kind, or any value < GT_KIND_MAX */

@@ -283,7 +283,8 @@ Test(cli_help, group_lists_its_subcommands_only)
 	struct run r = RUN("net", "--help"), h = RUN("help", "net");
 
 	cr_assert_eq(r.rc, CLI_EXIT_OK);
-	cr_assert(!strncmp(r.out, "Usage: vxmesh net create NAME --subnet CIDR", 43), "%s", r.out);
+	cr_assert(!strncmp(r.out, "Usage: vxmesh net create NAME [--subnet CIDR]", 45), "%s",
+		  r.out);
 	cr_assert_not_null(strstr(r.out, "       vxmesh net ls\n"));
 	cr_assert_not_null(strstr(r.out, "  net rm        delete a network\n"));
 	cr_assert_null(strstr(r.out, "ep attach"));
@@ -299,9 +300,9 @@ Test(cli_help, command_shows_usage_and_options)
 
 	cr_assert_eq(r.rc, CLI_EXIT_OK);
 	cr_assert(!strncmp(r.out,
-			   "Usage: vxmesh net create NAME --subnet CIDR [--vni N] [--mtu N] "
+			   "Usage: vxmesh net create NAME [--subnet CIDR] [--vni N] [--mtu N] "
 			   "[--gateway IP] [--port N]\n\n",
-			   89),
+			   91),
 		  "%s", r.out);
 	cr_assert_not_null(strstr(r.out, "  --subnet CIDR"));
 	cr_assert_not_null(strstr(r.out, "  --port N"));
@@ -325,7 +326,7 @@ struct usage_case {
 };
 
 #define U_CREATE                                                                                   \
-	"Usage: vxmesh net create NAME --subnet CIDR [--vni N] [--mtu N] [--gateway IP] "          \
+	"Usage: vxmesh net create NAME [--subnet CIDR] [--vni N] [--mtu N] [--gateway IP] "        \
 	"[--port N]\n"
 #define U_GLOBAL "Usage: vxmesh [--socket PATH] [--json] COMMAND [ARGS...]\n"
 #define U_JOIN	 "Usage: vxmesh join ADDR[:PORT]... [--wait SECONDS]\n"
@@ -339,7 +340,6 @@ static const struct usage_case usage_cases[] = {
 	{{"net", "frob"}, "unknown net command 'frob'", "       vxmesh net rm NAME\n"},
 	{{"ep"}, "missing ep command", "Usage: vxmesh ep attach NET"},
 	{{"net", "create"}, "missing NAME", U_CREATE},
-	{{"net", "create", "blue"}, "missing --subnet", U_CREATE},
 	{{"net", "create", "blue", "--subnet"}, "option --subnet needs a value", U_CREATE},
 	{{"net", "create", "blue", "--subnet", ""},
 	 "option --subnet needs a non-empty value",
