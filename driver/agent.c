@@ -39,6 +39,7 @@
 #include "driver/cluster.h"
 #include "driver/api.h"
 #include "driver/config.h"
+#include "driver/docker.h"
 #include "driver/ipamc.h"
 #include "driver/state.h"
 #include "ipam/ipam.h"
@@ -64,7 +65,7 @@ struct agent_net *agent_net_find_vni(struct agent *a, uint32_t vni)
 	return NULL;
 }
 
-static struct agent_ep *ep_find(struct agent *a, const char *id)
+struct agent_ep *agent_ep_find(struct agent *a, const char *id)
 {
 	for (size_t i = 0; i < a->neps; i++)
 		if (!strcmp(a->eps[i].rec.id, id))
@@ -359,7 +360,7 @@ static void h_net_create(void *arg, const struct api_req *req, struct api_resp *
 	n.rec.port = (uint16_t)a->cfg.vxlan_port;
 	if ((ret = body_int(req->body, "vni", 1, VX_VNI_MAX, &v, resp)) < 0)
 		return;
-	n.rec.vni = ret ? (uint32_t)v : vni_pick(a);
+	n.rec.vni = ret ? (uint32_t)v : 0;
 	if ((ret = body_int(req->body, "mtu", 576, 65535, &v, resp)) < 0)
 		return;
 	n.rec.mtu = ret ? (unsigned)v : 0;
@@ -367,25 +368,7 @@ static void h_net_create(void *arg, const struct api_req *req, struct api_resp *
 		return;
 	if (ret)
 		n.rec.port = (uint16_t)v;
-	if (agent_net_find(a, name)) {
-		api_error(resp, 409, "conflict", "network \"%s\" already exists", name);
-		return;
-	}
-	if (agent_net_find_vni(a, n.rec.vni)) {
-		api_error(resp, 409, "conflict", "VNI %u is already used by network \"%s\"",
-			  n.rec.vni, agent_net_find_vni(a, n.rec.vni)->rec.name);
-		return;
-	}
-	if (drv_cluster_net_conflict(a, &n.rec, err, sizeof(err))) {
-		api_error(resp, 409, "conflict", "%s", err);
-		return;
-	}
-	n.rec.created = time(NULL);
-	if (ipamc_ring_id_new(n.rec.ring)) {
-		api_error(resp, 500, "internal", "no randomness for a ring id");
-		return;
-	}
-	status = agent_net_add(a, &n.rec, err, sizeof(err));
+	status = agent_net_create(a, &n.rec, err, sizeof(err));
 	if (status != 201) {
 		api_error(resp, status,
 			  status == 409	  ? "conflict"
@@ -394,12 +377,43 @@ static void h_net_create(void *arg, const struct api_req *req, struct api_resp *
 			  "%s", err);
 		return;
 	}
-	drv_cluster_net_publish(a, agent_net_find(a, name));
-	/* The creator owns the whole space until it gives parts away. */
-	if ((ret = ipamc_net_init_space(a, agent_net_find(a, name))))
-		log_err("network %s: cannot take its address space: %s", name, strerror(-ret));
 	resp->status = 201;
 	resp->body = net_json(a, agent_net_find(a, name));
+}
+
+unsigned agent_net_create(struct agent *a, struct drv_net_rec *rec, char *err, size_t len)
+{
+	struct agent_net *other;
+	unsigned status;
+	int ret;
+
+	if (!rec->vni)
+		rec->vni = vni_pick(a);
+	if (agent_net_find(a, rec->name)) {
+		snprintf(err, len, "network \"%s\" already exists", rec->name);
+		return 409;
+	}
+	if ((other = agent_net_find_vni(a, rec->vni))) {
+		snprintf(err, len, "VNI %u is already used by network \"%s\"", rec->vni,
+			 other->rec.name);
+		return 409;
+	}
+	if (drv_cluster_net_conflict(a, rec, err, len))
+		return 409;
+	rec->created = time(NULL);
+	if (ipamc_ring_id_new(rec->ring)) {
+		snprintf(err, len, "no randomness for a ring id");
+		return 500;
+	}
+	status = agent_net_add(a, rec, err, len);
+	if (status != 201)
+		return status;
+	drv_cluster_net_publish(a, agent_net_find(a, rec->name));
+	/* The creator owns the whole space until it gives parts away. */
+	if ((ret = ipamc_net_init_space(a, agent_net_find(a, rec->name))))
+		log_err("network %s: cannot take its address space: %s", rec->name,
+			strerror(-ret));
+	return 201;
 }
 
 unsigned agent_net_add(struct agent *a, const struct drv_net_rec *rec, char *err, size_t len)
@@ -446,6 +460,7 @@ unsigned agent_net_add(struct agent *a, const struct drv_net_rec *rec, char *err
 	}
 	n.in_dp = 1;
 	a->nets[a->nnets++] = n;
+	drv_docker_nets_changed(a);
 	addr_fmt_prefix(&n.rec.subnet, sub);
 	log_info("network created name=%s vni=%u subnet=%s mtu=%u", rec->name, n.rec.vni, sub,
 		 n.mtu);
@@ -489,40 +504,55 @@ static void h_net_get(void *arg, const struct api_req *req, struct api_resp *res
 static void h_net_delete(void *arg, const struct api_req *req, struct api_resp *resp)
 {
 	struct agent *a = arg;
-	struct agent_net *n = agent_net_find(a, req->param);
+	char err[256];
+	unsigned status = agent_net_destroy(a, req->param, err, sizeof(err));
+
+	if (status != 200) {
+		api_error(resp, status,
+			  status == 404	  ? "not_found"
+			  : status == 409 ? "conflict"
+					  : "internal",
+			  "%s", err);
+		return;
+	}
+	resp->body = json_pack("{s:s}", "deleted", req->param);
+}
+
+unsigned agent_net_destroy(struct agent *a, const char *name_in, char *err, size_t len)
+{
+	struct agent_net *n = agent_net_find(a, name_in);
 	char name[VX_NET_NAME_MAX];
 	size_t neps;
 	int ret;
 
 	if (!n) {
-		api_error(resp, 404, "not_found", "no network named \"%s\"", req->param);
-		return;
+		snprintf(err, len, "no network named \"%s\"", name_in);
+		return 404;
 	}
 	neps = agent_net_ep_count(a, n->rec.name);
 	if (neps) {
-		api_error(resp, 409, "conflict",
-			  "network \"%s\" still has %zu endpoint(s); detach them first",
-			  n->rec.name, neps);
-		return;
+		snprintf(err, len, "network \"%s\" still has %zu endpoint(s); detach them first",
+			 n->rec.name, neps);
+		return 409;
 	}
 	neps = drv_cluster_net_remote_eps(a, n->rec.name);
 	if (neps) {
-		api_error(resp, 409, "conflict",
-			  "network \"%s\" still has %zu endpoint(s) on other hosts; detach them "
-			  "there first",
-			  n->rec.name, neps);
-		return;
+		snprintf(err, len,
+			 "network \"%s\" still has %zu endpoint(s) on other hosts; detach them "
+			 "there first",
+			 n->rec.name, neps);
+		return 409;
 	}
 	/* Remove here first: a failure must not delete it cluster-wide.  n
 	 * points into a->nets, which the removal reorders. */
 	snprintf(name, sizeof(name), "%s", n->rec.name);
 	ret = agent_net_remove(a, name);
 	if (ret) {
-		api_error(resp, 500, "internal", "state database: %s", strerror(-ret));
-		return;
+		snprintf(err, len, "state database: %s", strerror(-ret));
+		return 500;
 	}
 	drv_cluster_net_unpublish(a, name);
-	resp->body = json_pack("{s:s}", "deleted", name);
+	return 200;
 }
 
 int agent_net_remove(struct agent *a, const char *name)
@@ -546,6 +576,7 @@ int agent_net_remove(struct agent *a, const char *name)
 	log_info("network removed name=%s vni=%u", n->rec.name, n->rec.vni);
 	ipamc_net_close(n);
 	*n = a->nets[--a->nnets];
+	drv_docker_nets_changed(a);
 	return 0;
 }
 
@@ -571,7 +602,7 @@ static void h_ep_list(void *arg, const struct api_req *req, struct api_resp *res
 static void h_ep_get(void *arg, const struct api_req *req, struct api_resp *resp)
 {
 	struct agent *a = arg;
-	struct agent_ep *e = ep_find(a, req->param);
+	struct agent_ep *e = agent_ep_find(a, req->param);
 
 	if (!e) {
 		api_error(resp, 404, "not_found", "no endpoint with id \"%s\"", req->param);
@@ -657,13 +688,11 @@ static void h_ep_create(void *arg, const struct api_req *req, struct api_resp *r
 	};
 	struct agent *a = arg;
 	const char *net_name, *ip, *mac, *ifname;
-	struct agent_ep e = {0}, *grown;
-	struct drv_lease_rec lease = {0};
-	struct vx_ep_spec spec;
+	struct agent_ep e = {0};
 	struct agent_net *n;
 	uint8_t id[VX_EP_ID_LEN / 2];
+	unsigned status;
 	char err[256];
-	int ret;
 
 	if (body_check(req->body, fields, sizeof(fields) / sizeof(fields[0]), resp))
 		return;
@@ -736,41 +765,57 @@ static void h_ep_create(void *arg, const struct api_req *req, struct api_resp *r
 		snprintf(e.rec.id + 2 * i, 3, "%02x", id[i]);
 	snprintf(e.rec.net, sizeof(e.rec.net), "%s", n->rec.name);
 	e.rec.created = time(NULL);
-	lease.ip = e.rec.ip;
-	lease.created = e.rec.created;
-	snprintf(lease.net, sizeof(lease.net), "%s", n->rec.name);
-	snprintf(lease.owner, sizeof(lease.owner), "ep:%s", e.rec.id);
+	status = agent_ep_add(a, n, &e.rec, 1, err, sizeof(err));
+	if (status != 201) {
+		api_error(resp, status,
+			  status == 409	  ? "conflict"
+			  : status == 400 ? "invalid_argument"
+					  : "kernel",
+			  "%s", err);
+		goto err_release;
+	}
+	resp->status = 201;
+	resp->body = ep_json(a, &a->eps[a->neps - 1]);
+	return;
 
+err_release:
+	ipamc_release(a, n, e.rec.ip);
+}
+
+unsigned agent_ep_add(struct agent *a, struct agent_net *n, const struct drv_ep_rec *rec,
+		      int with_lease, char *err, size_t len)
+{
+	struct drv_lease_rec lease = {.ip = rec->ip, .created = rec->created};
+	struct agent_ep e = {.rec = *rec}, *grown;
+	char ipbuf[INET_ADDRSTRLEN];
+	struct vx_ep_spec spec;
+	int ret;
+
+	snprintf(lease.net, sizeof(lease.net), "%s", n->rec.name);
+	snprintf(lease.owner, sizeof(lease.owner), "ep:%s", rec->id);
 	grown = realloc(a->eps, (a->neps + 1) * sizeof(*a->eps));
 	if (!grown) {
-		api_error(resp, 500, "internal", "out of memory");
-		goto err_release;
+		snprintf(err, len, "out of memory");
+		return 500;
 	}
 	a->eps = grown;
 	if (drv_state_begin(a->st)) {
-		api_error(resp, 500, "internal", "state database: cannot begin a transaction");
-		goto err_release;
+		snprintf(err, len, "state database: cannot begin a transaction");
+		return 500;
 	}
-	if ((ret = drv_state_lease_insert(a->st, &lease)) ||
+	if ((with_lease && (ret = drv_state_lease_insert(a->st, &lease))) ||
 	    (ret = drv_state_ep_insert(a->st, &e.rec))) {
-		api_error(resp, 500, "internal", "state database: %s", strerror(-ret));
+		snprintf(err, len, "state database: %s", strerror(-ret));
 		goto err_rollback;
 	}
 	ep_spec(n, &e, &spec);
-	ret = vx_dp_ep_put(a->dp, &spec, err, sizeof(err));
+	ret = vx_dp_ep_put(a->dp, &spec, err, len);
 	if (ret) {
-		api_error(resp,
-			  ret == -EEXIST   ? 409
-			  : ret == -ENOENT ? 400
-					   : 500,
-			  ret == -EEXIST   ? "conflict"
-			  : ret == -ENOENT ? "invalid_argument"
-					   : "kernel",
-			  "%s", err);
-		goto err_rollback;
+		drv_state_rollback(a->st);
+		return ret == -EEXIST ? 409 : ret == -ENOENT ? 400 : 500;
 	}
 	if (drv_state_commit(a->st)) {
-		api_error(resp, 500, "internal", "state database: commit failed");
+		snprintf(err, len, "state database: commit failed");
 		vx_dp_ep_del(a->dp, e.rec.id);
 		goto err_rollback;
 	}
@@ -778,56 +823,59 @@ static void h_ep_create(void *arg, const struct api_req *req, struct api_resp *r
 	a->eps[a->neps++] = e;
 	a->ep_attached++;
 	drv_cluster_ep_publish(a, &a->eps[a->neps - 1]);
-	{
-		char ipbuf[INET_ADDRSTRLEN];
-
-		inet_ntop(AF_INET, &e.rec.ip, ipbuf, sizeof(ipbuf));
-		log_info("endpoint attached id=%s net=%s netns=%s ip=%s", e.rec.id, n->rec.name,
-			 e.rec.netns, ipbuf);
-	}
-	resp->status = 201;
-	resp->body = ep_json(a, &a->eps[a->neps - 1]);
-	return;
+	inet_ntop(AF_INET, &e.rec.ip, ipbuf, sizeof(ipbuf));
+	log_info("endpoint attached id=%s net=%s netns=%s ip=%s", e.rec.id, n->rec.name,
+		 e.rec.netns[0] ? e.rec.netns : "(handed to Docker)", ipbuf);
+	return 201;
 
 err_rollback:
 	drv_state_rollback(a->st);
-err_release:
-	ipamc_release(a, n, e.rec.ip);
+	return 500;
 }
 
 static void h_ep_delete(void *arg, const struct api_req *req, struct api_resp *resp)
 {
 	struct agent *a = arg;
-	struct agent_ep *e = ep_find(a, req->param);
-	struct agent_net *n;
+	struct agent_ep *e = agent_ep_find(a, req->param);
+	char id[VX_EP_ID_LEN + 1];
 	int ret;
 
 	if (!e) {
 		api_error(resp, 404, "not_found", "no endpoint with id \"%s\"", req->param);
 		return;
 	}
-	n = agent_net_find(a, e->rec.net);
-	if (drv_state_begin(a->st)) {
-		api_error(resp, 500, "internal", "state database: cannot begin a transaction");
-		return;
-	}
-	if ((ret = drv_state_ep_delete(a->st, e->rec.id)) ||
-	    (ret = drv_state_lease_delete(a->st, e->rec.net, e->rec.ip)) ||
-	    (ret = drv_state_commit(a->st))) {
-		drv_state_rollback(a->st);
+	snprintf(id, sizeof(id), "%s", e->rec.id);
+	ret = agent_ep_remove(a, e, 1);
+	if (ret) {
 		api_error(resp, 500, "internal", "state database: %s", strerror(-ret));
 		return;
+	}
+	resp->body = json_pack("{s:s}", "deleted", id);
+}
+
+int agent_ep_remove(struct agent *a, struct agent_ep *e, int with_lease)
+{
+	struct agent_net *n = agent_net_find(a, e->rec.net);
+	int ret;
+
+	if (drv_state_begin(a->st))
+		return -EIO;
+	if ((ret = drv_state_ep_delete(a->st, e->rec.id)) ||
+	    (with_lease && (ret = drv_state_lease_delete(a->st, e->rec.net, e->rec.ip))) ||
+	    (ret = drv_state_commit(a->st))) {
+		drv_state_rollback(a->st);
+		return ret;
 	}
 	if (e->in_dp && (ret = vx_dp_ep_del(a->dp, e->rec.id)) && ret != -ENOENT)
 		log_warn("endpoint %s: kernel cleanup: %s (the reconciler retries)", e->rec.id,
 			 strerror(-ret));
-	if (n)
+	if (n && with_lease)
 		ipamc_release(a, n, e->rec.ip);
 	a->ep_detached++;
 	drv_cluster_ep_unpublish(a, e->rec.id);
 	log_info("endpoint detached id=%s net=%s", e->rec.id, e->rec.net);
-	resp->body = json_pack("{s:s}", "deleted", e->rec.id);
 	*e = a->eps[--a->neps];
+	return 0;
 }
 
 /* ---- datapath view, status, metrics ---- */
@@ -967,6 +1015,7 @@ static void h_metrics(void *arg, const struct api_req *req, struct api_resp *res
 			drv_api_requests(a->api, c));
 	ipamc_metrics(a, f);
 	drv_cluster_metrics(a, f);
+	drv_docker_metrics(a, f);
 	fclose(f);
 	resp->text = buf;
 	resp->content_type = "text/plain; version=0.0.4";
@@ -1161,6 +1210,7 @@ static void usage(FILE *f)
 
 static void agent_fini(struct agent *a)
 {
+	drv_docker_close(a);
 	drv_api_close(a->api);
 	drv_cluster_close(a);
 	rx_timer_destroy(a->reconcile_timer);
@@ -1276,6 +1326,8 @@ int drv_agent_main(int argc, char **argv, int first)
 			ret == -EADDRINUSE ? "another agent answers there" : strerror(-ret));
 		goto err;
 	}
+	if ((ret = drv_docker_open(&a)))
+		goto err;
 	a.reconcile_timer = rx_timer_create(a.loop, reconcile_cb, &a);
 	if (!a.reconcile_timer)
 		goto err;

@@ -72,6 +72,13 @@ struct agent_net *agent_net_find(struct agent *a, const char *name);
 struct agent_net *agent_net_find_vni(struct agent *a, uint32_t vni);
 size_t agent_net_ep_count(struct agent *a, const char *net);
 
+/* Create a network here and in the cluster (vni 0 = pick one): conflict
+ * checks, ring id, agent_net_add(), publish, take its address space.
+ * HTTP-style status (201) with a message in err. */
+unsigned agent_net_create(struct agent *a, struct drv_net_rec *rec, char *err, size_t len);
+/* Delete a network here and in the cluster; refused (409) while endpoints
+ * use it anywhere.  200, 404, 409 or 500 with a message in err. */
+unsigned agent_net_destroy(struct agent *a, const char *name, char *err, size_t len);
 /* Make a network local: IPAM pool, state row, kernel objects, in one
  * step that leaves nothing behind on failure.  Returns an HTTP-style status
  * (201 on success) with a message in err. */
@@ -87,6 +94,16 @@ int agent_lease(struct agent *a, struct agent_net *n, const struct in_addr *want
 
 /* Re-run API requests parked waiting for a peer (deferred, on the loop). */
 void agent_api_retry(struct agent *a);
+
+struct agent_ep *agent_ep_find(struct agent *a, const char *id);
+/* Add a local endpoint whose address is already leased in n: state rows
+ * (and the lease row when with_lease), kernel objects, gossip.  HTTP-style
+ * status (201) with a message in err. */
+unsigned agent_ep_add(struct agent *a, struct agent_net *n, const struct drv_ep_rec *rec,
+		      int with_lease, char *err, size_t len);
+/* Remove it (and its lease when with_lease).  e is invalid afterwards.
+ * 0 or -errno (state database). */
+int agent_ep_remove(struct agent *a, struct agent_ep *e, int with_lease);
 
 /* Re-apply every network/endpoint the datapath does not hold, then
  * reconcile the kernel. */
