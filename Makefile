@@ -12,7 +12,8 @@ O       ?= build
 
 DEB_PKGS := build-essential pkg-config libmnl-dev libjansson-dev libsodium-dev libmsgpack-dev zlib1g-dev \
 	libmicrohttpd-dev libsqlite3-dev libcurl4-openssl-dev libcriterion-dev \
-	iproute2 iputils-ping nftables procps psmisc clang libclang-rt-14-dev jq curl serf tcpdump clang-format
+	iproute2 iputils-ping nftables procps psmisc clang libclang-rt-14-dev jq curl serf tcpdump clang-format \
+	docker.io busybox-static iptables python3 util-linux
 
 WARN    := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
 	   -Wno-unused-parameter

@@ -42,7 +42,8 @@ cleanup() {
     done
     for p in "${PIDS[@]}"; do
         for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-        kill -9 "$p" 2>/dev/null
+        # Only while it still runs: a gone PID may already be someone else's.
+        kill -0 "$p" 2>/dev/null && kill -9 "$p" 2>/dev/null
     done
     for ns in "${NETNSES[@]}"; do
         ip netns del "$ns" 2>/dev/null
