@@ -16,13 +16,16 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <spawn.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include "common/addr.h"
@@ -53,7 +56,8 @@ struct dk_pool {
 	char id[DK_ID_MAX];
 	struct addr_prefix pool;
 	struct in_addr gw;
-	int picked; /* chosen by us (no --subnet) */
+	int picked;    /* chosen by us (no --subnet) */
+	unsigned refs; /* RequestPools not yet released: identical ones share the id */
 	struct in_addr aux[DK_AUX_MAX];
 	size_t naux;
 };
@@ -98,6 +102,9 @@ struct drv_docker {
 	struct mirror_req **creating; /* mirror creations in flight */
 	size_t ncreating;
 	int listing;
+	pid_t fw_pid; /* iptables child in flight */
+	int fw_step;  /* 0 check, 1 insert */
+	int fw_warned;
 	unsigned long long calls, errors, mirrored_in, mirrored_out;
 };
 
@@ -178,8 +185,8 @@ static void pool_save(struct drv_docker *d, const struct dk_pool *p)
 	for (size_t i = 0; aux && i < p->naux; i++)
 		json_array_append_new(aux, json_string(inet_ntoa(p->aux[i])));
 	save(d, NS_POOL, p->id,
-	     json_pack("{s:s,s:s,s:b,s:o}", "pool", sub, "gateway", inet_ntoa(p->gw), "picked",
-		       p->picked, "aux", aux));
+	     json_pack("{s:s,s:s,s:b,s:I,s:o}", "pool", sub, "gateway", inet_ntoa(p->gw), "picked",
+		       p->picked, "refs", (json_int_t)p->refs, "aux", aux));
 }
 
 static void net_save(struct drv_docker *d, const struct dk_net *n)
@@ -218,6 +225,7 @@ static void pool_load_cb(void *arg, const char *key, const char *value)
 	}
 	snprintf(p.id, sizeof(p.id), "%s", key);
 	p.picked = json_is_true(json_object_get(o, "picked"));
+	p.refs = (unsigned)json_integer_value(json_object_get(o, "refs")) ?: 1;
 	aux = json_object_get(o, "aux");
 	for (size_t i = 0; i < json_array_size(aux) && p.naux < DK_AUX_MAX; i++) {
 		const char *s = json_string_value(json_array_get(aux, i));
@@ -330,7 +338,8 @@ static struct agent_net *dk_vxnet(struct drv_docker *d, const struct api_req *re
 		return an;
 	if (req->expired)
 		dk_err(d, resp,
-		       "network %.12s is not ready: %s (is dockerd's API socket reachable at %s?)",
+		       "network %.12s is not ready: %s (is dockerd's API socket reachable at %s? "
+		       "else create the network with -o vxmesh.name=NAME)",
 		       n->id, n->name[0] ? "its vxmesh network is missing" : "its name is unknown",
 		       d->a->cfg.docker_socket);
 	else
@@ -650,6 +659,21 @@ static void h_delete_network(void *arg, const struct api_req *req, struct api_re
 	resp->body = empty();
 }
 
+/* Leased here by RequestAddress (a lease row owned by "docker"). */
+static int docker_leased(struct drv_docker *d, const char *net, struct in_addr ip)
+{
+	struct drv_lease_rec *l = NULL;
+	size_t n = 0;
+	int found = 0;
+
+	if (drv_state_lease_list(d->a->st, net, &l, &n))
+		return 0;
+	for (size_t i = 0; i < n && !found; i++)
+		found = l[i].ip.s_addr == ip.s_addr && !strcmp(l[i].owner, "docker");
+	free(l);
+	return found;
+}
+
 static void h_create_endpoint(void *arg, const struct api_req *req, struct api_resp *resp)
 {
 	struct drv_docker *d = dk(arg);
@@ -701,8 +725,18 @@ static void h_create_endpoint(void *arg, const struct api_req *req, struct api_r
 		e.mac[0] = (uint8_t)((e.mac[0] & 0xfe) | 0x02);
 		chose_mac = 1;
 	}
-	/* Docker's own IPAM gave the address: lease it cluster-wide here. */
-	if (!ipam_pool_is_leased(an->pool, e.ip)) {
+	for (size_t i = 0; i < d->neps; i++) {
+		const struct dk_net *o = net_find(d, d->eps[i].net);
+
+		if (d->eps[i].ip.s_addr == e.ip.s_addr && o && !strcmp(o->name, an->rec.name)) {
+			dk_err(d, resp, "address %s is already in use by endpoint %.12s", ip,
+			       d->eps[i].id);
+			return;
+		}
+	}
+	/* Not from our RequestAddress (Docker's own IPAM gave it): lease it
+	 * cluster-wide here, which fails if any host holds it. */
+	if (!docker_leased(d, an->rec.name, e.ip)) {
 		struct drv_lease_rec l = {.ip = e.ip, .created = time(NULL)};
 		struct in_addr got;
 		int ret;
@@ -781,8 +815,10 @@ static void h_join(void *arg, const struct api_req *req, struct api_resp *resp)
 	unsigned status;
 
 	if (!e || !netid || strcmp(e->net, netid)) {
-		dk_err(d, resp, "unknown endpoint %.12s in network %.12s", epid ? epid : "",
-		       netid ? netid : "");
+		dk_err(d, resp,
+		       "unknown endpoint %.12s in network %.12s: vxmesh has no record of it; "
+		       "remove the container and start it again",
+		       epid ? epid : "", netid ? netid : "");
 		return;
 	}
 	an = dk_vxnet(d, req, resp, netid);
@@ -835,7 +871,10 @@ static void h_oper_info(void *arg, const struct api_req *req, struct api_resp *r
 	struct dk_net *n = e ? net_find(d, e->net) : NULL;
 
 	if (!e) {
-		dk_err(d, resp, "unknown endpoint %.12s", epid ? epid : "");
+		dk_err(d, resp,
+		       "unknown endpoint %.12s: vxmesh has no record of it; remove the container "
+		       "and start it again",
+		       epid ? epid : "");
 		return;
 	}
 	resp->body = json_pack("{s:{s:s,s:s}}", "Value", "vxmesh.endpoint", e->vx,
@@ -900,8 +939,11 @@ static void h_request_pool(void *arg, const struct api_req *req, struct api_resp
 	have = pool_find(d, id);
 	an = vxnet_by_subnet(d->a, &p.pool);
 	if (have) {
+		have->refs++;
+		pool_save(d, have);
 		p = *have;
 	} else {
+		p.refs = 1;
 		if (an)
 			p.gw = an->rec.gw;
 		else
@@ -928,7 +970,10 @@ static void h_release_pool(void *arg, const struct api_req *req, struct api_resp
 	const char *id = jstr(req->body, "PoolID");
 	struct dk_pool *p = id ? pool_find(d, id) : NULL;
 
-	if (p) {
+	if (p && p->refs > 1) {
+		p->refs--;
+		pool_save(d, p);
+	} else if (p) {
 		(void)drv_state_kv_delete(d->a->st, NS_POOL, p->id);
 		*p = d->pools[--d->npools];
 	}
@@ -948,7 +993,10 @@ static void h_request_address(void *arg, const struct api_req *req, struct api_r
 	int ret;
 
 	if (!p) {
-		dk_err(d, resp, "unknown pool %s", id ? id : "(none)");
+		dk_err(d, resp,
+		       "unknown pool %s: vxmesh has no record of it; remove the network and create "
+		       "it again",
+		       id ? id : "(none)");
 		return;
 	}
 	if (addr && addr[0] &&
@@ -1137,9 +1185,14 @@ static void list_done(void *arg, int err, long status, json_t *body, const char 
 		const char *name = a->nets[i].rec.name;
 		size_t j;
 
-		for (j = 0; j < json_array_size(body); j++)
-			if (!strcmp(name, jstr(json_array_get(body, j), "Name") ?: ""))
+		for (j = 0; j < json_array_size(body); j++) {
+			const json_t *dn = json_array_get(body, j);
+			const struct dk_net *n = net_find(d, jstr(dn, "Id") ?: "");
+
+			/* There under its own name, or under another one with -o vxmesh.name. */
+			if (!strcmp(name, jstr(dn, "Name") ?: "") || (n && !strcmp(n->name, name)))
 				break;
+		}
 		if (j == json_array_size(body) && !creating(d, name))
 			mirror_create(d, &a->nets[i]);
 	}
@@ -1162,11 +1215,71 @@ static void list_done(void *arg, int err, long status, json_t *body, const char 
 	}
 }
 
+/*
+ * dockerd sets the FORWARD policy to DROP and turns on br_netfilter, so
+ * frames bridged between a container's veth and the VXLAN port of our
+ * bridges are filtered by iptables and dropped.  Docker's documented hook
+ * for other traffic is its DOCKER-USER chain: keep one rule there that
+ * accepts what stays on vxmesh bridges.  Checked every mirror pass with
+ * iptables run as a child (never through a shell), never waited for.
+ */
+static void fw_spawn(struct drv_docker *d, const char *op)
+{
+	char *argv[] = {"iptables", "-w", "5",	 (char *)op, "DOCKER-USER", "-i", "vxmb+",
+			"-o",	    "vxmb+", "-j", "ACCEPT",   NULL};
+	posix_spawn_file_actions_t fa;
+	extern char **environ;
+
+	if (posix_spawn_file_actions_init(&fa))
+		return;
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+	if (posix_spawnp(&d->fw_pid, "iptables", &fa, NULL, argv, environ)) {
+		d->fw_pid = 0;
+		if (!d->fw_warned++)
+			log_warn("docker: cannot run iptables: traffic on vxmesh bridges may be "
+				 "dropped by Docker's FORWARD policy; see docs/docker.md");
+	}
+	posix_spawn_file_actions_destroy(&fa);
+}
+
+static void fw_tick(struct drv_docker *d)
+{
+	int st;
+
+	if (d->fw_pid) {
+		pid_t r = waitpid(d->fw_pid, &st, WNOHANG);
+
+		if (r == 0)
+			return; /* still running */
+		d->fw_pid = 0;
+		if (r < 0 || !WIFEXITED(st))
+			return;
+		if (d->fw_step == 0 && WEXITSTATUS(st) == 1) {
+			d->fw_step = 1; /* not there (or no chain yet): insert it */
+			fw_spawn(d, "-I");
+			return;
+		}
+		if (d->fw_step == 1) {
+			if (WEXITSTATUS(st))
+				log_warn("docker: could not add the DOCKER-USER rule for vxmesh "
+					 "bridges (is dockerd running?); retrying");
+			else
+				log_info("docker: DOCKER-USER accepts traffic on vxmesh bridges");
+		}
+		d->fw_step = 0;
+		return;
+	}
+	d->fw_step = 0;
+	fw_spawn(d, "-C");
+}
+
 static void mirror_cb(struct rx_loop *loop, struct rx_timer *t, void *arg)
 {
 	struct drv_docker *d = arg;
 
 	rx_timer_arm(t, MIRROR_MS, MIRROR_MS / 10);
+	fw_tick(d);
 	if (d->listing || !d->dkc)
 		return;
 	/* filters={"driver":["vxmesh"]} */
@@ -1291,6 +1404,8 @@ void drv_docker_close(struct agent *a)
 	dkc_close(d->dkc);
 	rx_timer_destroy(d->lookup_timer);
 	rx_timer_destroy(d->mirror_timer);
+	if (d->fw_pid)
+		waitpid(d->fw_pid, NULL, 0); /* bounded by iptables -w 5 */
 	for (size_t i = 0; i < d->ncreating; i++)
 		free(d->creating[i]);
 	free(d->creating);
