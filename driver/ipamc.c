@@ -138,10 +138,45 @@ static struct agent_net *net_by_ring(struct agent *a, const char *rid)
 	return NULL;
 }
 
-/* Gossip name of a node id, or the id itself. */
+struct name_scan {
+	const char *id, *name; /* look up the name of id, or the id named name */
+	char out[GT_ID_MAX];
+	unsigned found; /* 2: several ids carry the name */
+};
+
+/* The host name in a node's ipam reports.  Membership forgets a dead member
+ * after gossip_to_the_dead_time; its reports keep its name. */
+static void name_scan_cb(void *arg, const struct gt_entry *g)
+{
+	struct name_scan *ns = arg;
+	const char *id = strchr(g->key, '/'), *host;
+	json_t *o;
+
+	if (!id || !node_id_ok(++id) || (ns->id && strcmp(id, ns->id)))
+		return;
+	o = json_loadb((const char *)g->value, g->value_len, 0, NULL);
+	if (o && !json_unpack(o, "{s:s}", "host", &host) && node_id_ok(host) &&
+	    (!ns->name || !strcmp(host, ns->name))) {
+		if (ns->found && strcmp(ns->out, ns->id ? host : id))
+			ns->found = 2;
+		else if (!ns->found)
+			ns->found = 1;
+		snprintf(ns->out, sizeof(ns->out), "%s", ns->id ? host : id);
+	}
+	json_decref(o);
+}
+
+/* Gossip name of a node id, else the name its reports carry, else the id. */
 static const char *node_name(struct agent *a, const char *id, char *buf, size_t len)
 {
-	if (drv_cluster_member_state(a, id, buf, len) < 0)
+	struct name_scan ns = {.id = id};
+
+	if (drv_cluster_member_state(a, id, buf, len) >= 0)
+		return buf;
+	drv_cluster_foreach(a, GT_KIND_IPREPORT, name_scan_cb, &ns);
+	if (ns.found)
+		snprintf(buf, len, "%s", ns.out);
+	else
 		snprintf(buf, len, "%.12s", id);
 	return buf;
 }
@@ -650,7 +685,7 @@ static int lease_specific(struct agent *a, struct agent_net *n, struct in_addr w
 			 "address %s in network %s is owned by host %s, which is unreachable (%s); "
 			 "pick another address, or remove that host with `vxmesh node rm` if it is "
 			 "gone for good",
-			 s, n->rec.name, nm, st == 0 ? "dead or left" : "not a member");
+			 s, n->rec.name, nm, st == 0 ? "dead or left" : "dead, or not a member");
 		return -EHOSTUNREACH;
 	}
 	ret = ip_ask(a, n, ip, owner);
@@ -1213,8 +1248,21 @@ void ipamc_h_node_rm(void *arg, const struct api_req *req, struct api_resp *resp
 
 	st = drv_cluster_member_by_name(a, name, id, sizeof(id));
 	if (st < 0) {
-		snprintf(id, sizeof(id), "%s", name);
-		st = node_id_ok(name) ? drv_cluster_member_state(a, name, NULL, 0) : -2;
+		/* A member dead for long is no longer listed: its reports know it. */
+		struct name_scan ns = {.name = name};
+
+		drv_cluster_foreach(a, GT_KIND_IPREPORT, name_scan_cb, &ns);
+		if (ns.found > 1) {
+			api_error(resp, 409, "conflict",
+				  "several former hosts were named \"%s\": give the node id from "
+				  "`vxmesh ipam`",
+				  name);
+			return;
+		}
+		snprintf(id, sizeof(id), "%s", ns.found ? ns.out : name);
+		st = node_id_ok(id) ? drv_cluster_member_state(a, id, NULL, 0) : -2;
+		if (ns.found && st == -1)
+			st = 0;
 	}
 	if (st == -2 || (st < 0 && strlen(name) != DRV_NODE_ID_LEN)) {
 		api_error(
