@@ -63,6 +63,7 @@
 #define JOIN_RETRY_MS	     2000
 #define HOUSEKEEPING_MS	     10000
 #define TOKEN_PREFIX	     "vxm1."
+#define DIRECT_FANOUT_MAX    32 /* members, self included */
 
 struct claim {
 	char net[VX_NET_NAME_MAX];
@@ -461,7 +462,32 @@ out:
 
 /* ---- publishing ---- */
 
-static void broadcast_entry(struct drv_cluster *cl, const struct gt_entry *e)
+/* In a small cluster, send an own change straight to every live vxmesh
+ * member as well: gossip alone spreads a burst of changes over several
+ * rounds (each update is retransmitted a few times to random members), and
+ * a peer that missed one waits for the next push/pull. */
+static void direct_fanout(struct drv_cluster *cl, const uint8_t *msg, size_t len)
+{
+	struct swim_member *ms;
+	size_t n;
+
+	if (swim_members(cl->swim, &ms, &n))
+		return;
+	if (n <= DIRECT_FANOUT_MAX)
+		for (size_t i = 0; i < n; i++) {
+			struct peer_info pi;
+
+			if (ms[i].state != GW_STATE_ALIVE || !strcmp(ms[i].name, cl->name))
+				continue;
+			meta_decode(ms[i].meta, ms[i].meta_len, &pi, 0);
+			if (pi.vxmesh)
+				(void)swim_send_user(cl->swim, ms[i].name, msg, len);
+		}
+	free(ms);
+}
+
+/* Queue e for gossip; own changes (own) also go straight to the members. */
+static void broadcast_entry(struct drv_cluster *cl, const struct gt_entry *e, int own)
 {
 	char key[GT_KEY_MAX + 8];
 	uint8_t *buf, *msg;
@@ -476,8 +502,9 @@ static void broadcast_entry(struct drv_cluster *cl, const struct gt_entry *e)
 		snprintf(key, sizeof(key), "t%u:%s", e->kind, e->key);
 		if (swim_broadcast_user(cl->swim, key, msg, len + 1))
 			log_warn("gossip: cannot queue the update of %s", e->key);
-		else
-			gx_kick(cl->gx);
+		if (own)
+			direct_fanout(cl, msg, len + 1);
+		gx_kick(cl->gx);
 		free(msg);
 	}
 	free(buf);
@@ -504,7 +531,7 @@ static int publish_as(struct drv_cluster *cl, uint8_t kind, const char *key, con
 		if (!ret && cl->persist_err)
 			ret = cl->persist_err;
 		else if (!ret)
-			broadcast_entry(cl, out);
+			broadcast_entry(cl, out, 1);
 	}
 	free(value);
 	return ret;
@@ -521,7 +548,7 @@ static void unpublish(struct drv_cluster *cl, uint8_t kind, const char *key)
 	const struct gt_entry *out;
 
 	if (gt_del(cl->tab, kind, key, rx_now_ms(cl->a->loop), &out) == 0)
-		broadcast_entry(cl, out);
+		broadcast_entry(cl, out, 1);
 }
 
 void drv_cluster_net_publish(struct agent *a, const struct agent_net *n)
@@ -973,8 +1000,9 @@ static void ops_user_msg(void *arg, const uint8_t *buf, size_t len)
 	/* memberlist does not relay user messages: news is passed on by every
 	 * node that learns it, as Serf does with its own broadcasts. */
 	if (ret == 1)
-		broadcast_entry(cl, gt_get(cl->tab, e.kind, e.key) ? gt_get(cl->tab, e.kind, e.key)
-								   : &e);
+		broadcast_entry(cl,
+				gt_get(cl->tab, e.kind, e.key) ? gt_get(cl->tab, e.kind, e.key) : &e,
+				0);
 }
 
 static int ops_user_ok(void *arg, const uint8_t *meta, size_t len)
@@ -1567,7 +1595,7 @@ int drv_cluster_del(struct agent *a, uint8_t kind, const char *key)
 	if (!ret && a->cl->persist_err)
 		return a->cl->persist_err;
 	if (!ret)
-		broadcast_entry(a->cl, out);
+		broadcast_entry(a->cl, out, 1);
 	return ret;
 }
 
