@@ -309,6 +309,19 @@ static void dk_err(struct drv_docker *d, struct api_resp *resp, const char *fmt,
 	api_error(resp, 500, "docker", "vxmesh: %s", msg);
 }
 
+/* agent_lease() answered with an error (or deferred): mark it as ours. */
+static void dk_lease_err(struct drv_docker *d, struct api_resp *resp)
+{
+	const char *msg = jstr(resp->body, "Err");
+	char buf[600];
+
+	if (resp->deferred || !msg)
+		return;
+	d->errors++;
+	snprintf(buf, sizeof(buf), "vxmesh: %s", msg);
+	json_object_set_new(resp->body, "Err", json_string(buf));
+}
+
 static json_t *empty(void)
 {
 	return json_object();
@@ -741,8 +754,10 @@ static void h_create_endpoint(void *arg, const struct api_req *req, struct api_r
 		struct in_addr got;
 		int ret;
 
-		if (agent_lease(d->a, an, &e.ip, &got, req, resp))
+		if (agent_lease(d->a, an, &e.ip, &got, req, resp)) {
+			dk_lease_err(d, resp);
 			return;
+		}
 		snprintf(l.net, sizeof(l.net), "%s", an->rec.name);
 		snprintf(l.owner, sizeof(l.owner), "docker");
 		ret = drv_state_lease_insert(d->a->st, &l);
@@ -1028,8 +1043,10 @@ static void h_request_address(void *arg, const struct api_req *req, struct api_r
 		resp->body = json_pack("{s:s,s:{}}", "Address", out, "Data");
 		return;
 	}
-	if (agent_lease(d->a, an, addr && addr[0] ? &want : NULL, &got, req, resp))
+	if (agent_lease(d->a, an, addr && addr[0] ? &want : NULL, &got, req, resp)) {
+		dk_lease_err(d, resp);
 		return;
+	}
 	l.ip = got;
 	snprintf(l.net, sizeof(l.net), "%s", an->rec.name);
 	snprintf(l.owner, sizeof(l.owner), "docker");

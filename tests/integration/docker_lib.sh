@@ -191,6 +191,7 @@ dk__ours() {
     [[ /proc/$p/ns/mnt -ef /proc/$$/ns/mnt ]] && return 1
     # vxmesh agents name the daemon's socket in their arguments too.
     [[ -n ${VXMESH-} && /proc/$p/exe -ef $VXMESH ]] && return 1
+    for l in "${PIDS[@]}"; do [ "$l" = "$p" ] && return 1; done
     { mapfile -d '' -t lines <"/proc/$p/cmdline"; } 2>/dev/null || return 1
     for l in "${lines[@]}"; do
         [[ $l == "$3/"* || $l == "unix://$3/"* ]] && return 0
