@@ -33,8 +33,8 @@
 #define ASK_TIMEOUT_MS 700  /* one space or address request */
 #define ASK_TRIES      4    /* donors tried before giving up */
 #define FAIL_HOLD_MS   3000 /* a failed space search is not retried sooner */
-#define ANSWER_KEEP_MS 10000
-#define LOW_WATER      8 /* ask for more when fewer free addresses are owned */
+#define ANSWER_KEEP_MS 2000 /* an answer serves the requests waiting for it */
+#define LOW_WATER      8    /* ask for more when fewer free addresses are owned */
 
 enum ans { ANS_NONE, ANS_GRANTED, ANS_LEASED, ANS_NOT_OWNER, ANS_TIMEOUT };
 
@@ -678,6 +678,16 @@ static int lease_specific(struct agent *a, struct agent_net *n, struct in_addr w
 			 "address %s in network %s is owned by host %s, which did not answer", s,
 			 n->rec.name, nm);
 		return -EHOSTUNREACH;
+	}
+	/* The owner in our view says it is not: its newer entry is on its way
+	 * to us; wait for it rather than asking again. */
+	if (r && !strcmp(r->owner, owner) && r->ans == ANS_NOT_OWNER &&
+	    rx_now_ms(a->loop) - r->at < ANSWER_KEEP_MS) {
+		snprintf(err, len,
+			 "address %s in network %s: host %s no longer owns it; waiting for the "
+			 "ownership record",
+			 s, n->rec.name, nm);
+		return -EAGAIN;
 	}
 	st = drv_cluster_member_state(a, owner, NULL, 0);
 	if (st != 1) {

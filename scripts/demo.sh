@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # vxmesh demo: three "hosts" (network namespaces) on one underlay switch,
 # an encrypted gossip cluster joined with a token, two overlay networks
-# that even share a subnet, and containers (namespaces) pinging across hosts.
+# that even share a subnet, and containers (namespaces) pinging across hosts;
+# a third network whose subnet and addresses come from the cluster-wide IPAM.
 #
 #                ┌──────────── vxdemo-sw: bridge br0 ────────────┐
 #                └─────┬──────────────────┬──────────────────┬───┘
@@ -121,12 +122,28 @@ if ip netns exec vxdemo-c1 ping -c 2 -i 0.2 -W 1 10.10.0.30 >/dev/null; then
 fi
 echo "(no reply, as it should be)"
 
+say "Cluster-wide IPAM: green gets a subnet from the default pool; h1 creates it and owns it"
+run 1 net create green
+for _ in $(seq 100); do vx 3 net inspect green >/dev/null 2>&1 && break; sleep 0.1; done
+say "h2 and h3 attach without --ip: each asks an owner for space first (one round trip)"
+run 2 ep attach green --netns vxdemo-c2 --name vx-green
+run 3 ep attach green --netns vxdemo-c3 --name vx-green
+run 1 ipam green
+G3=$(vx 3 ep ls --net green --json | jq -r '.endpoints[0].ip' | cut -d/ -f1)
+for _ in $(seq 100); do
+    vx 2 fdb green --json | jq -e --arg ip "$G3" 'any(.entries[]; .ip == $ip)' >/dev/null && break
+    sleep 0.05
+done
+echo "\$ ip netns exec vxdemo-c2 ping -c 3 $G3     # c2 (h2) -> c3 (h3) on green"
+ip netns exec vxdemo-c2 ping -c 3 -i 0.2 -W 1 "$G3"
+
 cat <<MSG
 
 The demo is still running. Try:
   $VXMESH --socket $DIR/h2.sock members
   $VXMESH --socket $DIR/h3.sock fdb
   ip netns exec vxdemo-c2 ping -c 2 10.10.0.11
+  $VXMESH --socket $DIR/h3.sock ipam                        # who owns which addresses
   ip netns exec vxdemo-h1 tcpdump -ni ul0 udp port 4789    # VXLAN (plaintext; gossip on 7946 is encrypted)
   kill \$(cat $DIR/h2.pid); sleep 8; $VXMESH --socket $DIR/h1.sock fdb blue   # h2's entry withdrawn
 Logs: $DIR/h*.log.  Remove everything with: make demo-clean
