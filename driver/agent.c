@@ -408,11 +408,15 @@ unsigned agent_net_create(struct agent *a, struct drv_net_rec *rec, char *err, s
 	status = agent_net_add(a, rec, err, len);
 	if (status != 201)
 		return status;
+	/* The creator owns the whole space until it gives parts away: stored
+	 * before the network is published, or no network at all. */
+	if ((ret = ipamc_net_init_space(a, agent_net_find(a, rec->name)))) {
+		snprintf(err, len, "network %s: cannot record its address space: %s", rec->name,
+			 strerror(-ret));
+		agent_net_remove(a, rec->name);
+		return 500;
+	}
 	drv_cluster_net_publish(a, agent_net_find(a, rec->name));
-	/* The creator owns the whole space until it gives parts away. */
-	if ((ret = ipamc_net_init_space(a, agent_net_find(a, rec->name))))
-		log_err("network %s: cannot take its address space: %s", rec->name,
-			strerror(-ret));
 	return 201;
 }
 

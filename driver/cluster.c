@@ -70,6 +70,11 @@ struct claim {
 	struct in_addr ip;
 };
 
+struct unstored {
+	uint8_t kind;
+	char key[GT_KEY_MAX];
+};
+
 struct drv_cluster {
 	struct agent *a;
 	struct gw_keyring kr;
@@ -95,7 +100,9 @@ struct drv_cluster {
 	unsigned long long user_msgs, user_foreign, user_bad, merged, conflicts;
 	unsigned long long logged_bad; /* bad input already reported */
 	int persist_err;	       /* the last table change could not be stored */
-	char **stale;		       /* start-up scratch: own stale entries */
+	struct unstored *unstored;     /* changes the database refused: to forget */
+	size_t nunstored;
+	char **stale; /* start-up scratch: own stale entries */
 	size_t nstale;
 };
 
@@ -510,6 +517,13 @@ static void broadcast_entry(struct drv_cluster *cl, const struct gt_entry *e, in
 	free(buf);
 }
 
+static void forget_unstored(struct drv_cluster *cl)
+{
+	for (size_t i = 0; i < cl->nunstored; i++)
+		gt_forget(cl->tab, cl->unstored[i].kind, cl->unstored[i].key);
+	cl->nunstored = 0;
+}
+
 /* Write, persist (through table_change_cb), then gossip; an entry the
  * database refused is not sent.  Takes value. */
 static int publish_as(struct drv_cluster *cl, uint8_t kind, const char *key, const char *owner,
@@ -532,6 +546,7 @@ static int publish_as(struct drv_cluster *cl, uint8_t kind, const char *key, con
 			ret = cl->persist_err;
 		else if (!ret)
 			broadcast_entry(cl, out, 1);
+		forget_unstored(cl);
 	}
 	free(value);
 	return ret;
@@ -921,8 +936,18 @@ static void table_change_cb(void *arg, const struct gt_entry *old, const struct 
 	int ret;
 
 	if (!cl->loading && (ret = drv_state_gossip_put(cl->a->st, cur))) {
+		struct unstored *u;
+
 		log_err("state database: cannot store %s: %s", cur->key, strerror(-ret));
 		cl->persist_err = ret;
+		/* Not kept in memory either (after this callback): what this host
+		 * has not stored it must not pass on or act on. */
+		u = realloc(cl->unstored, (cl->nunstored + 1) * sizeof(*u));
+		if (u) {
+			cl->unstored = u;
+			u[cl->nunstored].kind = cur->kind;
+			memcpy(u[cl->nunstored++].key, cur->key, GT_KEY_MAX);
+		}
 	} else if (cur->kind >= GT_KIND_RING && cur->kind <= GT_KIND_RETIRED) {
 		/* Stored first: ownership is acted on only once it survives a crash. */
 		ipamc_table_changed(cl->a, cur);
@@ -992,17 +1017,22 @@ static void ops_user_msg(void *arg, const uint8_t *buf, size_t len)
 			log_warn("gossip: dropped a malformed table update (%zu bytes)", len);
 		return;
 	}
+	cl->persist_err = 0;
 	ret = gt_merge(cl->tab, &e, rx_now_ms(a->loop));
 	if (ret < 0) {
 		cl->user_bad++;
 		return;
 	}
+	if (cl->persist_err) {
+		forget_unstored(cl);
+		return;
+	}
 	/* memberlist does not relay user messages: news is passed on by every
 	 * node that learns it, as Serf does with its own broadcasts. */
 	if (ret == 1)
-		broadcast_entry(cl,
-				gt_get(cl->tab, e.kind, e.key) ? gt_get(cl->tab, e.kind, e.key) : &e,
-				0);
+		broadcast_entry(
+			cl, gt_get(cl->tab, e.kind, e.key) ? gt_get(cl->tab, e.kind, e.key) : &e,
+			0);
 }
 
 static int ops_user_ok(void *arg, const uint8_t *meta, size_t len)
@@ -1078,6 +1108,7 @@ static void ops_merge_state(void *arg, const uint8_t *buf, size_t len, int join)
 			continue;
 		}
 		ret = gt_merge_all(cl->tab, p, n, rx_now_ms(a->loop));
+		forget_unstored(cl);
 		if (ret < 0)
 			cl->user_bad++;
 		else
@@ -1436,6 +1467,9 @@ int drv_cluster_open(struct agent *a)
 	/* Tables, from the database, before anything can arrive. */
 	if ((ret = gt_create(&cl->tab, a->node.id, table_change_cb, cl)))
 		goto err;
+	/* Ownership entries and retired ids are never deleted (docs/ipam.md). */
+	gt_set_undeletable(cl->tab, GT_KIND_RING);
+	gt_set_undeletable(cl->tab, GT_KIND_RETIRED);
 	cl->loading = 1;
 	ret = drv_state_gossip_foreach(a->st, load_row_cb, cl);
 	cl->loading = 0;
@@ -1508,6 +1542,7 @@ void drv_cluster_close(struct agent *a)
 	gw_keyring_wipe(&cl->kr);
 	free(cl->installed);
 	free(cl->claims);
+	free(cl->unstored);
 	free(cl->seeds);
 	free(cl->seed_ports);
 	free(cl);
@@ -1593,9 +1628,10 @@ int drv_cluster_del(struct agent *a, uint8_t kind, const char *key)
 	a->cl->persist_err = 0;
 	ret = gt_del(a->cl->tab, kind, key, rx_now_ms(a->loop), &out);
 	if (!ret && a->cl->persist_err)
-		return a->cl->persist_err;
-	if (!ret)
+		ret = a->cl->persist_err;
+	else if (!ret)
 		broadcast_entry(a->cl, out, 1);
+	forget_unstored(a->cl);
 	return ret;
 }
 

@@ -477,7 +477,10 @@ static void report_cb(void *arg, const struct gt_entry *g)
 		rs->cap = cap;
 	}
 	snprintf(rs->rep[rs->nrep].id, RING_ID_MAX, "%s", id);
-	rs->rep[rs->nrep++].free = (uint64_t)fr;
+	/* No honest report exceeds the space; a bogus one must not take every pick. */
+	rs->rep[rs->nrep++].free = (uint64_t)fr < rs->n->ic->end - rs->n->ic->first
+					   ? (uint64_t)fr
+					   : rs->n->ic->end - rs->n->ic->first;
 }
 
 static int send_json(struct agent *a, const char *to, uint8_t type, json_t *o)
@@ -649,11 +652,12 @@ static int lease_specific(struct agent *a, struct agent_net *n, struct in_addr w
 	}
 	ipam_pool_release(n->pool, want);
 	if (ret == -ENOENT) {
+		/* The creation entry covers the whole space: it is on its way. */
 		snprintf(err, len,
 			 "address %s in network %s: no host owns it yet (waiting for the network's "
 			 "ownership record)",
 			 s, n->rec.name);
-		return ring_entry_count(ic->ring) ? -EADDRNOTAVAIL : -EAGAIN;
+		return -EAGAIN;
 	}
 	if (ret != -EREMOTE) {
 		snprintf(err, len, "address %s in network %s: %s", s, n->rec.name, strerror(-ret));
@@ -744,6 +748,13 @@ int ipamc_lease(struct agent *a, struct agent_net *n, const struct in_addr *want
 			log_err("ipam: network %s: %s is taken but was not held", n->rec.name,
 				inet_ntoa(*out));
 		}
+		if (ret == -ENOSPC && !ring_entry_count(ic->ring)) {
+			/* Learnt the network, not yet its ownership entries. */
+			snprintf(err, len,
+				 "network %s: waiting for the network's ownership record",
+				 n->rec.name);
+			return -EAGAIN;
+		}
 		if (ret == -ENOSPC) {
 			ret = space_want(a, n);
 			if (ret == 0) {
@@ -790,13 +801,22 @@ static void answer(struct agent *a, const char *to, uint8_t type, const char *ri
 		log_dbg("ipam: cannot answer %s", to);
 }
 
+/* Space given to a node that is not a live member, or was removed, would be
+ * stranded; a removed host's space belongs to its remover. */
+static int may_donate(struct agent *a, const char *to)
+{
+	return !a->ipc->retired && drv_cluster_member_state(a, to, NULL, 0) == 1 &&
+	       !drv_cluster_get(a, GT_KIND_RETIRED, to);
+}
+
 static void on_space_req(struct agent *a, struct agent_net *n, const char *from, json_int_t seq)
 {
 	struct ring_entry e;
 	char key[GT_KEY_MAX];
-	int ret;
+	int ret = -EPERM;
 
-	ret = ring_donate(n->ic->ring, &n->ic->held, from, 0, &e);
+	if (may_donate(a, from))
+		ret = ring_donate(n->ic->ring, &n->ic->held, from, 0, &e);
 	if (ret == 0)
 		ret = ring_publish(a, n, &e);
 	if (ret) {
@@ -824,7 +844,8 @@ static void on_ip_req(struct agent *a, struct agent_net *n, const char *from, js
 		bad_input(a, "address request for", ips);
 		return;
 	}
-	ret = ring_donate_ip(n->ic->ring, &n->ic->held, from, h32(ip), &e);
+	ret = may_donate(a, from) ? ring_donate_ip(n->ic->ring, &n->ic->held, from, h32(ip), &e)
+				  : -EPERM;
 	if (ret == 0)
 		ret = ring_publish(a, n, &e);
 	if (ret == 0) {
@@ -867,13 +888,17 @@ void ipamc_user_msg(struct agent *a, const uint8_t *buf, size_t len)
 			on_ip_req(a, n, from, seq, ips);
 		break;
 	case IPAMC_MSG_SPACE_ANS:
-		if (!result || !n->ic->asking || (uint64_t)seq != n->ic->seq)
+		/* The granted entry is sent before the answer and usually ends
+		 * the search first (changed()): still count the grant. */
+		if (!result || !n->ic->seq || (uint64_t)seq != n->ic->seq)
 			break;
+		n->ic->seq = 0; /* one answer per request */
 		if (!strcmp(result, "granted")) {
 			a->ipc->space_granted++;
 			/* The entry itself comes as a table update; wait for it. */
-			n->ic->deadline = rx_now_ms(a->loop) + ASK_TIMEOUT_MS * 3;
-		} else {
+			if (n->ic->asking)
+				n->ic->deadline = rx_now_ms(a->loop) + ASK_TIMEOUT_MS * 3;
+		} else if (n->ic->asking) {
 			a->ipc->space_none++;
 			space_refused(a, n, n->ic->asked);
 		}
@@ -885,7 +910,7 @@ void ipamc_user_msg(struct agent *a, const uint8_t *buf, size_t len)
 		if (!result || !ips || addr_parse_ip4(ips, &ip))
 			break;
 		r = ipreq_find(n->ic, h32(ip));
-		if (!r || r->seq != (uint64_t)seq)
+		if (!r || r->seq != (uint64_t)seq || (r->ans != ANS_NONE && r->ans != ANS_TIMEOUT))
 			break;
 		r->at = rx_now_ms(a->loop);
 		if (!strcmp(result, "granted")) {
@@ -934,6 +959,10 @@ void ipamc_table_changed(struct agent *a, const struct gt_entry *g)
 	if (!n)
 		return; /* kept in the table; merged when the network opens */
 	ret = ring_merge(n->ic->ring, &e);
+	if (ret == -ENOMEM) {
+		log_err("ipam: network %s: out of memory merging %s", n->rec.name, g->key);
+		return;
+	}
 	if (ret < 0) {
 		bad_input(a, "ownership entry outside the network", g->key);
 		return;
@@ -1024,9 +1053,15 @@ static void tick_cb(struct rx_loop *loop, struct rx_timer *t, void *arg)
 
 int ipamc_open(struct agent *a)
 {
+	uint32_t seed = 0;
+
 	a->ipc = calloc(1, sizeof(*a->ipc));
 	if (!a->ipc)
 		return -ENOMEM;
+	/* Answers to a previous run's requests must not match this run's. */
+	if (getrandom(&seed, sizeof(seed), 0) != (ssize_t)sizeof(seed))
+		seed = (uint32_t)time(NULL);
+	a->ipc->seq = (uint64_t)seed << 16;
 	a->ipc->timer = rx_timer_create(a->loop, tick_cb, a);
 	if (!a->ipc->timer) {
 		free(a->ipc);
@@ -1129,8 +1164,11 @@ static json_t *net_ipam_json(struct agent *a, struct agent_net *n)
 		      (json_int_t)fr, "leased", (json_int_t)leased);
 	ranges = json_array();
 	nodes = json_array();
-	if (!o || !ranges || !nodes)
+	if (!o || !ranges || !nodes) {
+		json_decref(ranges);
+		json_decref(nodes);
 		goto err;
+	}
 	json_object_set_new(o, "ranges", ranges);
 	json_object_set_new(o, "nodes", nodes);
 	if (n->rec.gw.s_addr)
@@ -1183,8 +1221,13 @@ static json_t *net_ipam_json(struct agent *a, struct agent_net *n)
 			json_object_set_new(node, "leased", json_integer((json_int_t)leased));
 		} else if ((g = drv_cluster_get(a, GT_KIND_IPREPORT, key)) &&
 			   (rep = json_loadb((const char *)g->value, g->value_len, 0, NULL))) {
-			json_object_set(node, "free", json_object_get(rep, "free"));
-			json_object_set(node, "leased", json_object_get(rep, "leased"));
+			/* A peer's report: pass on only what it should hold. */
+			json_t *f = json_object_get(rep, "free"), *l = json_object_get(rep, "leased");
+
+			if (json_is_integer(f) && json_integer_value(f) >= 0)
+				json_object_set(node, "free", f);
+			if (json_is_integer(l) && json_integer_value(l) >= 0)
+				json_object_set(node, "leased", l);
 			json_decref(rep);
 		}
 		json_array_append_new(nodes, node);
@@ -1294,6 +1337,20 @@ void ipamc_h_node_rm(void *arg, const struct api_req *req, struct api_resp *resp
 			"good; stop its agent first and wait until `vxmesh members` shows it dead",
 			name);
 		return;
+	}
+	/* Only one host may take over a removed node's space (docs/ipam.md,
+	 * assumption 5c); running it again on the same host is harmless. */
+	{
+		const struct gt_entry *rt = drv_cluster_get(a, GT_KIND_RETIRED, id);
+		char nm[GT_ID_MAX];
+
+		if (rt && strcmp(rt->owner, a->node.id)) {
+			api_error(resp, 409, "conflict",
+				  "node %s was already removed by host %s, which took over its "
+				  "addresses; run `node rm` again there if needed",
+				  name, node_name(a, rt->owner, nm, sizeof(nm)));
+			return;
+		}
 	}
 	nets = json_array();
 	for (size_t i = 0; i < a->nnets; i++) {

@@ -51,6 +51,7 @@ struct gt_table {
 	size_t live[GT_KIND_MAX];
 	size_t dead[GT_KIND_MAX];
 	uint64_t clock;
+	unsigned undeletable; /* bit per kind: tombstones refused */
 	char self[GT_ID_MAX];
 	gt_change_cb cb;
 	void *arg;
@@ -256,7 +257,8 @@ int gt_del(struct gt_table *t, uint8_t kind, const char *key, uint64_t now,
 	bool found;
 	size_t idx;
 
-	if (kind == 0 || kind >= GT_KIND_MAX || !key || !id_ok(key, GT_KEY_MAX))
+	if (kind == 0 || kind >= GT_KIND_MAX || !key || !id_ok(key, GT_KEY_MAX) ||
+	    (t->undeletable & (1u << kind)))
 		return -EINVAL;
 	idx = lower_bound(t, kind, key, &found);
 	if (!found || t->items[idx]->e.deleted)
@@ -273,7 +275,7 @@ int gt_merge(struct gt_table *t, const struct gt_entry *e, uint64_t now)
 	bool found;
 	size_t idx;
 
-	if (!e || entry_check(e))
+	if (!e || entry_check(e) || (e->deleted && (t->undeletable & (1u << e->kind))))
 		return -EINVAL;
 	if (e->clock > t->clock)
 		t->clock = e->clock;
@@ -328,6 +330,29 @@ size_t gt_count(const struct gt_table *t, uint8_t kind, int with_deleted)
 uint64_t gt_clock(const struct gt_table *t)
 {
 	return t->clock;
+}
+
+void gt_set_undeletable(struct gt_table *t, uint8_t kind)
+{
+	if (kind > 0 && kind < GT_KIND_MAX)
+		t->undeletable |= 1u << kind;
+}
+
+int gt_forget(struct gt_table *t, uint8_t kind, const char *key)
+{
+	bool found;
+	size_t idx;
+
+	if (!key)
+		return -EINVAL;
+	idx = lower_bound(t, kind, key, &found);
+	if (!found)
+		return -ENOENT;
+	count_adjust(t, &t->items[idx]->e, -1);
+	free(t->items[idx]);
+	memmove(&t->items[idx], &t->items[idx + 1], (t->n - idx - 1) * sizeof(t->items[0]));
+	t->n--;
+	return 0;
 }
 
 size_t gt_reap(struct gt_table *t, uint64_t now, uint64_t max_age)

@@ -75,6 +75,13 @@ void gt_foreach(const struct gt_table *t, uint8_t kind, int with_deleted, gt_ent
 size_t gt_count(const struct gt_table *t, uint8_t kind, int with_deleted);
 uint64_t gt_clock(const struct gt_table *t);
 
+/* Entries of this kind are written once and never deleted: gt_del() and
+ * merging a tombstone are refused (-EINVAL). */
+void gt_set_undeletable(struct gt_table *t, uint8_t kind);
+/* Drop (kind, key) from this replica only: no tombstone, nothing to
+ * gossip (an entry the caller could not persist).  0 or -ENOENT. */
+int gt_forget(struct gt_table *t, uint8_t kind, const char *key);
+
 /* Drop tombstones older than max_age ms.  Returns how many. */
 size_t gt_reap(struct gt_table *t, uint64_t now, uint64_t max_age);
 

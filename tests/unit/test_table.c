@@ -1369,3 +1369,32 @@ Test(table_property, pairwise_push_pull_converges)
 			gt_destroy(t[r]);
 	}
 }
+
+Test(table, undeletable_kinds_refuse_tombstones)
+{
+	struct gt_table *t = table_new("a", NULL);
+	struct gt_entry tomb = ent(3, "r/x/1/0", 9, "b", 1, NULL);
+
+	gt_set_undeletable(t, 3);
+	put_ok(t, 3, "r/x/1/0", "{}", 1);
+	put_ok(t, 1, "net", "{}", 1);
+	cr_expect_eq(gt_del(t, 3, "r/x/1/0", 2, NULL), -EINVAL, "no local delete");
+	cr_expect_eq(gt_merge(t, &tomb, 3), -EINVAL, "no tombstone from a peer");
+	cr_expect_not_null(gt_get(t, 3, "r/x/1/0"), "the entry stays");
+	cr_expect_eq(gt_del(t, 1, "net", 4, NULL), 0, "other kinds still delete");
+	gt_destroy(t);
+}
+
+Test(table, forget_drops_without_a_tombstone)
+{
+	struct gt_table *t = table_new("a", NULL);
+
+	put_ok(t, 2, "ep1", "{}", 1);
+	put_ok(t, 2, "ep2", "{}", 1);
+	cr_assert_eq(gt_forget(t, 2, "ep1"), 0);
+	cr_expect_null(gt_get(t, 2, "ep1"));
+	cr_expect_eq(gt_count(t, 2, 1), 1, "no tombstone left behind");
+	cr_expect_not_null(gt_get(t, 2, "ep2"));
+	cr_expect_eq(gt_forget(t, 2, "ep1"), -ENOENT);
+	gt_destroy(t);
+}
