@@ -15,6 +15,7 @@
  * move into the container, and publishes the endpoint.
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -23,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -67,11 +69,11 @@ struct dk_net {
 	char name[VX_NET_NAME_MAX]; /* "" until known */
 	struct addr_prefix pool;
 	struct in_addr gw;
-	uint32_t vni;		  /* -o vxmesh.vni, 0 = any */
-	unsigned mtu;		  /* -o com.docker.network.driver.mtu */
-	int no_external;	  /* -o vxmesh.external=false */
-	char err[256];		  /* why it cannot be used */
-	unsigned lookups;	  /* name lookups tried */
+	uint32_t vni;	  /* -o vxmesh.vni, 0 = any */
+	unsigned mtu;	  /* -o com.docker.network.driver.mtu */
+	int no_external;  /* -o vxmesh.external=false */
+	char err[256];	  /* why it cannot be used */
+	unsigned lookups; /* name lookups tried */
 	int lookup_busy;
 };
 
@@ -129,6 +131,38 @@ static int id_ok(const char *s)
 		      s[i] == '/'))
 			return 0;
 	return 1;
+}
+
+/* The rule of `vxmesh net create` (agent.c name_ok): truncating or passing
+ * anything else on would bind two Docker networks to one vxmesh network. */
+static int vxname_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (!n || n >= VX_NET_NAME_MAX || !isalnum((unsigned char)s[0]))
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && !strchr("_.-", s[i]))
+			return 0;
+	return 1;
+}
+
+/* The address of "a.b.c.d/len" (or a plain address); 0 or -EINVAL. */
+static int cidr_ip(const char *s, struct in_addr *ip)
+{
+	char buf[INET_ADDRSTRLEN];
+	size_t l = strcspn(s, "/");
+
+	if (l >= sizeof(buf))
+		return -EINVAL;
+	memcpy(buf, s, l);
+	buf[l] = '\0';
+	return addr_parse_ip4(buf, ip) ? -EINVAL : 0;
+}
+
+static int prefix_eq(const struct addr_prefix *x, const struct addr_prefix *y)
+{
+	return x->addr.s_addr == y->addr.s_addr && x->len == y->len;
 }
 
 static struct dk_pool *pool_find(struct drv_docker *d, const char *id)
@@ -327,6 +361,29 @@ static json_t *empty(void)
 	return json_object();
 }
 
+/* The vxmesh network n is bound to differs from what Docker was told (it
+ * was replaced in the cluster, or the binding failed before a restart). */
+static int mismatch(const struct dk_net *n, const struct agent_net *an, char *why, size_t len)
+{
+	char sub[ADDR_PREFIX_STRLEN], have[ADDR_PREFIX_STRLEN];
+
+	addr_fmt_prefix(&n->pool, sub);
+	addr_fmt_prefix(&an->rec.subnet, have);
+	if (!prefix_eq(&n->pool, &an->rec.subnet))
+		snprintf(why, len,
+			 "the vxmesh network \"%s\" has subnet %s, not %s: create the Docker "
+			 "network with --subnet %s (or pick another name)",
+			 an->rec.name, have, sub, have);
+	else if (n->vni && n->vni != an->rec.vni)
+		snprintf(why, len,
+			 "the vxmesh network \"%s\" has VNI %u, not %u: drop -o vxmesh.vni or use "
+			 "-o vxmesh.vni=%u",
+			 an->rec.name, an->rec.vni, n->vni, an->rec.vni);
+	else
+		return 0;
+	return 1;
+}
+
 /* The vxmesh network behind a Docker network, or NULL with resp set
  * (error, or deferred while its name is looked up). */
 static struct agent_net *dk_vxnet(struct drv_docker *d, const struct api_req *req,
@@ -334,6 +391,7 @@ static struct agent_net *dk_vxnet(struct drv_docker *d, const struct api_req *re
 {
 	struct dk_net *n = netid ? net_find(d, netid) : NULL;
 	struct agent_net *an;
+	char why[sizeof(n->err)];
 
 	if (!n) {
 		dk_err(d, resp,
@@ -347,14 +405,22 @@ static struct agent_net *dk_vxnet(struct drv_docker *d, const struct api_req *re
 		return NULL;
 	}
 	an = n->name[0] ? agent_net_find(d->a, n->name) : NULL;
+	if (an && mismatch(n, an, why, sizeof(why))) {
+		dk_err(d, resp, "%s", why);
+		return NULL;
+	}
 	if (an)
 		return an;
-	if (req->expired)
+	if (req->expired && n->name[0])
 		dk_err(d, resp,
-		       "network %.12s is not ready: %s (is dockerd's API socket reachable at %s? "
-		       "else create the network with -o vxmesh.name=NAME)",
-		       n->id, n->name[0] ? "its vxmesh network is missing" : "its name is unknown",
-		       d->a->cfg.docker_socket);
+		       "network %.12s is not ready: its vxmesh network \"%s\" has not reached this "
+		       "host (see vxmesh net ls and the agent's log)",
+		       n->id, n->name);
+	else if (req->expired)
+		dk_err(d, resp,
+		       "network %.12s is not ready: its name is unknown (is dockerd's API socket "
+		       "reachable at %s? else create the network with -o vxmesh.name=NAME)",
+		       n->id, d->a->cfg.docker_socket);
 	else
 		api_defer(resp, IPAMC_DEFER_MS);
 	return NULL;
@@ -377,30 +443,19 @@ static struct agent_net *vxnet_by_subnet(struct agent *a, const struct addr_pref
 static int dk_bind(struct drv_docker *d, struct dk_net *n, const char *name)
 {
 	struct agent *a = d->a;
-	char sub[ADDR_PREFIX_STRLEN], have[ADDR_PREFIX_STRLEN], err[160];
+	char err[160];
 	struct drv_net_rec rec = {0};
 	struct agent_net *an;
 	unsigned status;
 
 	snprintf(n->name, sizeof(n->name), "%s", name);
-	addr_fmt_prefix(&n->pool, sub);
 	an = agent_net_find(a, name);
-	if (an) {
-		addr_fmt_prefix(&an->rec.subnet, have);
-		if (strcmp(sub, have))
-			snprintf(n->err, sizeof(n->err),
-				 "the vxmesh network \"%s\" has subnet %s, not %s: create the "
-				 "Docker network with --subnet %s (or pick another name)",
-				 name, have, sub, have);
-		else if (n->vni && n->vni != an->rec.vni)
-			snprintf(n->err, sizeof(n->err),
-				 "the vxmesh network \"%s\" has VNI %u, not %u: drop -o vxmesh.vni "
-				 "or use -o vxmesh.vni=%u",
-				 name, an->rec.vni, n->vni, an->rec.vni);
-		return n->err[0] ? -1 : 0;
-	}
+	if (an)
+		return mismatch(n, an, n->err, sizeof(n->err)) ? -1 : 0;
+	/* Known to the cluster, not yet made here: bound by name; dk_vxnet()
+	 * checks it when it arrives. */
 	if (drv_cluster_get(a, GT_KIND_NET, name))
-		return 1; /* known to the cluster, not yet made here: try again soon */
+		return 0;
 	snprintf(rec.name, sizeof(rec.name), "%s", name);
 	rec.subnet = n->pool;
 	rec.gw = n->gw;
@@ -456,7 +511,8 @@ static void lookup_done(void *arg, int err, long status, json_t *body, const cha
 			n->lookup_busy = 0;
 			if (++n->lookups >= LOOKUP_TRIES)
 				snprintf(n->err, sizeof(n->err),
-					 "cannot learn the name of Docker network %.12s from dockerd "
+					 "cannot learn the name of Docker network %.12s from "
+					 "dockerd "
 					 "(%s); create it with -o vxmesh.name=NAME",
 					 n->id, err ? strerror(-err) : msg);
 			else
@@ -468,12 +524,20 @@ static void lookup_done(void *arg, int err, long status, json_t *body, const cha
 			again = 1;
 			continue;
 		}
-		ret = dk_bind(d, n, name);
-		if (ret > 0) {
-			n->name[0] = '\0';
-			again = 1;
-			continue;
+		if (!vxname_ok(name)) {
+			snprintf(n->err, sizeof(n->err),
+				 "Docker network name \"%.80s\" cannot be a vxmesh network name "
+				 "(at most %d of A-Z a-z 0-9 _ . -); create it with "
+				 "-o vxmesh.name=NAME",
+				 name, VX_NET_NAME_MAX - 1);
+			ret = -1;
+		} else {
+			ret = dk_bind(d, n, name);
 		}
+		/* A failed binding is not stored: it is looked up (and its error
+		 * found) again after a restart. */
+		if (ret < 0)
+			n->name[0] = '\0';
 		net_save(d, n);
 		records_apply(d);
 		agent_api_retry(d->a);
@@ -509,15 +573,19 @@ static int net_opts(struct drv_docker *d, const json_t *opts, struct dk_net *n, 
 	json_t *v;
 
 	name[0] = '\0';
-	json_object_foreach((json_t *)gen, k, v) {
+	json_object_foreach((json_t *)gen, k, v)
+	{
 		const char *s = json_string_value(v);
 		unsigned long num;
 
 		if (!s)
 			continue;
 		if (!strcmp(k, "vxmesh.name")) {
-			if (strlen(s) >= VX_NET_NAME_MAX || !s[0]) {
-				dk_err(d, resp, "-o vxmesh.name=%s: name too long or empty", s);
+			if (!vxname_ok(s)) {
+				dk_err(d, resp,
+				       "-o vxmesh.name=%.80s: expected 1-%d of A-Z a-z 0-9 _ . - "
+				       "starting with a letter or digit",
+				       s, VX_NET_NAME_MAX - 1);
 				return -1;
 			}
 			snprintf(name, VX_NET_NAME_MAX, "%s", s);
@@ -588,11 +656,7 @@ static void h_create_network(void *arg, const struct api_req *req, struct api_re
 		return;
 	}
 	if (gw) {
-		char g[INET_ADDRSTRLEN];
-		size_t l = strcspn(gw, "/");
-
-		snprintf(g, sizeof(g), "%.*s", (int)(l < sizeof(g) ? l : sizeof(g) - 1), gw);
-		if (addr_parse_ip4(g, &n.gw) || !addr_prefix_contains(&n.pool, n.gw)) {
+		if (cidr_ip(gw, &n.gw) || !addr_prefix_contains(&n.pool, n.gw)) {
 			dk_err(d, resp, "gateway \"%s\" is not inside %s", gw, pool);
 			return;
 		}
@@ -614,22 +678,16 @@ static void h_create_network(void *arg, const struct api_req *req, struct api_re
 		     an->rec.subnet.len == n.pool.len))
 			continue;
 		addr_fmt_prefix(&an->rec.subnet, sub);
-		dk_err(d, resp, "subnet %s overlaps vxmesh network \"%s\" (%s)", pool,
-		       an->rec.name, sub);
+		dk_err(d, resp, "subnet %s overlaps vxmesh network \"%s\" (%s)", pool, an->rec.name,
+		       sub);
 		return;
-	}
-	if (name[0]) {
-		int ret = dk_bind(d, &n, name);
-
-		if (ret < 0) {
-			dk_err(d, resp, "%s", n.err);
-			return;
-		}
-		if (ret > 0)
-			n.name[0] = '\0'; /* defined elsewhere, arriving: bind at lookup */
 	}
 	if (grow((void **)&d->nets, d->nnets, sizeof(n))) {
 		dk_err(d, resp, "out of memory");
+		return;
+	}
+	if (name[0] && dk_bind(d, &n, name)) {
+		dk_err(d, resp, "%s", n.err);
 		return;
 	}
 	d->nets[d->nnets++] = n;
@@ -644,18 +702,41 @@ static void h_create_network(void *arg, const struct api_req *req, struct api_re
 	resp->body = empty();
 }
 
+static void ep_drop(struct drv_docker *d, struct dk_ep *e);
+
 static void h_delete_network(void *arg, const struct api_req *req, struct api_resp *resp)
 {
 	struct drv_docker *d = dk(arg);
 	const char *id = jstr(req->body, "NetworkID");
 	struct dk_net *n = id ? net_find(d, id) : NULL;
+	struct agent_net *an;
 	char err[256];
+	int shared = 0;
 
 	if (!n) {
 		resp->body = empty(); /* nothing of ours: already gone */
 		return;
 	}
-	if (n->name[0] && agent_net_find(d->a, n->name)) {
+	/* Only the vxmesh network this Docker network really uses, and only
+	 * when no other Docker network here is bound to it. */
+	an = n->name[0] && !n->err[0] ? agent_net_find(d->a, n->name) : NULL;
+	if (an && mismatch(n, an, err, sizeof(err)))
+		an = NULL;
+	for (size_t i = 0; an && i < d->nnets; i++)
+		shared |=
+			&d->nets[i] != n && !d->nets[i].err[0] && !strcmp(d->nets[i].name, n->name);
+	/* dockerd deletes networks without endpoints only: ours left on it are
+	 * stale (dockerd lost them) and would keep the vxmesh network busy. */
+	for (size_t i = 0; i < d->neps;) {
+		if (strcmp(d->eps[i].net, n->id)) {
+			i++;
+			continue;
+		}
+		log_warn("docker: network %.12s is deleted: dropping its stale endpoint %.12s",
+			 n->id, d->eps[i].id);
+		ep_drop(d, &d->eps[i]);
+	}
+	if (an && !shared) {
 		unsigned status = agent_net_destroy(d->a, n->name, err, sizeof(err));
 
 		if (status != 200) {
@@ -719,9 +800,7 @@ static void h_create_endpoint(void *arg, const struct api_req *req, struct api_r
 		       epid);
 		return;
 	}
-	snprintf(ip, sizeof(ip), "%.*s", (int)strcspn(addr, "/") < 15 ? (int)strcspn(addr, "/") : 15,
-		 addr);
-	if (addr_parse_ip4(ip, &e.ip) || !addr_prefix_contains(&an->rec.subnet, e.ip)) {
+	if (cidr_ip(addr, &e.ip) || !addr_prefix_contains(&an->rec.subnet, e.ip)) {
 		dk_err(d, resp, "address %s is not inside network %s", addr, an->rec.name);
 		return;
 	}
@@ -738,6 +817,7 @@ static void h_create_endpoint(void *arg, const struct api_req *req, struct api_r
 		e.mac[0] = (uint8_t)((e.mac[0] & 0xfe) | 0x02);
 		chose_mac = 1;
 	}
+	inet_ntop(AF_INET, &e.ip, ip, sizeof(ip));
 	for (size_t i = 0; i < d->neps; i++) {
 		const struct dk_net *o = net_find(d, d->eps[i].net);
 
@@ -746,6 +826,10 @@ static void h_create_endpoint(void *arg, const struct api_req *req, struct api_r
 			       d->eps[i].id);
 			return;
 		}
+	}
+	if (grow((void **)&d->eps, d->neps, sizeof(e))) {
+		dk_err(d, resp, "out of memory");
+		return;
 	}
 	/* Not from our RequestAddress (Docker's own IPAM gave it): lease it
 	 * cluster-wide here, which fails if any host holds it. */
@@ -767,10 +851,6 @@ static void h_create_endpoint(void *arg, const struct api_req *req, struct api_r
 			return;
 		}
 		e.own_lease = 1;
-	}
-	if (grow((void **)&d->eps, d->neps, sizeof(e))) {
-		dk_err(d, resp, "out of memory");
-		return;
 	}
 	snprintf(e.id, sizeof(e.id), "%s", epid);
 	snprintf(e.net, sizeof(e.net), "%s", netid);
@@ -798,6 +878,18 @@ static void leave(struct drv_docker *d, struct dk_ep *e)
 	e->vx[0] = '\0';
 }
 
+/* Leave, release what CreateEndpoint leased, forget e (swap-removed). */
+static void ep_drop(struct drv_docker *d, struct dk_ep *e)
+{
+	struct dk_net *n = net_find(d, e->net);
+
+	leave(d, e);
+	if (e->own_lease && n && n->name[0])
+		release_lease(d, n->name, e->ip);
+	(void)drv_state_kv_delete(d->a->st, NS_EP, e->id);
+	*e = d->eps[--d->neps];
+}
+
 static void h_delete_endpoint(void *arg, const struct api_req *req, struct api_resp *resp)
 {
 	struct drv_docker *d = dk(arg);
@@ -805,15 +897,8 @@ static void h_delete_endpoint(void *arg, const struct api_req *req, struct api_r
 	struct dk_ep *e = epid ? ep_find(d, epid) : NULL;
 
 	/* Unknown: dockerd cleans up endpoints of dead containers at start. */
-	if (e) {
-		struct dk_net *n = net_find(d, e->net);
-
-		leave(d, e);
-		if (e->own_lease && n && n->name[0])
-			release_lease(d, n->name, e->ip);
-		(void)drv_state_kv_delete(d->a->st, NS_EP, e->id);
-		*e = d->eps[--d->neps];
-	}
+	if (e)
+		ep_drop(d, e);
 	resp->body = empty();
 }
 
@@ -840,6 +925,13 @@ static void h_join(void *arg, const struct api_req *req, struct api_resp *resp)
 	if (!an)
 		return;
 	n = net_find(d, netid);
+	if (e->vx[0] && !agent_ep_find(d->a, e->vx)) {
+		/* Its vxmesh endpoint was removed behind Docker's back (vxmesh ep
+		 * rm, lost state): SrcName would name nothing, make a new one. */
+		log_warn("docker: endpoint %.12s: vxmesh endpoint %s is gone; creating another",
+			 e->id, e->vx);
+		e->vx[0] = '\0';
+	}
 	if (!e->vx[0]) {
 		if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
 			dk_err(d, resp, "no randomness for an endpoint id");
@@ -892,8 +984,8 @@ static void h_oper_info(void *arg, const struct api_req *req, struct api_resp *r
 		       epid ? epid : "");
 		return;
 	}
-	resp->body = json_pack("{s:{s:s,s:s}}", "Value", "vxmesh.endpoint", e->vx,
-			       "vxmesh.network", n ? n->name : "");
+	resp->body = json_pack("{s:{s:s,s:s}}", "Value", "vxmesh.endpoint", e->vx, "vxmesh.network",
+			       n ? n->name : "");
 }
 
 /* ---- IpamDriver ---- */
@@ -928,8 +1020,10 @@ static void h_request_pool(void *arg, const struct api_req *req, struct api_resp
 	if (pool && pool[0]) {
 		if (addr_parse_prefix(pool, 1, &p.pool) || p.pool.len < IPAM_PLEN_MIN ||
 		    p.pool.len > IPAM_PLEN_MAX) {
-			dk_err(d, resp, "subnet \"%s\": expected an IPv4 CIDR from /%d to /%d "
-			       "with no host bits set", pool, IPAM_PLEN_MIN, IPAM_PLEN_MAX);
+			dk_err(d, resp,
+			       "subnet \"%s\": expected an IPv4 CIDR from /%d to /%d "
+			       "with no host bits set",
+			       pool, IPAM_PLEN_MIN, IPAM_PLEN_MAX);
 			return;
 		}
 	} else {
@@ -941,8 +1035,7 @@ static void h_request_pool(void *arg, const struct api_req *req, struct api_resp
 		for (size_t i = 0; i < d->npools && nheld < 64; i++)
 			held[nheld++] = d->pools[i].pool;
 		if (ipamc_subnet_pick(d->a, held, nheld, &p.pool)) {
-			dk_err(d, resp,
-			       "no unused /%u left in the default pool %s; give --subnet",
+			dk_err(d, resp, "no unused /%u left in the default pool %s; give --subnet",
 			       d->a->cfg.default_subnet_len, d->a->cfg.default_pool);
 			return;
 		}
@@ -1031,10 +1124,22 @@ static void h_request_address(void *arg, const struct api_req *req, struct api_r
 		return;
 	}
 	an = vxnet_by_subnet(d->a, &p->pool);
+	for (size_t i = 0; !an && i < d->nnets; i++) {
+		/* A container's address on a network not bound yet: wait for it. */
+		if (!prefix_eq(&d->nets[i].pool, &p->pool))
+			continue;
+		an = dk_vxnet(d, req, resp, d->nets[i].id);
+		if (!an)
+			return;
+	}
 	if (!an) {
 		/* Before CreateNetwork: an --aux-address, held once the network exists. */
-		if (!addr || !addr[0] || p->naux >= DK_AUX_MAX) {
-			dk_err(d, resp, "network for pool %s is not ready yet", p->id);
+		if (!addr || !addr[0]) {
+			dk_err(d, resp, "pool %s has no network yet", p->id);
+			return;
+		}
+		if (p->naux >= DK_AUX_MAX) {
+			dk_err(d, resp, "at most %d --aux-address per network", DK_AUX_MAX);
 			return;
 		}
 		p->aux[p->naux++] = want;
@@ -1074,6 +1179,10 @@ static void h_release_address(void *arg, const struct api_req *req, struct api_r
 	an = vxnet_by_subnet(d->a, &p->pool);
 	if (!an)
 		return;
+	/* Only leases RequestAddress made (not --aux-address reservations,
+	 * not leases of `vxmesh ep create`), and none still in use. */
+	if (!docker_leased(d, an->rec.name, ip))
+		return;
 	for (size_t i = 0; i < d->a->neps; i++)
 		if (!strcmp(d->a->eps[i].rec.net, an->rec.name) &&
 		    d->a->eps[i].rec.ip.s_addr == ip.s_addr) {
@@ -1081,6 +1190,15 @@ static void h_release_address(void *arg, const struct api_req *req, struct api_r
 				 d->a->eps[i].rec.id);
 			return;
 		}
+	for (size_t i = 0; i < d->neps; i++) {
+		const struct dk_net *n = net_find(d, d->eps[i].net);
+
+		if (d->eps[i].ip.s_addr == ip.s_addr && n && !strcmp(n->name, an->rec.name)) {
+			log_warn("docker: ReleaseAddress %s of Docker endpoint %.12s; kept", addr,
+				 d->eps[i].id);
+			return;
+		}
+	}
 	release_lease(d, an->rec.name, ip);
 }
 
@@ -1176,11 +1294,18 @@ static void remove_done(void *arg, int err, long status, json_t *body, const cha
 {
 	struct drv_docker *d = arg;
 
-	if (err || (status >= 300 && status != 404))
-		log_warn("docker: cannot remove a mirrored network from dockerd: %s",
-			 err ? strerror(-err) : msg);
-	else
+	static struct log_ratelimit rl;
+
+	/* Refused while local containers still use it (the list does not say
+	 * which networks have any); tried again on the next pass. */
+	if (err || (status >= 300 && status != 404)) {
+		if (log_ratelimit_ok(&rl))
+			log_warn("docker: cannot remove a network deleted from the cluster from "
+				 "dockerd yet: %s",
+				 err ? strerror(-err) : msg);
+	} else {
 		d->mirrored_out++;
+	}
 }
 
 static void list_done(void *arg, int err, long status, json_t *body, const char *msg)
@@ -1221,8 +1346,10 @@ static void list_done(void *arg, int err, long status, json_t *body, const char 
 		struct dk_net *n = id ? net_find(d, id) : NULL;
 		char path[128];
 
-		if (!n || !name || !n->name[0] || agent_net_find(a, name) ||
-		    (ge = drv_cluster_get(a, GT_KIND_NET, name)) != NULL)
+		/* By the vxmesh name it is bound to (-o vxmesh.name may differ);
+		 * not one whose binding failed (the user's, shown the error). */
+		if (!n || !name || !n->name[0] || n->err[0] || agent_net_find(a, n->name) ||
+		    (ge = drv_cluster_get(a, GT_KIND_NET, n->name)) != NULL)
 			continue;
 		if (json_object_size(json_object_get(dn, "Containers")))
 			continue;
@@ -1242,8 +1369,8 @@ static void list_done(void *arg, int err, long status, json_t *body, const char 
  */
 static void fw_spawn(struct drv_docker *d, const char *op)
 {
-	char *argv[] = {"iptables", "-w", "5",	 (char *)op, "DOCKER-USER", "-i", "vxmb+",
-			"-o",	    "vxmb+", "-j", "ACCEPT",   NULL};
+	char *argv[] = {"iptables", "-w", "5",	   (char *)op, "DOCKER-USER", "-i",
+			"vxmb+",    "-o", "vxmb+", "-j",       "ACCEPT",      NULL};
 	posix_spawn_file_actions_t fa;
 	extern char **environ;
 
@@ -1251,6 +1378,7 @@ static void fw_spawn(struct drv_docker *d, const char *op)
 		return;
 	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
 	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_addclosefrom_np(&fa, 3); /* none of our sockets */
 	if (posix_spawnp(&d->fw_pid, "iptables", &fa, NULL, argv, environ)) {
 		d->fw_pid = 0;
 		if (!d->fw_warned++)
@@ -1278,10 +1406,12 @@ static void fw_tick(struct drv_docker *d)
 			return;
 		}
 		if (d->fw_step == 1) {
-			if (WEXITSTATUS(st))
+			static struct log_ratelimit rl;
+
+			if (WEXITSTATUS(st) && log_ratelimit_ok(&rl))
 				log_warn("docker: could not add the DOCKER-USER rule for vxmesh "
 					 "bridges (is dockerd running?); retrying");
-			else
+			else if (!WEXITSTATUS(st))
 				log_info("docker: DOCKER-USER accepts traffic on vxmesh bridges");
 		}
 		d->fw_step = 0;
@@ -1300,9 +1430,8 @@ static void mirror_cb(struct rx_loop *loop, struct rx_timer *t, void *arg)
 	if (d->listing || !d->dkc)
 		return;
 	/* filters={"driver":["vxmesh"]} */
-	if (dkc_request(d->dkc, "GET",
-			"/networks?filters=%7B%22driver%22%3A%5B%22vxmesh%22%5D%7D", NULL,
-			DOCKER_TIMEOUT_MS, list_done, d) == 0)
+	if (dkc_request(d->dkc, "GET", "/networks?filters=%7B%22driver%22%3A%5B%22vxmesh%22%5D%7D",
+			NULL, DOCKER_TIMEOUT_MS, list_done, d) == 0)
 		d->listing = 1;
 }
 
@@ -1310,6 +1439,9 @@ void drv_docker_nets_changed(struct agent *a)
 {
 	if (a->dk && a->dk->mirror_timer)
 		rx_timer_arm(a->dk->mirror_timer, 100, 0);
+	/* Endpoint calls may be parked until their network arrives. */
+	if (a->dk)
+		agent_api_retry(a);
 }
 
 /* ---- open, close, metrics ---- */
@@ -1421,8 +1553,10 @@ void drv_docker_close(struct agent *a)
 	dkc_close(d->dkc);
 	rx_timer_destroy(d->lookup_timer);
 	rx_timer_destroy(d->mirror_timer);
-	if (d->fw_pid)
-		waitpid(d->fw_pid, NULL, 0); /* bounded by iptables -w 5 */
+	if (d->fw_pid) {
+		kill(d->fw_pid, SIGTERM);
+		waitpid(d->fw_pid, NULL, 0);
+	}
 	for (size_t i = 0; i < d->ncreating; i++)
 		free(d->creating[i]);
 	free(d->creating);
