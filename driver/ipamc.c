@@ -60,8 +60,9 @@ struct ipamc_net {
 	char why[200];
 	struct ipreq *ipr;
 	size_t nipr;
-	int dirty; /* report to publish */
-	int check; /* look for leases outside own space */
+	int dirty;	  /* report to publish */
+	int check;	  /* look for leases outside own space */
+	size_t conflicts; /* local leases found outside it */
 };
 
 struct ipamc {
@@ -69,7 +70,7 @@ struct ipamc {
 	uint64_t seq;
 	int retired;
 	uint64_t last_report;
-	unsigned long long bad, conflicts;
+	unsigned long long bad;
 	unsigned long long space_asked, space_granted, space_none, space_given;
 	unsigned long long ip_asked, ip_granted, ip_refused, ip_given;
 };
@@ -312,9 +313,13 @@ static int ring_publish(struct agent *a, struct agent_net *n, const struct ring_
 
 /* ---- waking deferred requests, conflicts ---- */
 
+/* Local leases in space the ring gives to another host: only a broken
+ * assumption (a wrongful `node rm`, a restored old state directory) makes
+ * one.  Kept as a gauge; logged when the number grows. */
 static void check_conflicts(struct agent *a, struct agent_net *n)
 {
-	char owner[RING_ID_MAX];
+	char owner[RING_ID_MAX], nm[GT_ID_MAX];
+	size_t count = 0;
 
 	for (size_t i = 0; i < a->neps; i++) {
 		struct agent_ep *e = &a->eps[i];
@@ -322,21 +327,14 @@ static void check_conflicts(struct agent *a, struct agent_net *n)
 		if (strcmp(e->rec.net, n->rec.name) ||
 		    ring_owner(n->ic->ring, h32(e->rec.ip), owner) || !strcmp(owner, a->node.id))
 			continue;
-		a->ipc->conflicts++;
-		{
-			static struct log_ratelimit rl;
-			char nm[GT_ID_MAX];
-
-			if (log_ratelimit_ok(&rl))
-				log_err("ipam: network %s: endpoint %s holds %s, which the "
-					"ownership "
-					"ring gives to host %s (a wrongful `node rm`, or a "
-					"restored "
-					"old state directory?); detach it and attach again",
-					n->rec.name, e->rec.id, inet_ntoa(e->rec.ip),
-					node_name(a, owner, nm, sizeof(nm)));
-		}
+		if (++count > n->ic->conflicts)
+			log_err("ipam: network %s: endpoint %s holds %s, which the ownership ring "
+				"gives to host %s (a wrongful `node rm`, or a restored old state "
+				"directory?); detach it and attach again",
+				n->rec.name, e->rec.id, inet_ntoa(e->rec.ip),
+				node_name(a, owner, nm, sizeof(nm)));
 	}
+	n->ic->conflicts = count;
 }
 
 static void changed(struct agent *a, struct agent_net *n)
@@ -750,8 +748,7 @@ int ipamc_lease(struct agent *a, struct agent_net *n, const struct in_addr *want
 		}
 		if (ret == -ENOSPC && !ring_entry_count(ic->ring)) {
 			/* Learnt the network, not yet its ownership entries. */
-			snprintf(err, len,
-				 "network %s: waiting for the network's ownership record",
+			snprintf(err, len, "network %s: waiting for the network's ownership record",
 				 n->rec.name);
 			return -EAGAIN;
 		}
@@ -1222,7 +1219,8 @@ static json_t *net_ipam_json(struct agent *a, struct agent_net *n)
 		} else if ((g = drv_cluster_get(a, GT_KIND_IPREPORT, key)) &&
 			   (rep = json_loadb((const char *)g->value, g->value_len, 0, NULL))) {
 			/* A peer's report: pass on only what it should hold. */
-			json_t *f = json_object_get(rep, "free"), *l = json_object_get(rep, "leased");
+			json_t *f = json_object_get(rep, "free"),
+			       *l = json_object_get(rep, "leased");
 
 			if (json_is_integer(f) && json_integer_value(f) >= 0)
 				json_object_set(node, "free", f);
@@ -1396,7 +1394,10 @@ void ipamc_h_node_rm(void *arg, const struct api_req *req, struct api_resp *resp
 void ipamc_metrics(struct agent *a, FILE *f)
 {
 	struct ipamc *c = a->ipc;
+	size_t conflicts = 0;
 
+	for (size_t i = 0; i < a->nnets; i++)
+		conflicts += a->nets[i].ic ? a->nets[i].ic->conflicts : 0;
 	fprintf(f, "# HELP vxmesh_ipam_addresses Addresses of this host per network, by state.\n"
 		   "# TYPE vxmesh_ipam_addresses gauge\n");
 	for (size_t i = 0; i < a->nnets; i++) {
@@ -1428,8 +1429,8 @@ void ipamc_metrics(struct agent *a, FILE *f)
 		"# HELP vxmesh_ipam_refused_total Malformed or conflicting ownership input "
 		"refused.\n"
 		"# TYPE vxmesh_ipam_refused_total counter\nvxmesh_ipam_refused_total %llu\n"
-		"# HELP vxmesh_ipam_conflicts_total Local leases found in another host's space.\n"
-		"# TYPE vxmesh_ipam_conflicts_total counter\nvxmesh_ipam_conflicts_total %llu\n",
+		"# HELP vxmesh_ipam_conflicts Local leases in another host's space (should be 0).\n"
+		"# TYPE vxmesh_ipam_conflicts gauge\nvxmesh_ipam_conflicts %zu\n",
 		c->space_asked, c->space_granted, c->space_none, c->space_given, c->ip_asked,
-		c->ip_granted, c->ip_refused, c->ip_given, c->bad, c->conflicts);
+		c->ip_granted, c->ip_refused, c->ip_given, c->bad, conflicts);
 }
