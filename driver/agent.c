@@ -264,6 +264,19 @@ static int rand_bytes(void *buf, size_t len)
 
 /* ---- networks ---- */
 
+/* An agent_*() status other than success as an API error; code500 names
+ * what failed at 500. */
+static void status_error(struct api_resp *resp, unsigned status, const char *code500,
+			 const char *err)
+{
+	api_error(resp, status,
+		  status == 400	  ? "invalid_argument"
+		  : status == 404 ? "not_found"
+		  : status == 409 ? "conflict"
+				  : code500,
+		  "%s", err);
+}
+
 static void h_net_list(void *arg, const struct api_req *req, struct api_resp *resp)
 {
 	struct agent *a = arg;
@@ -370,11 +383,7 @@ static void h_net_create(void *arg, const struct api_req *req, struct api_resp *
 		n.rec.port = (uint16_t)v;
 	status = agent_net_create(a, &n.rec, err, sizeof(err));
 	if (status != 201) {
-		api_error(resp, status,
-			  status == 409	  ? "conflict"
-			  : status == 400 ? "invalid_argument"
-					  : "kernel",
-			  "%s", err);
+		status_error(resp, status, "kernel", err);
 		return;
 	}
 	resp->status = 201;
@@ -512,11 +521,7 @@ static void h_net_delete(void *arg, const struct api_req *req, struct api_resp *
 	unsigned status = agent_net_destroy(a, req->param, err, sizeof(err));
 
 	if (status != 200) {
-		api_error(resp, status,
-			  status == 404	  ? "not_found"
-			  : status == 409 ? "conflict"
-					  : "internal",
-			  "%s", err);
+		status_error(resp, status, "internal", err);
 		return;
 	}
 	resp->body = json_pack("{s:s}", "deleted", req->param);
@@ -771,11 +776,7 @@ static void h_ep_create(void *arg, const struct api_req *req, struct api_resp *r
 	e.rec.created = time(NULL);
 	status = agent_ep_add(a, n, &e.rec, 1, err, sizeof(err));
 	if (status != 201) {
-		api_error(resp, status,
-			  status == 409	  ? "conflict"
-			  : status == 400 ? "invalid_argument"
-					  : "kernel",
-			  "%s", err);
+		status_error(resp, status, "kernel", err);
 		goto err_release;
 	}
 	resp->status = 201;

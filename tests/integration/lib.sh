@@ -59,6 +59,23 @@ netns_add() { # name
     ip netns add "$1" && NETNSES+=("$1") && ip -n "$1" link set lo up
 }
 
+# underlay_hosts N: namespace hosts $PFX-h1..N on one switch (namespace
+# $PFX-sw, bridge br0), each with ul0 = 192.0.2.<i>/24.  Call it directly,
+# not through check (the cleanup trap must know the namespaces).
+underlay_hosts() {
+    local n=$1 i h u
+    netns_add "$PFX-sw" && ip -n "$PFX-sw" link add br0 type bridge &&
+        ip -n "$PFX-sw" link set br0 up || return 1
+    for i in $(seq 1 "$n"); do
+        h=$PFX-h$i
+        u=vxt$RUN_ID-u$i
+        netns_add "$h" && ip link add "$u" type veth peer name ul0 netns "$h" &&
+            ip link set "$u" netns "$PFX-sw" && ip -n "$PFX-sw" link set "$u" master br0 up &&
+            ip -n "$h" addr add "192.0.2.$i/24" dev ul0 && ip -n "$h" link set ul0 up ||
+            return 1
+    done
+}
+
 # wait_for SECONDS COMMAND...: poll every 0.1 s until COMMAND succeeds.
 wait_for() {
     local deadline=$((SECONDS + $1))

@@ -19,18 +19,7 @@
 . "$(dirname "$0")/lib.sh"
 
 SW=$PFX-sw
-netns_add "$SW"
-ip -n "$SW" link add br0 type bridge
-ip -n "$SW" link set br0 up
-for i in 1 2 3; do
-    h=$PFX-h$i
-    netns_add "$h"
-    ip link add "vxt$RUN_ID-u$i" type veth peer name ul0 netns "$h"
-    ip link set "vxt$RUN_ID-u$i" netns "$SW"
-    ip -n "$SW" link set "vxt$RUN_ID-u$i" master br0 up
-    ip -n "$h" addr add "192.0.2.$i/24" dev ul0
-    ip -n "$h" link set ul0 up
-done
+underlay_hosts 3 || { not_ok "underlay namespaces"; finish; }
 
 start_host() { # i [extra args]
     local i=$1

@@ -22,19 +22,8 @@
 
 T0=$SECONDS
 SW=$PFX-sw
-netns_add "$SW"
-ip -n "$SW" link add br0 type bridge
-ip -n "$SW" link set br0 up
-for i in 1 2 3; do
-    h=$PFX-h$i
-    netns_add "$h"
-    ip link add "vxt$RUN_ID-u$i" type veth peer name ul0 netns "$h"
-    ip link set "vxt$RUN_ID-u$i" netns "$SW"
-    ip -n "$SW" link set "vxt$RUN_ID-u$i" master br0 up
-    ip -n "$h" addr add "192.0.2.$i/24" dev ul0
-    ip -n "$h" link set ul0 up
-    mkdir -p "$TMP/plug-h$i"
-done
+underlay_hosts 3 || { not_ok "underlay namespaces"; finish; }
+for i in $(seq 1 3); do mkdir -p "$TMP/plug-h$i"; done
 
 start_agent() { # i [extra args]
     local i=$1

@@ -13,6 +13,7 @@
 #   │   (names from -o vxmesh.name)      │ │   (python3, names it is told)      │
 #   │ blue 10.10.0.0/24: E1 .x, E2 .20   │ │ blue: E4 (moved into ct c2)        │
 #   │   E1's peer moved into ct c1       │ │ green 10.20.0.0/24 (name learned)  │
+#   │                                    │ │ red 10.50.0.0/24 (Docker: redapp)  │
 #   └────────────────────────────────────┘ └────────────────────────────────────┘
 #
 # Shows: every route answers in the shape libnetwork decodes, in the order
@@ -20,25 +21,17 @@
 # while held; a joined endpoint is a real interface and reaches the other
 # host's FDB (and pings once "Docker" moves it into a container); bad calls
 # get a 500 {"Err"} a Docker user can act on and change nothing; records
-# survive an agent restart; a name is learned from dockerd after CreateNetwork.
+# survive an agent restart; a name is learned from dockerd after CreateNetwork;
+# a Docker network whose binding failed, or a name vxmesh cannot use, never
+# removes or makes a vxmesh network; held addresses stay leased; Join after
+# `vxmesh ep detach` makes a new interface; mirroring keeps renamed bindings.
 . "$(dirname "$0")/lib.sh"
 
 PY=/usr/bin/python3
 [ -x "$PY" ] || { not_ok "'$PY' (serves the fake dockerd) is missing: apt-get install python3"; finish; }
 
 SW=$PFX-sw
-netns_add "$SW"
-ip -n "$SW" link add br0 type bridge
-ip -n "$SW" link set br0 up
-for i in 1 2; do
-    h=$PFX-h$i
-    netns_add "$h"
-    ip link add "vxt$RUN_ID-u$i" type veth peer name ul0 netns "$h"
-    ip link set "vxt$RUN_ID-u$i" netns "$SW"
-    ip -n "$SW" link set "vxt$RUN_ID-u$i" master br0 up
-    ip -n "$h" addr add "192.0.2.$i/24" dev ul0
-    ip -n "$h" link set ul0 up
-done
+underlay_hosts 2 || { not_ok "underlay namespaces"; finish; }
 for c in c1 c2; do netns_add "$PFX-$c"; done
 
 # ---- fake dockerd for h2: knows the networks listed in $TMP/h2/nets.json ----
@@ -508,6 +501,99 @@ done
 for p in "$P5" "$P6"; do
     dcall h2 IpamDriver.ReleasePool "{\"PoolID\":\"$p\"}"
 done
+
+# ---- h2: names and bindings that must not go wrong ----
+# docker network create -d vxmesh -o vxmesh.name=red --subnet 10.50.0.0/24 redapp
+N7=$(hexid)
+register "$N7" redapp
+P7=$(dcall h2 IpamDriver.RequestPool "$(poolreq 10.50.0.0/24)"; jq -r .PoolID <<<"$RB")
+call "h2: CreateNetwork redapp with -o vxmesh.name=red" h2 NetworkDriver.CreateNetwork \
+    "$(netbody "$N7" 10.50.0.0/24 10.50.0.1/24 '{"vxmesh.name":"red"}')" '. == {}'
+MARK=$(wc -l <"$TMP/h2/dockerd.log")
+check "red is in vxmesh net ls on h2 with 10.50.0.0/24" bash -c \
+    "vx h2 net ls --json |
+       jq -e '.networks[] | select(.name == \"red\") | .subnet == \"10.50.0.0/24\"'"
+BEFORE=$(snapshot)
+refuse "h2: CreateNetwork with -o vxmesh.name containing a space" h2 NetworkDriver.CreateNetwork \
+    "$(netbody "$(hexid)" 10.60.0.0/24 10.60.0.1/24 '{"vxmesh.name":"a b"}')" 'vxmesh\.name'
+refuse "h2: CreateNetwork with gateway 10.60.0.11111/24" h2 NetworkDriver.CreateNetwork \
+    "$(netbody "$(hexid)" 10.60.0.0/24 10.60.0.11111/24 '{"vxmesh.name":"ab"}')" \
+    'gateway.*10\.60\.0\.11111'
+AFTER=$(snapshot)
+check "... both changed nothing" [ "$BEFORE" = "$AFTER" ]
+# A vxmesh network made with the CLI, and a Docker network of that name
+# with another subnet: its binding fails, and no other Docker network uses violet.
+NB=$(hexid)
+register "$NB" violet
+check "h2: vxmesh net create violet --subnet 10.51.0.0/24" \
+    vx h2 net create violet --subnet 10.51.0.0/24
+PB=$(dcall h2 IpamDriver.RequestPool "$(poolreq 10.54.0.0/24)"; jq -r .PoolID <<<"$RB")
+call "h2: CreateNetwork of a Docker network named violet with 10.54.0.0/24" h2 \
+    NetworkDriver.CreateNetwork "$(netbody "$NB" 10.54.0.0/24 10.54.0.1/24 '{}')" '. == {}'
+refuse "... CreateEndpoint on it names violet's subnet" h2 NetworkDriver.CreateEndpoint \
+    "$(epbody "$NB" "$(hexid)" 10.54.0.5/24 "")" 'subnet 10\.51\.0\.0/24.*not 10\.54\.0\.0/24'
+call "... DeleteNetwork of it" h2 NetworkDriver.DeleteNetwork "{\"NetworkID\":\"$NB\"}" '. == {}'
+check "... left the vxmesh network violet (10.51.0.0/24) alone" bash -c \
+    "vx h2 net ls --json |
+       jq -e '.networks[] | select(.name == \"violet\") | .subnet == \"10.51.0.0/24\"'"
+dcall h2 IpamDriver.ReleasePool "{\"PoolID\":\"$PB\"}"
+check "h2: vxmesh net rm violet" vx h2 net rm violet
+# A Docker name vxmesh cannot use (70 characters, no -o vxmesh.name).
+NL=$(hexid)
+register "$NL" "$(printf 'x%.0s' {1..70})"
+PL=$(dcall h2 IpamDriver.RequestPool "$(poolreq 10.52.0.0/24)"; jq -r .PoolID <<<"$RB")
+call "h2: CreateNetwork of a Docker network with a 70-character name" h2 \
+    NetworkDriver.CreateNetwork "$(netbody "$NL" 10.52.0.0/24 10.52.0.1/24 '{}')" '. == {}'
+refuse "... CreateEndpoint on it says the name cannot be a vxmesh name" h2 \
+    NetworkDriver.CreateEndpoint "$(epbody "$NL" "$(hexid)" 10.52.0.5/24 "")" \
+    'cannot be a vxmesh network name.*vxmesh\.name'
+check "... and no vxmesh network was made from a shortened name" bash -c \
+    "vx h2 net ls --json | jq -e '[.networks[].name] == [\"red\"]'"
+call "... DeleteNetwork of it" h2 NetworkDriver.DeleteNetwork "{\"NetworkID\":\"$NL\"}" '. == {}'
+dcall h2 IpamDriver.ReleasePool "{\"PoolID\":\"$PL\"}"
+# ReleaseAddress of an address a Docker endpoint holds (before and after Join).
+dcall h2 IpamDriver.RequestAddress "{\"Address\":\"\",\"Options\":{},\"PoolID\":\"$P7\"}"
+A7=$(jq -r .Address <<<"$RB")
+E7=$(hexid)
+call "h2: CreateEndpoint on redapp" h2 NetworkDriver.CreateEndpoint \
+    "$(epbody "$N7" "$E7" "$A7" "")" '.Interface.MacAddress | length == 17'
+MAC7=$(jq -r .Interface.MacAddress <<<"$RB")
+dcall h2 IpamDriver.ReleaseAddress "{\"Address\":\"${A7%/*}\",\"PoolID\":\"$P7\"}"
+refuse "... ReleaseAddress of its $A7 keeps it leased" h2 IpamDriver.RequestAddress \
+    "{\"Address\":\"${A7%/*}\",\"Options\":{},\"PoolID\":\"$P7\"}" 'in use'
+call "h2: Join it" h2 NetworkDriver.Join "$(joinbody "$N7" "$E7")" \
+    '.InterfaceName.DstPrefix == "eth"'
+SRC7=$(jq -r .InterfaceName.SrcName <<<"$RB")
+dcall h2 IpamDriver.ReleaseAddress "{\"Address\":\"${A7%/*}\",\"PoolID\":\"$P7\"}"
+refuse "... ReleaseAddress after Join keeps it leased too" h2 IpamDriver.RequestAddress \
+    "{\"Address\":\"${A7%/*}\",\"Options\":{},\"PoolID\":\"$P7\"}" 'in use'
+# vxmesh ep detach behind Docker's back: a new Join must give a real interface.
+VX7=$(vx h2 ep ls --json | jq -r --arg m "$MAC7" '.endpoints[] | select(.mac == $m) | .id')
+check "h2: vxmesh ep detach of its vxmesh endpoint" bash -c \
+    "[ -n '$VX7' ] && vx h2 ep detach '$VX7' >/dev/null && ! ip -n $PFX-h2 link show '$SRC7'"
+call "h2: Join it again" h2 NetworkDriver.Join "$(joinbody "$N7" "$E7")" \
+    '.InterfaceName.DstPrefix == "eth"'
+SRC8=$(jq -r .InterfaceName.SrcName <<<"$RB")
+check "... gives a new SrcName $SRC8, a link in h2 with the endpoint's MAC" bash -c \
+    "[ '$SRC8' != '$SRC7' ] &&
+     ip -n $PFX-h2 -j link show '$SRC8' | jq -e '.[0].address == \"$MAC7\"'"
+check "... and a vxmesh endpoint in red with its address and MAC" bash -c \
+    "vx h2 ep ls --json | jq -e '.endpoints[] |
+        select(.network == \"red\" and .ip == \"$A7\" and .mac == \"$MAC7\")'"
+# Mirroring finds redapp in dockerd's list: bound to red, so nothing to create or remove.
+check "h2 listed dockerd's networks twice since redapp was created" wait_for 10 bash -c \
+    "[ \$(tail -n +$((MARK + 1)) $TMP/h2/dockerd.log |
+         grep -c '^GET /v1.41/networks?filters=') -ge 2 ]"
+check "... and DELETEd nothing in dockerd (redapp is bound to red by -o vxmesh.name)" bash -c \
+    "! tail -n +$((MARK + 1)) $TMP/h2/dockerd.log | grep '^DELETE'"
+call "h2: Leave on redapp" h2 NetworkDriver.Leave "$(ids "$N7" "$E7")" '. == {}'
+dcall h2 NetworkDriver.DeleteEndpoint "$(ids "$N7" "$E7")"
+want "h2: DeleteEndpoint on redapp" 200 '. == {}'
+dcall h2 IpamDriver.ReleaseAddress "{\"Address\":\"${A7%/*}\",\"PoolID\":\"$P7\"}"
+want "h2: ReleaseAddress on redapp" 200 '. == {}'
+dcall h2 NetworkDriver.DeleteNetwork "{\"NetworkID\":\"$N7\"}"
+want "h2: DeleteNetwork redapp" 200 '. == {}'
+dcall h2 IpamDriver.ReleasePool "{\"PoolID\":\"$P7\"}"
 check "no vxmesh network left on h1 or h2" bash -c \
     "[ \"\$(vx h2 net ls --json | jq '.networks | length')\" = 0 ] &&
      [ \"\$(vx h1 net ls --json | jq '.networks | length')\" = 0 ]"
