@@ -469,6 +469,15 @@ out:
 
 /* ---- publishing ---- */
 
+static int fans_out(struct drv_cluster *cl)
+{
+	size_t n = 0;
+
+	for (enum gw_state st = GW_STATE_ALIVE; st <= GW_STATE_LEFT; st++)
+		n += swim_member_count(cl->swim, st);
+	return n <= DIRECT_FANOUT_MAX;
+}
+
 /* In a small cluster, send an own change straight to every live vxmesh
  * member as well: gossip alone spreads a burst of changes over several
  * rounds (each update is retransmitted a few times to random members), and
@@ -478,7 +487,7 @@ static void direct_fanout(struct drv_cluster *cl, const uint8_t *msg, size_t len
 	struct swim_member *ms;
 	size_t n;
 
-	if (swim_members(cl->swim, &ms, &n))
+	if (!fans_out(cl) || swim_members(cl->swim, &ms, &n))
 		return;
 	if (n <= DIRECT_FANOUT_MAX)
 		for (size_t i = 0; i < n; i++) {
@@ -1691,6 +1700,11 @@ int drv_cluster_member_by_name(struct agent *a, const char *name, char *id, size
 		return 1;
 	}
 	return member_find(a->cl, NULL, name, id, len);
+}
+
+int drv_cluster_fans_out(struct agent *a)
+{
+	return a->cl && a->cl->swim && fans_out(a->cl);
 }
 
 int drv_cluster_send(struct agent *a, const char *id, const uint8_t *msg, size_t len)

@@ -54,6 +54,9 @@ void drv_cluster_foreach(struct agent *a, uint8_t kind, drv_cluster_entry_cb cb,
  * (no such member), -EHOSTDOWN (not alive), -errno. */
 int drv_cluster_send(struct agent *a, const char *id, const uint8_t *msg, size_t len);
 int drv_cluster_send_entry(struct agent *a, const char *id, uint8_t kind, const char *key);
+/* Do own changes go straight to every live member (small clusters)?  Then
+ * they need not be sent to one of them again. */
+int drv_cluster_fans_out(struct agent *a);
 /* Member with node id `id`: 1 alive or suspect, 0 dead or left, -1 unknown.
  * name (GT_ID_MAX bytes) gets its gossip name when known. */
 int drv_cluster_member_state(struct agent *a, const char *id, char *name, size_t len);

@@ -822,7 +822,8 @@ static void on_space_req(struct agent *a, struct agent_net *n, const char *from,
 	}
 	a->ipc->space_given++;
 	ring_key(n->rec.ring, &e, key);
-	(void)drv_cluster_send_entry(a, from, GT_KIND_RING, key);
+	if (!drv_cluster_fans_out(a)) /* else it went to every member already */
+		(void)drv_cluster_send_entry(a, from, GT_KIND_RING, key);
 	answer(a, from, IPAMC_MSG_SPACE_ANS, n->rec.ring, seq, NULL, "granted");
 	changed(a, n);
 	log_info("ipam: network %s: gave %u addresses to %s", n->rec.name, e.end - e.start, from);
@@ -848,7 +849,8 @@ static void on_ip_req(struct agent *a, struct agent_net *n, const char *from, js
 	if (ret == 0) {
 		a->ipc->ip_given++;
 		ring_key(n->rec.ring, &e, key);
-		(void)drv_cluster_send_entry(a, from, GT_KIND_RING, key);
+		if (!drv_cluster_fans_out(a))
+			(void)drv_cluster_send_entry(a, from, GT_KIND_RING, key);
 		changed(a, n);
 		res = "granted";
 	} else {
