@@ -48,6 +48,7 @@
 #define LOOKUP_MS	  100
 #define LOOKUP_TRIES	  100
 #define MIRROR_MS	  2000
+#define PRUNE_AFTER_LISTS 3
 #define DOCKER_TIMEOUT_MS 15000
 #define NS_POOL		  "docker.pool"
 #define NS_NET		  "docker.net"
@@ -75,6 +76,7 @@ struct dk_net {
 	char err[256];	  /* why it cannot be used */
 	unsigned lookups; /* name lookups tried */
 	int lookup_busy;
+	unsigned unlisted; /* consecutive dockerd lists without it */
 };
 
 struct dk_ep {
@@ -1308,6 +1310,41 @@ static void remove_done(void *arg, int err, long status, json_t *body, const cha
 	}
 }
 
+/* Records of Docker networks dockerd no longer has (deleted while the
+ * agent was down, or force-deleted by dockerd at its start after we had
+ * refused DeleteNetwork) are dropped once absent from several lists in a
+ * row: a network just created is listed within milliseconds. */
+static void records_prune(struct drv_docker *d, const json_t *list)
+{
+	for (size_t i = 0; i < d->nnets;) {
+		struct dk_net *n = &d->nets[i];
+		int listed = 0;
+
+		for (size_t j = 0; j < json_array_size(list) && !listed; j++)
+			listed = !strcmp(n->id, jstr(json_array_get(list, j), "Id") ?: "");
+		n->unlisted = listed ? 0 : n->unlisted + 1;
+		if (n->unlisted < PRUNE_AFTER_LISTS) {
+			i++;
+			continue;
+		}
+		log_info("docker: network %.12s (%s) is gone from dockerd; record dropped", n->id,
+			 n->name[0] ? n->name : "unnamed");
+		for (size_t k = 0; k < d->neps;) {
+			if (strcmp(d->eps[k].net, n->id)) {
+				k++;
+				continue;
+			}
+			leave(d, &d->eps[k]);
+			if (d->eps[k].own_lease && n->name[0])
+				release_lease(d, n->name, d->eps[k].ip);
+			(void)drv_state_kv_delete(d->a->st, NS_EP, d->eps[k].id);
+			d->eps[k] = d->eps[--d->neps];
+		}
+		(void)drv_state_kv_delete(d->a->st, NS_NET, n->id);
+		*n = d->nets[--d->nnets];
+	}
+}
+
 static void list_done(void *arg, int err, long status, json_t *body, const char *msg)
 {
 	struct drv_docker *d = arg;
@@ -1351,12 +1388,11 @@ static void list_done(void *arg, int err, long status, json_t *body, const char 
 		if (!n || !name || !n->name[0] || n->err[0] || agent_net_find(a, n->name) ||
 		    (ge = drv_cluster_get(a, GT_KIND_NET, n->name)) != NULL)
 			continue;
-		if (json_object_size(json_object_get(dn, "Containers")))
-			continue;
 		snprintf(path, sizeof(path), "/networks/%s", id);
 		if (dkc_request(d->dkc, "DELETE", path, NULL, DOCKER_TIMEOUT_MS, remove_done, d))
 			break;
 	}
+	records_prune(d, body);
 }
 
 /*

@@ -502,6 +502,24 @@ for p in "$P5" "$P6"; do
     dcall h2 IpamDriver.ReleasePool "{\"PoolID\":\"$p\"}"
 done
 
+# ---- h2: a network dockerd forgot (deleted while the agent was down, or
+# force-deleted by dockerd at its start) loses its record ----
+N8=$(hexid)
+register "$N8" orange
+dcall h2 IpamDriver.RequestPool "$(poolreq 10.22.0.0/24)"
+P8=$(jq -r .PoolID <<<"$RB")
+call "h2: CreateNetwork orange" h2 NetworkDriver.CreateNetwork \
+    "$(netbody "$N8" 10.22.0.0/24 10.22.0.1/24 '{"vxmesh.name":"orange"}')" '. == {}'
+jq --arg i "$N8" 'del(.[$i])' "$TMP/h2/nets.json" >"$TMP/h2/nets.tmp" &&
+    mv "$TMP/h2/nets.tmp" "$TMP/h2/nets.json"
+check "... dropped once dockerd has not listed it three times" \
+    wait_for 20 grep -q "network ${N8:0:12} (orange) is gone from dockerd" "$TMP/h2/log"
+refuse "... then it is an unknown network" h2 NetworkDriver.CreateEndpoint \
+    "$(epbody "$N8" "$(hexid)" 10.22.0.5/24 "")" 'unknown network'
+check "... the vxmesh network orange stays (it is the cluster's)" vx h2 net inspect orange
+vx h2 net rm orange >/dev/null
+dcall h2 IpamDriver.ReleasePool "{\"PoolID\":\"$P8\"}"
+
 # ---- h2: names and bindings that must not go wrong ----
 # docker network create -d vxmesh -o vxmesh.name=red --subnet 10.50.0.0/24 redapp
 N7=$(hexid)
