@@ -2,7 +2,9 @@
 # vxmesh demo: three "hosts" (network namespaces) on one underlay switch,
 # an encrypted gossip cluster joined with a token, two overlay networks
 # that even share a subnet, and containers (namespaces) pinging across hosts;
-# a third network whose subnet and addresses come from the cluster-wide IPAM.
+# a third network whose subnet and addresses come from the cluster-wide IPAM;
+# then scripts/demo_docker.sh: docker network create on one host, containers
+# on two hosts with their own dockerd reaching each other.
 #
 #                ┌──────────── vxdemo-sw: bridge br0 ────────────┐
 #                └─────┬──────────────────┬──────────────────┬───┘
@@ -137,9 +139,14 @@ done
 echo "\$ ip netns exec vxdemo-c2 ping -c 3 $G3     # c2 (h2) -> c3 (h3) on green"
 ip netns exec vxdemo-c2 ping -c 3 -i 0.2 -W 1 "$G3"
 
+say "Docker: two more namespace hosts, each with its own dockerd and a vxmesh agent (--docker)"
+if ! scripts/demo_docker.sh; then
+    echo "The Docker part failed (see above); the rest of the demo is unaffected." >&2
+fi
+
 cat <<MSG
 
-The demo is still running. Try:
+The demo is still running (the Docker part cleaned up after itself; see scripts/demo_docker.sh). Try:
   $VXMESH --socket $DIR/h2.sock members
   $VXMESH --socket $DIR/h3.sock fdb
   ip netns exec vxdemo-c2 ping -c 2 10.10.0.11
