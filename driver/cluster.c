@@ -1679,6 +1679,44 @@ static int member_find(struct drv_cluster *cl, const char *id, const char *name,
 	return ret;
 }
 
+static int id_cmp(const void *x, const void *y)
+{
+	return strcmp(x, y);
+}
+
+int drv_cluster_live_ids(struct agent *a, char (**ids)[GT_ID_MAX], size_t *n)
+{
+	struct swim_member *ms;
+	size_t nms;
+
+	*ids = NULL;
+	*n = 0;
+	if (!a->cl || !a->cl->swim || swim_members(a->cl->swim, &ms, &nms))
+		return -ENOMEM;
+	*ids = calloc(nms ? nms : 1, sizeof(**ids));
+	if (!*ids) {
+		free(ms);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < nms; i++) {
+		struct peer_info pi;
+
+		if (ms[i].state != GW_STATE_ALIVE && ms[i].state != GW_STATE_SUSPECT)
+			continue;
+		meta_decode(ms[i].meta, ms[i].meta_len, &pi, 0);
+		if (pi.vxmesh)
+			memcpy((*ids)[(*n)++], pi.id, GT_ID_MAX);
+	}
+	free(ms);
+	qsort(*ids, *n, GT_ID_MAX, id_cmp);
+	return 0;
+}
+
+int drv_cluster_id_in(char (*ids)[GT_ID_MAX], size_t n, const char *id)
+{
+	return bsearch(id, ids, n, GT_ID_MAX, id_cmp) != NULL;
+}
+
 int drv_cluster_member_state(struct agent *a, const char *id, char *name, size_t len)
 {
 	if (!a->cl)

@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "gossip/table.h"
+
 struct agent;
 struct agent_ep;
 struct agent_net;
@@ -60,6 +62,11 @@ int drv_cluster_fans_out(struct agent *a);
 /* Member with node id `id`: 1 alive or suspect, 0 dead or left, -1 unknown.
  * name (GT_ID_MAX bytes) gets its gossip name when known. */
 int drv_cluster_member_state(struct agent *a, const char *id, char *name, size_t len);
+/* Node ids of the live (alive or suspect) vxmesh members, sorted, for
+ * drv_cluster_id_in(); one member-list walk instead of one per lookup.
+ * *ids malloc()ed (free() it).  0 or -ENOMEM. */
+int drv_cluster_live_ids(struct agent *a, char (**ids)[GT_ID_MAX], size_t *n);
+int drv_cluster_id_in(char (*ids)[GT_ID_MAX], size_t n, const char *id);
 /* Node id of the member called name: 1 alive or suspect, 0 dead or left,
  * -1 unknown. */
 int drv_cluster_member_by_name(struct agent *a, const char *name, char *id, size_t len);

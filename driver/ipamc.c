@@ -435,6 +435,8 @@ int ipamc_net_init_space(struct agent *a, struct agent_net *n)
 struct report_scan {
 	struct agent *a;
 	struct agent_net *n;
+	char (*live)[GT_ID_MAX]; /* live members' ids, sorted */
+	size_t nlive;
 	struct ring_report *rep;
 	size_t nrep, cap;
 };
@@ -457,7 +459,7 @@ static void report_cb(void *arg, const struct gt_entry *g)
 
 	if (strncmp(g->key, rs->n->rec.ring, DRV_RING_ID_LEN) || g->key[DRV_RING_ID_LEN] != '/' ||
 	    !node_id_ok(id) || !strcmp(id, rs->a->node.id) || refused(rs->n->ic, id) ||
-	    drv_cluster_member_state(rs->a, id, NULL, 0) != 1)
+	    !drv_cluster_id_in(rs->live, rs->nlive, id))
 		return;
 	o = json_loadb((const char *)g->value, g->value_len, 0, NULL);
 	if (!o || json_unpack(o, "{s:I}", "free", &fr) || fr <= 0) {
@@ -508,7 +510,9 @@ static int space_ask(struct agent *a, struct agent_net *n)
 	uint64_t rnd = 0;
 	int ret;
 
-	drv_cluster_foreach(a, GT_KIND_IPREPORT, report_cb, &rs);
+	if (!drv_cluster_live_ids(a, &rs.live, &rs.nlive))
+		drv_cluster_foreach(a, GT_KIND_IPREPORT, report_cb, &rs);
+	free(rs.live);
 	if (getrandom(&rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
 		rnd = rx_now_ms(a->loop);
 	ret = ring_pick_donor(ic->ring, rs.rep, rs.nrep, rnd, donor);
