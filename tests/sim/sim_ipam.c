@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "ipam/ring.h"
+#include "common/heap.h"
 #include "tests/sim/tap.h"
 
 #define LAT_MIN	       1
@@ -36,7 +37,8 @@
 enum ekind { E_START, E_WANT, E_REQ, E_GRANT, E_NONE, E_REQIP, E_GRANTIP, E_GOSSIP, E_REPORT };
 
 struct event {
-	uint64_t t, seq;
+	struct heap_node hn;
+	uint64_t t;
 	uint32_t kind, src, dst, ip; /* ip: E_REQIP; log index: E_GRANT*, E_GOSSIP */
 };
 
@@ -57,9 +59,8 @@ struct sim {
 	struct node *nodes;
 	size_t n;
 	uint32_t first, end, gw;
-	struct event *heap;
-	size_t hn, hcap;
-	uint64_t now, seq, rng;
+	struct heap q; /* of struct event */
+	uint64_t now, rng;
 	double loss;
 	struct ring_entry *log;
 	size_t nlog, caplog;
@@ -100,48 +101,33 @@ static double wall(void)
 
 /* ---- event heap ---- */
 
-static bool ev_less(const struct event *a, const struct event *b)
-{
-	return a->t != b->t ? a->t < b->t : a->seq < b->seq;
-}
-
+/* Events are objects keyed by time in common/heap (equal times come out
+ * in push order). */
 static void ev_push(struct sim *sim, struct event e)
 {
-	size_t i;
+	struct event *p = malloc(sizeof(*p));
 
-	if (sim->hn == sim->hcap) {
-		sim->hcap = sim->hcap ? 2 * sim->hcap : 4096;
-		sim->heap = xrealloc(sim->heap, sim->hcap * sizeof(*sim->heap));
-	}
-	e.seq = sim->seq++;
-	i = sim->hn++;
-	while (i > 0 && ev_less(&e, &sim->heap[(i - 1) / 2])) {
-		sim->heap[i] = sim->heap[(i - 1) / 2];
-		i = (i - 1) / 2;
-	}
-	sim->heap[i] = e;
+	if (!p || heap_reserve(&sim->q, sim->q.len + 1))
+		abort();
+	*p = e;
+	p->hn.key = e.t;
+	heap_push(&sim->q, &p->hn);
+}
+
+/* The next event, or NULL. */
+static const struct event *ev_next(const struct sim *sim)
+{
+	struct heap_node *n = heap_min(&sim->q);
+
+	return n ? heap_entry(n, struct event, hn) : NULL;
 }
 
 static struct event ev_pop(struct sim *sim)
 {
-	struct event top = sim->heap[0], last = sim->heap[--sim->hn];
-	size_t i = 0;
+	struct event *p = heap_entry(heap_pop(&sim->q), struct event, hn), e = *p;
 
-	for (;;) {
-		size_t c = 2 * i + 1;
-
-		if (c >= sim->hn)
-			break;
-		if (c + 1 < sim->hn && ev_less(&sim->heap[c + 1], &sim->heap[c]))
-			c++;
-		if (!ev_less(&sim->heap[c], &last))
-			break;
-		sim->heap[i] = sim->heap[c];
-		i = c;
-	}
-	if (sim->hn)
-		sim->heap[i] = last;
-	return top;
+	free(p);
+	return e;
 }
 
 static void at(struct sim *sim, uint64_t t, uint32_t kind, uint32_t src, uint32_t dst, uint32_t x)
@@ -386,13 +372,13 @@ static void deliver(struct sim *sim, const struct event *e)
 /* Run until t_end or until nothing is left to happen. */
 static void run_until(struct sim *sim, uint64_t t_end)
 {
-	while (sim->hn && sim->heap[0].t <= t_end) {
+	while (ev_next(sim) && ev_next(sim)->t <= t_end) {
 		struct event e = ev_pop(sim);
 
 		sim->now = e.t;
 		deliver(sim, &e);
 	}
-	if (sim->now < t_end && sim->hn)
+	if (sim->now < t_end && ev_next(sim))
 		sim->now = t_end;
 }
 
@@ -500,7 +486,9 @@ static void sim_fini(struct sim *sim)
 	}
 	free(sim->nodes);
 	free(sim->reports);
-	free(sim->heap);
+	while (ev_next(sim))
+		(void)ev_pop(sim);
+	heap_fini(&sim->q);
 	free(sim->log);
 }
 

@@ -20,6 +20,7 @@
 #include <arpa/inet.h>
 
 #include "gossip/swim.h"
+#include "common/heap.h"
 #include "tests/sim/tap.h"
 
 #define PORT	       7946
@@ -30,7 +31,8 @@
 enum ekind { E_TICK, E_PKT, E_SREQ, E_SREPLY, E_SFAIL };
 
 struct event {
-	uint64_t t, seq;
+	struct heap_node hn;
+	uint64_t t;
 	enum ekind kind;
 	uint32_t src, dst;
 	uint64_t id;
@@ -51,9 +53,8 @@ struct node {
 struct sim {
 	struct node *nodes;
 	size_t n;
-	struct event *heap;
-	size_t hn, hcap;
-	uint64_t now, seq, rng;
+	struct heap q; /* of struct event */
+	uint64_t now, rng;
 	double loss;
 	uint64_t udp_bytes, udp_pkts;
 	/* checks */
@@ -98,50 +99,33 @@ static uint32_t name_node(const char *name)
 
 /* ---- event heap ---- */
 
-static bool ev_less(const struct event *a, const struct event *b)
-{
-	return a->t != b->t ? a->t < b->t : a->seq < b->seq;
-}
-
+/* Events are objects keyed by time in common/heap (equal times come out
+ * in push order). */
 static void ev_push(struct sim *sim, struct event e)
 {
-	size_t i;
+	struct event *p = malloc(sizeof(*p));
 
-	if (sim->hn == sim->hcap) {
-		sim->hcap = sim->hcap ? 2 * sim->hcap : 4096;
-		sim->heap = realloc(sim->heap, sim->hcap * sizeof(*sim->heap));
-		if (!sim->heap)
-			abort();
-	}
-	e.seq = sim->seq++;
-	i = sim->hn++;
-	while (i > 0 && ev_less(&e, &sim->heap[(i - 1) / 2])) {
-		sim->heap[i] = sim->heap[(i - 1) / 2];
-		i = (i - 1) / 2;
-	}
-	sim->heap[i] = e;
+	if (!p || heap_reserve(&sim->q, sim->q.len + 1))
+		abort();
+	*p = e;
+	p->hn.key = e.t;
+	heap_push(&sim->q, &p->hn);
+}
+
+/* The next event, or NULL. */
+static const struct event *ev_next(const struct sim *sim)
+{
+	struct heap_node *n = heap_min(&sim->q);
+
+	return n ? heap_entry(n, struct event, hn) : NULL;
 }
 
 static struct event ev_pop(struct sim *sim)
 {
-	struct event top = sim->heap[0], last = sim->heap[--sim->hn];
-	size_t i = 0;
+	struct event *p = heap_entry(heap_pop(&sim->q), struct event, hn), e = *p;
 
-	for (;;) {
-		size_t c = 2 * i + 1;
-
-		if (c >= sim->hn)
-			break;
-		if (c + 1 < sim->hn && ev_less(&sim->heap[c + 1], &sim->heap[c]))
-			c++;
-		if (!ev_less(&sim->heap[c], &last))
-			break;
-		sim->heap[i] = sim->heap[c];
-		i = c;
-	}
-	if (sim->hn)
-		sim->heap[i] = last;
-	return top;
+	free(p);
+	return e;
 }
 
 static uint64_t latency(struct sim *sim)
@@ -331,16 +315,16 @@ static bool run_until(struct sim *sim, uint64_t t_end, bool (*done)(struct sim *
 {
 	uint64_t next_check = sim->now;
 
-	while (sim->hn) {
+	while (ev_next(sim)) {
 		struct event e;
 
-		if (sim->heap[0].t >= next_check) {
+		if (ev_next(sim)->t >= next_check) {
 			sim->now = next_check;
 			if (done && done(sim))
 				return true;
 			next_check += 100;
 		}
-		if (sim->heap[0].t > t_end)
+		if (ev_next(sim)->t > t_end)
 			break;
 		e = ev_pop(sim);
 		sim->now = e.t;
@@ -408,9 +392,9 @@ static void sim_fini(struct sim *sim)
 
 	for (i = 0; i < sim->n; i++)
 		swim_destroy(sim->nodes[i].s);
-	for (i = 0; i < sim->hn; i++)
-		free(sim->heap[i].buf);
-	free(sim->heap);
+	while (ev_next(sim))
+		free(ev_pop(sim).buf);
+	heap_fini(&sim->q);
 	free(sim->nodes);
 }
 
