@@ -15,14 +15,8 @@
 . "$(dirname "$0")/lib.sh"
 N=${N:-50}
 
-b_netns "$BPFX-h1"; b_netns "$BPFX-h2"; b_netns "$BPFX-p"
-ip -n "$BPFX-h1" link add ul0 type veth peer name ul0 netns "$BPFX-h2"
-ip -n "$BPFX-h1" addr add 192.0.2.1/24 dev ul0; ip -n "$BPFX-h1" link set ul0 up
-ip -n "$BPFX-h2" addr add 192.0.2.2/24 dev ul0; ip -n "$BPFX-h2" link set ul0 up
-b_agent "$BPFX-h1" a1 --bind 192.0.2.1 --vtep 192.0.2.1 --node-name h1 || exit 1
-b_agent "$BPFX-h2" a2 --bind 192.0.2.2 --vtep 192.0.2.2 --node-name h2 --join 192.0.2.1 || exit 1
-b_wait 15 bash -c "'$VXMESH' --socket '$BTMP/a1.sock' members --json | jq -e '[.members[]|select(.state==\"alive\")]|length==2'" ||
-    { echo "cluster did not form" >&2; exit 1; }
+b_pair || exit 1
+b_netns "$BPFX-p"
 bvx a1 net create bench --subnet 10.99.0.0/16 >/dev/null
 b_wait 10 bvx a2 net inspect bench || { echo "network did not replicate" >&2; exit 1; }
 bvx a2 ep attach bench --netns "$BPFX-p" --ip 10.99.255.1 >/dev/null

@@ -16,14 +16,8 @@
 N=${N:-50}
 NB=${NB:-20}
 
-b_netns "$BPFX-h1"; b_netns "$BPFX-h2"; b_netns "$BPFX-c1"; b_netns "$BPFX-c2"
-ip -n "$BPFX-h1" link add ul0 type veth peer name ul0 netns "$BPFX-h2"
-ip -n "$BPFX-h1" addr add 192.0.2.1/24 dev ul0; ip -n "$BPFX-h1" link set ul0 up
-ip -n "$BPFX-h2" addr add 192.0.2.2/24 dev ul0; ip -n "$BPFX-h2" link set ul0 up
-b_agent "$BPFX-h1" a1 --bind 192.0.2.1 --vtep 192.0.2.1 --node-name h1 || exit 1
-b_agent "$BPFX-h2" a2 --bind 192.0.2.2 --vtep 192.0.2.2 --node-name h2 --join 192.0.2.1 || exit 1
-b_wait 15 bash -c "'$VXMESH' --socket '$BTMP/a1.sock' members --json | jq -e '[.members[]|select(.state==\"alive\")]|length==2'" ||
-    { echo "cluster did not form" >&2; exit 1; }
+b_pair || exit 1
+b_netns "$BPFX-c1"; b_netns "$BPFX-c2"
 ID1=$(bvx a1 status --json | jq -r .node.id)
 
 # post AGENT BODY: time one POST /v1/endpoints; appends ms to $BTMP/$CASE,

@@ -20,13 +20,9 @@ show() { printf '[%s]$ %s\n' "$1" "${*:2}"; }
 
 underlay_hosts 2 || { not_ok "underlay namespaces"; finish; }
 for i in 1 2; do
-    mkdir -p "$TMP/plug-h$i"
     join=()
     [ "$i" = 2 ] && join=(--join 192.0.2.1)
-    agent_start "$PFX-h$i" "a$i" --bind "192.0.2.$i" --vtep "192.0.2.$i" --node-name "h$i" \
-        --docker --plugin-socket "$TMP/plug-h$i/vxmesh.sock" \
-        --docker-socket "$DK_DIR/h$i/docker.sock" --log-level info "${join[@]}" ||
-        { not_ok "agent h$i"; finish; }
+    dk_agent_start "$i" --log-level info "${join[@]}" || { not_ok "agent h$i"; finish; }
     dk_start "h$i" "$PFX-h$i" "$TMP/plug-h$i" || { not_ok "dockerd h$i"; finish; }
     dk_image_build "h$i" >/dev/null || { not_ok "image on h$i"; finish; }
 done

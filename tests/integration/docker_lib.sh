@@ -1,6 +1,7 @@
 # Docker test bed: one real dockerd (Debian 12 docker.io 20.10) per
 # network-namespace "host".  Source it after lib.sh.
 #
+#   dk_agent_start I [ARGS...] a vxmesh agent with --docker on underlay host I
 #   dk_start HOST NETNS PLUGINDIR [DOCKERD_ARGS...]   start HOST's daemon
 #   dk_image_build HOST        import vxmesh-test/busybox:latest into HOST
 #   dk HOST ARGS...            the docker CLI against HOST's daemon
@@ -110,6 +111,19 @@ dk__umount_under() {
     while IFS= read -r m; do
         [ -n "$m" ] && umount -l "$m" 2>/dev/null
     done < <(dk__mounts_under "$1")
+}
+
+# dk_agent_start I [AGENT_ARGS...]: the vxmesh agent of underlay host I
+# ($PFX-hI, 192.0.2.I, from underlay_hosts) with --docker, its plugin socket
+# in $TMP/plug-hI (the PLUGINDIR to give dk_start) and dockerd hI's API
+# socket.  Start it before dk_start, as the systemd unit orders them.
+dk_agent_start() {
+    local i=$1
+    shift
+    mkdir -p "$TMP/plug-h$i"
+    agent_start "$PFX-h$i" "a$i" --bind "192.0.2.$i" --vtep "192.0.2.$i" --node-name "h$i" \
+        --docker --plugin-socket "$TMP/plug-h$i/vxmesh.sock" \
+        --docker-socket "$DK_DIR/h$i/docker.sock" "$@"
 }
 
 # dk_start HOST NETNS PLUGINDIR [DOCKERD_ARGS...]

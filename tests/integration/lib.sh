@@ -76,6 +76,21 @@ underlay_hosts() {
     done
 }
 
+# partition NS ADDR...: NS drops everything to and from ADDRs (gossip and
+# VXLAN alike), with an nftables table of its own; heal NS removes it.
+partition() {
+    local ns=$1 list
+    shift
+    list=$(IFS=,; echo "$*")
+    ip netns exec "$ns" nft -f - <<NFT
+table inet vxtpart {
+    chain in { type filter hook input priority 0; policy accept; ip saddr { $list } drop; }
+    chain out { type filter hook output priority 0; policy accept; ip daddr { $list } drop; }
+}
+NFT
+}
+heal() { ip netns exec "$1" nft delete table inet vxtpart; }
+
 # wait_for SECONDS COMMAND...: poll every 0.1 s until COMMAND succeeds.
 wait_for() {
     local deadline=$((SECONDS + $1))

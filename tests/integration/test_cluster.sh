@@ -108,14 +108,7 @@ check "nobody declared h2 dead during its restart" \
 check "h2 sees 3 alive members again" wait_for 15 bash -c "[ \"\$(alive_count a2)\" = 3 ]"
 
 # ---- partition h3 from h1/h2 (gossip and VXLAN), then heal ----
-ip netns exec "$PFX-h3" nft -f - <<NFT
-table inet vxtpart {
-    chain in { type filter hook input priority 0; policy accept;
-               ip saddr { 192.0.2.1, 192.0.2.2 } drop; }
-    chain out { type filter hook output priority 0; policy accept;
-                ip daddr { 192.0.2.1, 192.0.2.2 } drop; }
-}
-NFT
+partition "$PFX-h3" 192.0.2.1 192.0.2.2
 check "h1 declares h3 dead during the partition" \
     wait_for 30 bash -c "vx a1 members --json | jq -e '.members[] | select(.name == \"h3\") | .state == \"dead\"'"
 check "... and withdraws h3's endpoint from its FDB" \
@@ -125,7 +118,7 @@ check "h3 creates network green during the partition" \
     vx a3 net create green --subnet 10.30.0.0/24 --vni 300
 R2=$(vx a2 ep ls --json | jq -r '.endpoints[] | select(.network == "red") | .id')
 check "h2 detaches r2 during the partition" vx a2 ep detach "$R2"
-ip netns exec "$PFX-h3" nft delete table inet vxtpart
+heal "$PFX-h3"
 check "after healing, all three see 3 alive" \
     wait_for 60 bash -c "[ \"\$(alive_count a1)\" = 3 ] && [ \"\$(alive_count a2)\" = 3 ] && [ \"\$(alive_count a3)\" = 3 ]"
 check "... h3's endpoint is back on h1" wait_for 10 bash -c "[ \"\$(remote_count a1 blue)\" = 2 ]"

@@ -23,15 +23,8 @@
 T0=$SECONDS
 SW=$PFX-sw
 underlay_hosts 3 || { not_ok "underlay namespaces"; finish; }
-for i in $(seq 1 3); do mkdir -p "$TMP/plug-h$i"; done
-
 start_agent() { # i [extra args]
-    local i=$1
-    shift
-    agent_start "$PFX-h$i" "a$i" --bind "192.0.2.$i" --vtep "192.0.2.$i" \
-        --node-name "h$i" --reconcile-interval 1000 --gossip-profile local \
-        --docker --plugin-socket "$TMP/plug-h$i/vxmesh.sock" \
-        --docker-socket "$DK_DIR/h$i/docker.sock" "$@"
+    dk_agent_start "$@" --reconcile-interval 1000 --gossip-profile local
 }
 # The agent starts before dockerd, as the systemd unit orders it.
 if start_agent 1 && start_agent 2 --join 192.0.2.1 && start_agent 3 --join 192.0.2.1; then

@@ -276,14 +276,7 @@ check "the refusals changed nothing (ranges and endpoints on all hosts)" [ "$BEF
 check "s2 got no interface" bash -c "[ \"\$(ip -n $PFX-s2 -o link | wc -l)\" = 1 ]"
 
 # ---- 4. partition {h1} | {h2, h3} on gossip and VXLAN ----
-ip netns exec "$PFX-h1" nft -f - <<NFT
-table inet vxtpart {
-    chain in { type filter hook input priority 0; policy accept;
-               ip saddr { 192.0.2.2, 192.0.2.3 } drop; }
-    chain out { type filter hook output priority 0; policy accept;
-                ip daddr { 192.0.2.2, 192.0.2.3 } drop; }
-}
-NFT
+partition "$PFX-h1" 192.0.2.2 192.0.2.3
 # Dead members leave the list 15 s later (local profile), and the isolated
 # side needs longer to declare the others dead: accept dead or gone.
 gone() { # agent name
@@ -334,7 +327,7 @@ else
     not_ok "--ip $IP_X1 (h1's) on h2 during the partition (exit $rc: $out)"
 fi
 check "no duplicate on the {h2, h3} side" no_dups a2 a3
-ip netns exec "$PFX-h1" nft delete table inet vxtpart
+heal "$PFX-h1"
 check "after healing, all three see 3 alive" wait_for 60 all_alive
 check "after healing, the ownership map is the same on all three" wait_for 30 same_ranges
 check "after healing, $((101 + PSUCC)) distinct addresses cluster-wide" count_ips $((101 + PSUCC))

@@ -101,34 +101,7 @@ static double wall(void)
 
 /* ---- event heap ---- */
 
-/* Events are objects keyed by time in common/heap (equal times come out
- * in push order). */
-static void ev_push(struct sim *sim, struct event e)
-{
-	struct event *p = malloc(sizeof(*p));
-
-	if (!p || heap_reserve(&sim->q, sim->q.len + 1))
-		abort();
-	*p = e;
-	p->hn.key = e.t;
-	heap_push(&sim->q, &p->hn);
-}
-
-/* The next event, or NULL. */
-static const struct event *ev_next(const struct sim *sim)
-{
-	struct heap_node *n = heap_min(&sim->q);
-
-	return n ? heap_entry(n, struct event, hn) : NULL;
-}
-
-static struct event ev_pop(struct sim *sim)
-{
-	struct event *p = heap_entry(heap_pop(&sim->q), struct event, hn), e = *p;
-
-	free(p);
-	return e;
-}
+#include "tests/sim/evq.h" /* after struct event and struct sim */
 
 static void at(struct sim *sim, uint64_t t, uint32_t kind, uint32_t src, uint32_t dst, uint32_t x)
 {

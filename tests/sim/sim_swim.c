@@ -99,34 +99,7 @@ static uint32_t name_node(const char *name)
 
 /* ---- event heap ---- */
 
-/* Events are objects keyed by time in common/heap (equal times come out
- * in push order). */
-static void ev_push(struct sim *sim, struct event e)
-{
-	struct event *p = malloc(sizeof(*p));
-
-	if (!p || heap_reserve(&sim->q, sim->q.len + 1))
-		abort();
-	*p = e;
-	p->hn.key = e.t;
-	heap_push(&sim->q, &p->hn);
-}
-
-/* The next event, or NULL. */
-static const struct event *ev_next(const struct sim *sim)
-{
-	struct heap_node *n = heap_min(&sim->q);
-
-	return n ? heap_entry(n, struct event, hn) : NULL;
-}
-
-static struct event ev_pop(struct sim *sim)
-{
-	struct event *p = heap_entry(heap_pop(&sim->q), struct event, hn), e = *p;
-
-	free(p);
-	return e;
-}
+#include "tests/sim/evq.h" /* after struct event and struct sim */
 
 static uint64_t latency(struct sim *sim)
 {
