@@ -6,7 +6,7 @@
  * Per network: the local pool (validity, leases, other hosts' addresses),
  * the ring replica, and `held`, the pool's taken set mirrored as the ring's
  * lease set so the ring never allocates or donates an address taken here.
- * Every pool change goes through ipamc_take()/ipamc_give() below, which keep
+ * Every pool change goes through ipamc_hold()/ipamc_unhold() below, which keep
  * the two in step.
  */
 #include <arpa/inet.h>
@@ -184,7 +184,7 @@ static const char *node_name(struct agent *a, const char *id, char *buf, size_t 
 
 /* ---- the taken set ---- */
 
-static int ipamc_take(struct agent_net *n, struct in_addr ip)
+int ipamc_hold(struct agent_net *n, struct in_addr ip)
 {
 	int ret = ipam_pool_claim(n->pool, ip);
 
@@ -198,20 +198,10 @@ static int ipamc_take(struct agent_net *n, struct in_addr ip)
 	return 0;
 }
 
-static void ipamc_give(struct agent_net *n, struct in_addr ip)
+void ipamc_unhold(struct agent_net *n, struct in_addr ip)
 {
 	if (ipam_pool_release(n->pool, ip) == 0)
 		ring_leases_del(&n->ic->held, h32(ip));
-}
-
-int ipamc_hold(struct agent_net *n, struct in_addr ip)
-{
-	return ipamc_take(n, ip);
-}
-
-void ipamc_unhold(struct agent_net *n, struct in_addr ip)
-{
-	ipamc_give(n, ip);
 }
 
 int ipamc_reserve(struct agent_net *n, struct in_addr ip)
@@ -784,7 +774,7 @@ int ipamc_lease(struct agent *a, struct agent_net *n, const struct in_addr *want
 
 void ipamc_release(struct agent *a, struct agent_net *n, struct in_addr ip)
 {
-	ipamc_give(n, ip);
+	ipamc_unhold(n, ip);
 	n->ic->dirty = 1;
 	rx_timer_arm(a->ipc->timer, TICK_MS, 0);
 }
