@@ -337,7 +337,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		}
 	}
 	req.expired = st->expired;
-	route->cb(api->arg, &req, &resp);
+	route->cb(route->arg ? route->arg : api->arg, &req, &resp);
 	json_decref(req.body);
 	if (resp.deferred) {
 		unsigned timeout_ms = resp.defer_ms;

@@ -46,6 +46,7 @@ struct api_route {
 	const char *method;
 	const char *path; /* exact path, or prefix ending in '/' that takes a param */
 	api_handler_cb cb;
+	void *arg; /* the handler's arg; NULL: the server's */
 };
 
 /* Listen on path (unlinking a stale socket; refusing when another server
