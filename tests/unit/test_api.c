@@ -161,11 +161,11 @@ static void h_kick(void *arg, const struct api_req *req, struct api_resp *resp)
 }
 
 static const struct api_route routes[] = {
-	{"GET", "/v1/echo", h_echo},	     {"POST", "/v1/items", h_items_post},
-	{"GET", "/v1/items/", h_items_get},  {"DELETE", "/v1/items/", h_items_delete},
-	{"GET", "/v1/conflict", h_conflict}, {"GET", "/v1/boom", h_boom},
-	{"GET", "/metrics", h_metrics},	     {"POST", "/v1/wait/", h_wait},
-	{"GET", "/v1/wait/", h_wait},	     {"POST", "/v1/kick", h_kick},
+	{"GET", "/v1/echo", h_echo, NULL},	   {"POST", "/v1/items", h_items_post, NULL},
+	{"GET", "/v1/items/", h_items_get, NULL},  {"DELETE", "/v1/items/", h_items_delete, NULL},
+	{"GET", "/v1/conflict", h_conflict, NULL}, {"GET", "/v1/boom", h_boom, NULL},
+	{"GET", "/metrics", h_metrics, NULL},	   {"POST", "/v1/wait/", h_wait, NULL},
+	{"GET", "/v1/wait/", h_wait, NULL},	   {"POST", "/v1/kick", h_kick, NULL},
 };
 
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
