@@ -27,6 +27,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "common/paths.h"
 #include "common/version.h"
 #include "driver/cli.h"
 #include "driver/cli_internal.h"
@@ -596,7 +597,7 @@ static void help_global(FILE *f)
 	help_list(f, NULL);
 	fputs("\nOptions accepted anywhere on the command line:\n"
 	      "  --socket PATH   the agent's control socket (default: $VXMESH_SOCKET,\n"
-	      "                  else " CLI_SOCKET_DEFAULT ")\n"
+	      "                  else " VXMESH_SOCKET_DEFAULT ")\n"
 	      "  --json          print the agent's JSON reply instead of text\n"
 	      "  -h, --help      show help for the command\n"
 	      "\nExit status: 0 success, 1 the agent refused the request (or no member\n"
@@ -2005,7 +2006,7 @@ static int cli_call_run(struct cli_call *c, int argc, char **argv)
 	if (!c->cmd->handler)
 		return usage_err(c, "'agent' must be the first argument");
 	if (!c->sock)
-		c->sock = env && *env ? env : CLI_SOCKET_DEFAULT;
+		c->sock = env && *env ? env : VXMESH_SOCKET_DEFAULT;
 	{
 		char why[256];
 
