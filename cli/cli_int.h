@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * cli_internal: the seams of driver/cli.c that unit tests use.  Not part of
- * the public interface; only driver/cli.c and tests/unit/test_cli.c include it.
+ * cli_int: the seams of cli/cli.c that unit tests use.  Not part of the
+ * public interface; only cli/ and tests/unit/test_cli.c include it.
  */
-#ifndef VXMESH_CLI_INTERNAL_H
-#define VXMESH_CLI_INTERNAL_H
+#ifndef VXMESH_CLI_INT_H
+#define VXMESH_CLI_INT_H
 
 #include <stdio.h>
 

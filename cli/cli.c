@@ -9,6 +9,8 @@
  * Replies are outside input: every field a printer reads is type-checked, and
  * a printer writes into a buffer first so a malformed reply prints nothing.
  */
+#include "cli/cli.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -29,8 +31,7 @@
 
 #include "common/paths.h"
 #include "common/version.h"
-#include "driver/cli.h"
-#include "driver/cli_internal.h"
+#include "cli/cli_int.h"
 
 /* clang-format off */
 #define CURL_FNS(X)                                                                        \
