@@ -18,6 +18,8 @@
 
 #include "cli/cli.h"
 
+struct curl_dl;
+
 #define CLI_POS_MAX  2 /* positional names in a row; the last one repeats */
 #define CLI_OPT_MAX  6
 #define CLI_WAIT_MAX 3600
@@ -54,6 +56,7 @@ struct cli_call {
 	const struct cli_cmd *cmd;
 	const char *group; /* command word of a command with subcommands */
 	const char *sock;
+	const struct curl_dl *cu; /* set by cli_http_init() */
 	bool json, help;
 	FILE *out, *err;
 	const char **pos; /* argc entries */

@@ -15,66 +15,9 @@
 #include <string.h>
 #include <sys/un.h>
 
-/* libcurl is loaded on first use (curl_load()), not linked: the agent is the
- * same binary and must not carry libcurl's dependencies (OpenSSL, Kerberos,
- * LDAP: about 3.5 MB of resident memory) while it idles. */
-#define CURL_DISABLE_TYPECHECK
-#include <curl/curl.h>
-#include <dlfcn.h>
-#include <jansson.h>
 #include <sodium.h>
 
-/* clang-format off */
-#define CURL_FNS(X)                                                                        \
-	X(curl_global_init) X(curl_global_cleanup) X(curl_easy_init) X(curl_easy_cleanup)  \
-	X(curl_easy_setopt) X(curl_easy_perform) X(curl_easy_getinfo) X(curl_easy_strerror) \
-	X(curl_easy_escape) X(curl_free) X(curl_slist_append) X(curl_slist_free_all)
-/* clang-format on */
-
-static struct {
-#define CURL_FN_PTR(name) __typeof__(name) *name;
-	CURL_FNS(CURL_FN_PTR)
-#undef CURL_FN_PTR
-} curl_fn;
-
-/* 0, or -ENOENT when libcurl cannot be loaded (reason in err). */
-static int curl_load(char *err, size_t len)
-{
-	static void *lib;
-
-	if (lib)
-		return 0;
-	lib = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
-	if (!lib) {
-		snprintf(err, len, "%s", dlerror());
-		return -ENOENT;
-	}
-#define CURL_FN_LOAD(name)                                                                         \
-	if (!(*(void **)(&curl_fn.name) = dlsym(lib, #name))) {                                    \
-		snprintf(err, len, "libcurl.so.4 lacks %s", #name);                                \
-		dlclose(lib);                                                                      \
-		lib = NULL;                                                                        \
-		return -ENOENT;                                                                    \
-	}
-	CURL_FNS(CURL_FN_LOAD)
-#undef CURL_FN_LOAD
-	return 0;
-}
-
-#define curl_global_init    curl_fn.curl_global_init
-#define curl_global_cleanup curl_fn.curl_global_cleanup
-#define curl_easy_init	    curl_fn.curl_easy_init
-#define curl_easy_cleanup   curl_fn.curl_easy_cleanup
-#undef curl_easy_setopt
-#define curl_easy_setopt  curl_fn.curl_easy_setopt
-#define curl_easy_perform curl_fn.curl_easy_perform
-#undef curl_easy_getinfo
-#define curl_easy_getinfo   curl_fn.curl_easy_getinfo
-#define curl_easy_strerror  curl_fn.curl_easy_strerror
-#define curl_easy_escape    curl_fn.curl_easy_escape
-#define curl_free	    curl_fn.curl_free
-#define curl_slist_append   curl_fn.curl_slist_append
-#define curl_slist_free_all curl_fn.curl_slist_free_all
+#include "common/curl_dl.h"
 
 #define CLI_TIMEOUT_S 30L
 #define CLI_REPLY_MAX (16u << 20)
@@ -151,6 +94,7 @@ static void res_parse(struct cli_res *r, const struct rbuf *b)
 void cli_api_request(const struct cli_call *c, const char *method, const char *path,
 		     const json_t *body, struct cli_res *r)
 {
+	const struct curl_dl *cu = c->cu;
 	char errbuf[CURL_ERROR_SIZE] = "";
 	struct curl_slist *hdrs = NULL, *h2;
 	struct rbuf b = {0};
@@ -164,19 +108,19 @@ void cli_api_request(const struct cli_call *c, const char *method, const char *p
 		res_set(r, RES_UNREACHABLE, "socket path too long");
 		return;
 	}
-	h = curl_easy_init();
+	h = cu->easy_init();
 	if (!h || asprintf(&url, "http://vxmesh%s", path) < 0) {
 		url = NULL;
 		res_set(r, RES_TRANSPORT, "out of memory");
 		goto out_cleanup;
 	}
 	/* No Expect: 100-continue, and no form Content-Type on an empty POST. */
-	hdrs = curl_slist_append(hdrs, "Expect:");
+	hdrs = cu->slist_append(hdrs, "Expect:");
 	if (hdrs) {
-		h2 = curl_slist_append(hdrs,
-				       body ? "Content-Type: application/json" : "Content-Type:");
+		h2 = cu->slist_append(hdrs,
+				      body ? "Content-Type: application/json" : "Content-Type:");
 		if (!h2) {
-			curl_slist_free_all(hdrs);
+			cu->slist_free_all(hdrs);
 			hdrs = NULL;
 		} else {
 			hdrs = h2;
@@ -189,38 +133,38 @@ void cli_api_request(const struct cli_call *c, const char *method, const char *p
 		goto out_free;
 	}
 
-	curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, c->sock);
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT, CLI_TIMEOUT_S);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, rbuf_write_cb);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+	cu->easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, c->sock);
+	cu->easy_setopt(h, CURLOPT_URL, url);
+	cu->easy_setopt(h, CURLOPT_NOPROXY, "*");
+	cu->easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	cu->easy_setopt(h, CURLOPT_TIMEOUT, CLI_TIMEOUT_S);
+	cu->easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+	cu->easy_setopt(h, CURLOPT_WRITEFUNCTION, rbuf_write_cb);
+	cu->easy_setopt(h, CURLOPT_WRITEDATA, &b);
+	cu->easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
 	if (!strcmp(method, "POST") || data) {
 		/* PUT and DELETE with a body too: POSTFIELDS sends it, and
 		 * CUSTOMREQUEST below names the method. */
-		curl_easy_setopt(h, CURLOPT_POST, 1L);
-		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, data ? (long)strlen(data) : 0L);
-		curl_easy_setopt(h, CURLOPT_POSTFIELDS, data ? data : "");
+		cu->easy_setopt(h, CURLOPT_POST, 1L);
+		cu->easy_setopt(h, CURLOPT_POSTFIELDSIZE, data ? (long)strlen(data) : 0L);
+		cu->easy_setopt(h, CURLOPT_POSTFIELDS, data ? data : "");
 	}
 	if (strcmp(method, "GET") && strcmp(method, "POST"))
-		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+		cu->easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
 
-	rc = curl_easy_perform(h);
+	rc = cu->easy_perform(h);
 	if (rc == CURLE_COULDNT_CONNECT) {
-		curl_easy_getinfo(h, CURLINFO_OS_ERRNO, &os_errno);
+		cu->easy_getinfo(h, CURLINFO_OS_ERRNO, &os_errno);
 		res_set(r, RES_UNREACHABLE,
 			os_errno  ? strerror((int)os_errno)
 			: *errbuf ? errbuf
-				  : curl_easy_strerror(rc));
+				  : cu->easy_strerror(rc));
 	} else if (rc == CURLE_WRITE_ERROR && b.too_big) {
 		res_set(r, RES_TRANSPORT, "the reply is larger than 16 MiB");
 	} else if (rc != CURLE_OK) {
-		res_set(r, RES_TRANSPORT, *errbuf ? errbuf : curl_easy_strerror(rc));
+		res_set(r, RES_TRANSPORT, *errbuf ? errbuf : cu->easy_strerror(rc));
 	} else {
-		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
+		cu->easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
 		res_parse(r, &b);
 	}
 
@@ -232,10 +176,10 @@ out_free:
 	if (b.p)
 		sodium_memzero(b.p, b.len);
 	free(b.p);
-	curl_slist_free_all(hdrs);
+	cu->slist_free_all(hdrs);
 out_cleanup:
 	free(url);
-	curl_easy_cleanup(h);
+	cu->easy_cleanup(h);
 }
 
 /* Prints the outcome of a failed request; returns the exit code. */
@@ -307,27 +251,27 @@ out_put:
 }
 
 /* "/v1/BASE/<escaped seg>[?network=<escaped q>]"; release with free(). */
-static char *path_make(const char *base, const char *seg, const char *q)
+static char *path_make(const struct curl_dl *cu, const char *base, const char *seg, const char *q)
 {
 	char *eseg = NULL, *eq = NULL, *path = NULL;
 
-	if (seg && !(eseg = curl_easy_escape(NULL, seg, 0)))
+	if (seg && !(eseg = cu->easy_escape(NULL, seg, 0)))
 		return NULL;
-	if (q && !(eq = curl_easy_escape(NULL, q, 0)))
+	if (q && !(eq = cu->easy_escape(NULL, q, 0)))
 		goto out_free;
 	if (asprintf(&path, "/v1/%s%s%s%s%s", base, eseg ? "/" : "", eseg ? eseg : "",
 		     eq ? "?network=" : "", eq ? eq : "") < 0)
 		path = NULL;
 out_free:
-	curl_free(eq);
-	curl_free(eseg);
+	cu->free(eq);
+	cu->free(eseg);
 	return path;
 }
 
 int cli_api_run_path(struct cli_call *c, const char *method, const char *base, const char *seg,
 		     const char *q, json_t *body, cli_print_fn print)
 {
-	char *path = path_make(base, seg, q);
+	char *path = path_make(c->cu, base, seg, q);
 	int ret;
 
 	if (!path) {
@@ -343,12 +287,13 @@ int cli_http_init(struct cli_call *c)
 {
 	char why[256];
 
-	if (curl_load(why, sizeof(why))) {
+	/* dlopen()ed, not linked: see common/curl_dl.h */
+	if (curl_dl_load(&c->cu, why, sizeof(why))) {
 		fprintf(c->err, "vxmesh: the CLI needs libcurl (apt-get install libcurl4): %s\n",
 			why);
 		return CLI_EXIT_UNREACHABLE;
 	}
-	if (curl_global_init(CURL_GLOBAL_DEFAULT)) {
+	if (c->cu->global_init(CURL_GLOBAL_DEFAULT)) {
 		fputs("vxmesh: cannot initialise libcurl\n", c->err);
 		return CLI_EXIT_UNREACHABLE;
 	}
@@ -357,5 +302,5 @@ int cli_http_init(struct cli_call *c)
 
 void cli_http_fini(struct cli_call *c)
 {
-	curl_global_cleanup();
+	c->cu->global_cleanup();
 }
