@@ -37,7 +37,7 @@ else
 Q := @
 endif
 
-LIB_SRCS := $(wildcard common/*.c ipam/*.c vxlan/*.c gossip/*.c driver/*.c)
+LIB_SRCS := $(wildcard common/*.c ipam/*.c vxlan/*.c gossip/*.c driver/*.c cli/*.c)
 LIB_SRCS := $(filter-out driver/main.c,$(LIB_SRCS))
 LIB_OBJS := $(LIB_SRCS:%.c=$(O)/%.o) $(O)/version.o
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)

@@ -10,6 +10,7 @@
 
 #include "common/addr.h"
 #include "common/log.h"
+#include "common/paths.h"
 #include "driver/config.h"
 
 enum opt_type { OPT_STR, OPT_UINT, OPT_BOOL, OPT_LEVEL, OPT_ADDR };
@@ -30,7 +31,7 @@ static const struct opt opts[] = {
 	 "state database directory (default " DRV_STATE_DIR_DEFAULT ")"},
 	{"socket", OPT_STR, offsetof(struct drv_config, socket),
 	 sizeof(((struct drv_config *)0)->socket), 0, 0, "PATH",
-	 "control API socket (default " DRV_SOCKET_DEFAULT ")"},
+	 "control API socket (default " VXMESH_SOCKET_DEFAULT ")"},
 	{"config", OPT_STR, offsetof(struct drv_config, config_file),
 	 sizeof(((struct drv_config *)0)->config_file), 0, 0, "FILE",
 	 "read options from FILE (\"key = value\" lines)"},
@@ -88,7 +89,7 @@ void drv_config_defaults(struct drv_config *c)
 {
 	memset(c, 0, sizeof(*c));
 	snprintf(c->state_dir, sizeof(c->state_dir), "%s", DRV_STATE_DIR_DEFAULT);
-	snprintf(c->socket, sizeof(c->socket), "%s", DRV_SOCKET_DEFAULT);
+	snprintf(c->socket, sizeof(c->socket), "%s", VXMESH_SOCKET_DEFAULT);
 	c->vxlan_port = 4789;
 	c->reconcile_ms = 5000;
 	c->log_level = LOG_LVL_INFO;

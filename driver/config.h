@@ -14,7 +14,6 @@
 #include <stdint.h>
 
 #define DRV_STATE_DIR_DEFAULT "/var/lib/vxmesh"
-#define DRV_SOCKET_DEFAULT    "/run/vxmesh/vxmesh.sock"
 #define DRV_PLUGIN_SOCKET     "/run/docker/plugins/vxmesh.sock"
 #define DRV_DOCKER_SOCKET     "/var/run/docker.sock"
 #define DRV_DEFAULT_POOL      "10.200.0.0/16"

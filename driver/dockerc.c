@@ -33,29 +33,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#define CURL_DISABLE_TYPECHECK
-#include <curl/curl.h>
-#include <dlfcn.h>
-
+#include "common/curl_dl.h"
 #include "common/log.h"
 #include "common/reactor.h"
-
-/* Our own table, not cli.c's: the two never share state. */
-/* clang-format off */
-#define CURL_FNS(X)                                                                                \
-	X(global_init) X(global_cleanup) X(easy_init) X(easy_cleanup) X(easy_reset)                \
-	X(easy_setopt) X(easy_perform) X(easy_getinfo) X(easy_strerror) X(slist_append)            \
-	X(slist_free_all)
-/* clang-format on */
-
-static struct {
-#define CURL_FN_PTR(name) __typeof__(curl_##name) *name;
-	CURL_FNS(CURL_FN_PTR)
-#undef CURL_FN_PTR
-} cu;
-
-static pthread_mutex_t cu_lock = PTHREAD_MUTEX_INITIALIZER;
-static void *cu_lib; /* never dlclose()d: libcurl's global state outlives clients */
 
 struct dkc_req {
 	struct dkc_req *next;
@@ -78,6 +58,7 @@ struct dkc_list {
 
 struct dkc {
 	struct rx_loop *loop;
+	const struct curl_dl *cu; /* loaded before the worker starts */
 	char *sock;
 	CURL *h; /* worker's once the thread runs */
 	struct curl_slist *hdr_json, *hdr_none;
@@ -112,36 +93,6 @@ __attribute__((format(printf, 3, 4))) static void seterr(char *err, size_t len, 
 	va_start(ap, fmt);
 	vsnprintf(err, len, fmt, ap);
 	va_end(ap);
-}
-
-/* 0, or -ENOENT when libcurl cannot be loaded (reason in err). */
-static int curl_load(char *err, size_t len)
-{
-	void *lib;
-	int ret = 0;
-
-	pthread_mutex_lock(&cu_lock);
-	if (cu_lib)
-		goto out_unlock;
-	lib = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
-	if (!lib) {
-		seterr(err, len, "cannot load libcurl: %s", dlerror());
-		ret = -ENOENT;
-		goto out_unlock;
-	}
-#define CURL_FN_LOAD(name)                                                                         \
-	if (!(*(void **)(&cu.name) = dlsym(lib, "curl_" #name))) {                                 \
-		seterr(err, len, "libcurl.so.4 lacks curl_%s", #name);                             \
-		dlclose(lib);                                                                      \
-		ret = -ENOENT;                                                                     \
-		goto out_unlock;                                                                   \
-	}
-	CURL_FNS(CURL_FN_LOAD)
-#undef CURL_FN_LOAD
-	cu_lib = lib;
-out_unlock:
-	pthread_mutex_unlock(&cu_lock);
-	return ret;
 }
 
 static void list_init(struct dkc_list *l)
@@ -247,13 +198,13 @@ static size_t rbuf_write_cb(char *data, size_t size, size_t n, void *arg)
 	return len;
 }
 
-static int errno_of(CURL *h, CURLcode rc, const struct rbuf *b)
+static int errno_of(const struct curl_dl *cu, CURL *h, CURLcode rc, const struct rbuf *b)
 {
 	long os_errno = 0;
 
 	switch (rc) {
 	case CURLE_COULDNT_CONNECT:
-		cu.easy_getinfo(h, CURLINFO_OS_ERRNO, &os_errno);
+		cu->easy_getinfo(h, CURLINFO_OS_ERRNO, &os_errno);
 		return os_errno > 0 && os_errno < 4096 ? -(int)os_errno : -ECONNREFUSED;
 	case CURLE_OPERATION_TIMEDOUT:
 		return -ETIMEDOUT;
@@ -286,52 +237,53 @@ static void req_got_reply(struct dkc_req *r, const struct rbuf *b)
 
 static void req_perform(struct dkc *c, struct dkc_req *r)
 {
+	const struct curl_dl *cu = c->cu;
 	CURL *h = c->h;
 	struct rbuf b = {0};
 	CURLcode rc;
 
-	cu.easy_reset(h);
-	cu.easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, c->sock);
-	cu.easy_setopt(h, CURLOPT_URL, r->url);
-	cu.easy_setopt(h, CURLOPT_NOPROXY, "*");
-	cu.easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	cu.easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)r->timeout_ms);
-	cu.easy_setopt(h, CURLOPT_ERRORBUFFER, r->msg);
-	cu.easy_setopt(h, CURLOPT_WRITEFUNCTION, rbuf_write_cb);
-	cu.easy_setopt(h, CURLOPT_WRITEDATA, &b);
-	cu.easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, sock_open_cb);
-	cu.easy_setopt(h, CURLOPT_OPENSOCKETDATA, c);
-	cu.easy_setopt(h, CURLOPT_CLOSESOCKETFUNCTION, sock_close_cb);
-	cu.easy_setopt(h, CURLOPT_CLOSESOCKETDATA, c);
-	cu.easy_setopt(h, CURLOPT_XFERINFOFUNCTION, progress_cb);
-	cu.easy_setopt(h, CURLOPT_XFERINFODATA, c);
-	cu.easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-	cu.easy_setopt(h, CURLOPT_HTTPHEADER, r->data ? c->hdr_json : c->hdr_none);
+	cu->easy_reset(h);
+	cu->easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, c->sock);
+	cu->easy_setopt(h, CURLOPT_URL, r->url);
+	cu->easy_setopt(h, CURLOPT_NOPROXY, "*");
+	cu->easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	cu->easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)r->timeout_ms);
+	cu->easy_setopt(h, CURLOPT_ERRORBUFFER, r->msg);
+	cu->easy_setopt(h, CURLOPT_WRITEFUNCTION, rbuf_write_cb);
+	cu->easy_setopt(h, CURLOPT_WRITEDATA, &b);
+	cu->easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, sock_open_cb);
+	cu->easy_setopt(h, CURLOPT_OPENSOCKETDATA, c);
+	cu->easy_setopt(h, CURLOPT_CLOSESOCKETFUNCTION, sock_close_cb);
+	cu->easy_setopt(h, CURLOPT_CLOSESOCKETDATA, c);
+	cu->easy_setopt(h, CURLOPT_XFERINFOFUNCTION, progress_cb);
+	cu->easy_setopt(h, CURLOPT_XFERINFODATA, c);
+	cu->easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+	cu->easy_setopt(h, CURLOPT_HTTPHEADER, r->data ? c->hdr_json : c->hdr_none);
 	if (r->data || !strcmp(r->method, "POST")) {
-		cu.easy_setopt(h, CURLOPT_POST, 1L);
-		cu.easy_setopt(h, CURLOPT_POSTFIELDSIZE, r->data ? (long)strlen(r->data) : 0L);
-		cu.easy_setopt(h, CURLOPT_POSTFIELDS, r->data ? r->data : "");
+		cu->easy_setopt(h, CURLOPT_POST, 1L);
+		cu->easy_setopt(h, CURLOPT_POSTFIELDSIZE, r->data ? (long)strlen(r->data) : 0L);
+		cu->easy_setopt(h, CURLOPT_POSTFIELDS, r->data ? r->data : "");
 	}
 	if (strcmp(r->method, "POST") && (r->data || strcmp(r->method, "GET")))
-		cu.easy_setopt(h, CURLOPT_CUSTOMREQUEST, r->method);
+		cu->easy_setopt(h, CURLOPT_CUSTOMREQUEST, r->method);
 
 	r->msg[0] = '\0';
-	rc = cu.easy_perform(h);
+	rc = cu->easy_perform(h);
 	if (rc == CURLE_OK) {
-		cu.easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
+		cu->easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
 		r->msg[0] = '\0';
 		req_got_reply(r, &b);
 	} else {
-		r->err = errno_of(h, rc, &b);
+		r->err = errno_of(cu, h, rc, &b);
 		if (r->err == -EMSGSIZE)
 			snprintf(r->msg, sizeof(r->msg), "reply larger than %u bytes",
 				 DKC_BODY_MAX);
 		else if (!r->msg[0])
-			snprintf(r->msg, sizeof(r->msg), "%s", cu.easy_strerror(rc));
+			snprintf(r->msg, sizeof(r->msg), "%s", cu->easy_strerror(rc));
 	}
 	free(b.p);
 	/* the error buffer must not outlive r, and the URL is freed with it */
-	cu.easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
+	cu->easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
 }
 
 static void *worker_main(void *arg)
@@ -396,6 +348,8 @@ static void efd_cb(struct rx_loop *loop, int fd, uint32_t events, void *arg)
 
 int dkc_open(struct dkc **out, struct rx_loop *loop, const char *sock_path, char *err, size_t len)
 {
+	const struct curl_dl *cu;
+	char why[256];
 	sigset_t all, old;
 	struct dkc *c;
 	int ret;
@@ -409,9 +363,11 @@ int dkc_open(struct dkc **out, struct rx_loop *loop, const char *sock_path, char
 		seterr(err, len, "socket path too long");
 		return -ENAMETOOLONG;
 	}
-	ret = curl_load(err, len);
-	if (ret)
+	ret = curl_dl_load(&cu, why, sizeof(why));
+	if (ret) {
+		seterr(err, len, "cannot load libcurl: %s", why);
 		return ret;
+	}
 
 	c = calloc(1, sizeof(*c));
 	if (!c) {
@@ -419,6 +375,7 @@ int dkc_open(struct dkc **out, struct rx_loop *loop, const char *sock_path, char
 		return -ENOMEM;
 	}
 	c->loop = loop;
+	c->cu = cu;
 	c->sock_fd = -1;
 	c->efd = -1;
 	atomic_init(&c->stop, false);
@@ -431,19 +388,19 @@ int dkc_open(struct dkc **out, struct rx_loop *loop, const char *sock_path, char
 		goto err_free;
 	}
 	/* reference counted inside libcurl; dkc_close() pairs it */
-	if (cu.global_init(CURL_GLOBAL_DEFAULT)) {
+	if (cu->global_init(CURL_GLOBAL_DEFAULT)) {
 		ret = -ENOMEM;
 		seterr(err, len, "cannot initialise libcurl");
 		goto err_free_sock;
 	}
-	c->h = cu.easy_init();
+	c->h = cu->easy_init();
 	/* no "Expect: 100-continue", and no form Content-Type on an empty POST */
-	c->hdr_json = cu.slist_append(NULL, "Expect:");
+	c->hdr_json = cu->slist_append(NULL, "Expect:");
 	if (c->hdr_json)
-		c->hdr_json = cu.slist_append(c->hdr_json, "Content-Type: application/json");
-	c->hdr_none = cu.slist_append(NULL, "Expect:");
+		c->hdr_json = cu->slist_append(c->hdr_json, "Content-Type: application/json");
+	c->hdr_none = cu->slist_append(NULL, "Expect:");
 	if (c->hdr_none)
-		c->hdr_none = cu.slist_append(c->hdr_none, "Content-Type:");
+		c->hdr_none = cu->slist_append(c->hdr_none, "Content-Type:");
 	if (!c->h || !c->hdr_json || !c->hdr_none) {
 		ret = -ENOMEM;
 		seterr(err, len, "out of memory");
@@ -493,11 +450,11 @@ err_cond_destroy:
 err_mutex_destroy:
 	pthread_mutex_destroy(&c->lock);
 err_curl_cleanup:
-	cu.slist_free_all(c->hdr_none);
-	cu.slist_free_all(c->hdr_json);
+	cu->slist_free_all(c->hdr_none);
+	cu->slist_free_all(c->hdr_json);
 	if (c->h)
-		cu.easy_cleanup(c->h);
-	cu.global_cleanup();
+		cu->easy_cleanup(c->h);
+	cu->global_cleanup();
 err_free_sock:
 	free(c->sock);
 err_free:
@@ -528,10 +485,10 @@ void dkc_close(struct dkc *c)
 	close(c->efd);
 	pthread_cond_destroy(&c->cond);
 	pthread_mutex_destroy(&c->lock);
-	cu.easy_cleanup(c->h); /* closes a cached connection through sock_close_cb() */
-	cu.slist_free_all(c->hdr_none);
-	cu.slist_free_all(c->hdr_json);
-	cu.global_cleanup();
+	c->cu->easy_cleanup(c->h); /* closes a cached connection through sock_close_cb() */
+	c->cu->slist_free_all(c->hdr_none);
+	c->cu->slist_free_all(c->hdr_json);
+	c->cu->global_cleanup();
 	free(c->sock);
 	free(c);
 }

@@ -5,8 +5,8 @@
  */
 #include <string.h>
 
+#include "cli/cli.h"
 #include "driver/agent.h"
-#include "driver/cli.h"
 
 int main(int argc, char **argv)
 {

@@ -62,7 +62,7 @@ run_suite() { # $1 = kind, $2 = name, rest = command
 
 format_check() {
     local bad
-    bad=$(for f in $(find common ipam vxlan gossip driver tests -name '*.[ch]' | sort); do
+    bad=$(for f in $(find common ipam vxlan gossip driver cli tests -name '*.[ch]' | sort); do
         clang-format --dry-run --Werror "$f" >/dev/null 2>&1 || echo "$f"
     done)
     if [ -z "$bad" ]; then echo "ok 1 - every C file is clang-formatted"

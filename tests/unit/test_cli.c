@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Tests for driver/cli.c: argument parsing, help, exit codes, and the API
+ * Tests for cli/: argument parsing, help, exit codes, and the API
  * exchange against a fake agent.  The fake is a thread listening on a unix
  * socket in a fresh temporary directory; it reads one HTTP request, keeps
  * it for the test to check and answers with a canned response.
@@ -21,8 +21,8 @@
 #include <unistd.h>
 
 #include "common/version.h"
-#include "driver/cli.h"
-#include "driver/cli_internal.h"
+#include "cli/cli.h"
+#include "cli/cli_int.h"
 
 #define FAKE_WAIT_MS 5000
 #define REQ_MAX	     65536

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/paths.h"
 #include "driver/config.h"
 
 #define NARGS_MAX 8
@@ -78,7 +79,7 @@ Test(config, defaults)
 	memset(&c, 0xa5, sizeof(c));
 	drv_config_defaults(&c);
 	cr_expect_str_eq(c.state_dir, DRV_STATE_DIR_DEFAULT);
-	cr_expect_str_eq(c.socket, DRV_SOCKET_DEFAULT);
+	cr_expect_str_eq(c.socket, VXMESH_SOCKET_DEFAULT);
 	cr_expect_str_eq(c.config_file, "");
 	cr_expect_str_eq(c.vtep, "");
 	cr_expect_eq(c.vxlan_port, 4789);
@@ -539,7 +540,7 @@ Test(config_file, command_line_beats_file_wherever_config_is)
 		cr_expect_eq(c.log_level, LOG_LVL_WARN, "order %zu", i);
 		cr_expect_str_eq(c.config_file, path, "order %zu", i);
 		cr_expect_eq(c.reconcile_ms, 5000, "order %zu: default kept", i);
-		cr_expect_str_eq(c.socket, DRV_SOCKET_DEFAULT, "order %zu: default kept", i);
+		cr_expect_str_eq(c.socket, VXMESH_SOCKET_DEFAULT, "order %zu: default kept", i);
 	}
 }
 

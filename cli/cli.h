@@ -15,8 +15,6 @@ enum cli_exit {
 	CLI_EXIT_UNREACHABLE = 3, /* no agent on the socket */
 };
 
-#define CLI_SOCKET_DEFAULT "/run/vxmesh/vxmesh.sock"
-
 /* Runs one command; argv[0] is the program name, argv[1] the command.
  * Returns an enum cli_exit value. */
 int cli_main(int argc, char **argv);
