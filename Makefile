@@ -2,6 +2,7 @@
 #   make deps       install build and test dependencies (Debian 12, apt-get)
 #   make            build build/vxmesh
 #   make test       deps + everything: unit (plain and ASan/UBSan), kernel, integration
+#   make coverage   line coverage by the unit tests alone (gcc --coverage in build/cov)
 #   make demo       deps + build + the local namespace demo (make demo-clean undoes it)
 #   make install    binary, man page, systemd unit under $(DESTDIR)$(PREFIX)
 
@@ -52,7 +53,7 @@ FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
 FUZZ_LIB := $(wildcard gossip/wire.c gossip/table.c common/addr.c common/mpread.c)
 
 .PHONY: FORCE all deps test unit unit-bins kernel-bins sim-bins fuzz-bins demo demo-clean install clean \
-	bench format check-format
+	bench format check-format coverage
 
 all: $(O)/vxmesh
 
@@ -124,6 +125,14 @@ test: deps
 
 unit: all unit-bins
 	$(Q)for t in $(UNIT_BINS); do $$t || exit 1; done
+
+# Not part of test: a gcc --coverage -O0 build of the library and unit tests
+# in build/cov, every unit test run once, gcov's counts per file and folder.
+COV_FLAGS := O=build/cov CC=gcc CFLAGS="-O0 -g --coverage" LDFLAGS="--coverage"
+
+coverage:
+	$(Q)$(MAKE) --no-print-directory $(COV_FLAGS) unit-bins build/cov/driver/main.o
+	$(Q)tests/coverage.sh build/cov
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all

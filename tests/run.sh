@@ -69,6 +69,8 @@ format_check() {
     else echo "not ok 1 - not clang-formatted (make format): $bad"; fi
 }
 run_suite tap "style clang-format" format_check
+# Structure (call cycles, file and function sizes, own header first); reads build/*.o.
+run_suite tap "style shape" bash tests/shape.sh
 for t in build/tests/test_*; do
     [ -x "$t" ] && run_suite criterion "unit $(basename "$t")" "$t" --jobs 2
 done
