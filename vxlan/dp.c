@@ -23,6 +23,7 @@
 #include <linux/neighbour.h>
 
 #include "common/addr.h"
+#include "common/errmsg.h"
 #include "common/log.h"
 #include "vxlan/vxlan.h"
 
@@ -103,19 +104,6 @@ static void *grow(void *arr, size_t *cap, size_t n, size_t size)
 	return p;
 }
 
-static void msg_set(char *buf, size_t len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void msg_set(char *buf, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!buf || !len)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(buf, len, fmt, ap);
-	va_end(ap);
-}
-
 /* "<what>: <strerror>[ (<kernel's message>)]" into buf; returns err. */
 static int fail_msg(const struct vx_dp *dp, char *buf, size_t len, int err, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
@@ -127,7 +115,7 @@ static int fail_msg(const struct vx_dp *dp, char *buf, size_t len, int err, cons
 	if (!buf || !len)
 		return err;
 	va_start(ap, fmt);
-	vsnprintf(buf, len, fmt, ap);
+	errmsg_vset(buf, len, fmt, ap);
 	va_end(ap);
 	off = strlen(buf);
 	snprintf(buf + off, len - off, ": %s%s%s%s", strerror(-err), dp->kmsg[0] ? " (" : "",
@@ -137,13 +125,13 @@ static int fail_msg(const struct vx_dp *dp, char *buf, size_t len, int err, cons
 
 static int clash(char *buf, size_t len, const char *ifname)
 {
-	msg_set(buf, len, "interface %s exists and is not managed by vxmesh", ifname);
+	errmsg_set(buf, len, "interface %s exists and is not managed by vxmesh", ifname);
 	return -EEXIST;
 }
 
 static int netns_gone(char *buf, size_t len, const struct vx_ep_spec *e)
 {
-	msg_set(buf, len, "network namespace %s does not exist", e->netns);
+	errmsg_set(buf, len, "network namespace %s does not exist", e->netns);
 	return -ENOENT;
 }
 
@@ -553,7 +541,7 @@ static int ep_ensure(struct vx_dp *dp, const struct vx_ep_spec *e, const struct 
 	int err, ok = 0, recreate = 0;
 
 	if (!net->br_ifindex) {
-		msg_set(errmsg, len, "bridge %s is not in place", net->spec.brname);
+		errmsg_set(errmsg, len, "bridge %s is not in place", net->spec.brname);
 		return net->err ? net->err : -ENODEV;
 	}
 	if (l && !link_owned(l))
@@ -779,17 +767,17 @@ int vx_dp_net_put(struct vx_dp *dp, const struct vx_net_spec *n, char *errmsg, s
 	int err, made = 0, isnew, old_br = 0;
 	void *p;
 
-	msg_set(errmsg, len, "%s", "");
+	errmsg_set(errmsg, len, "%s", "");
 	if (!net_spec_ok(n)) {
-		msg_set(errmsg, len, "invalid network spec");
+		errmsg_set(errmsg, len, "invalid network spec");
 		return -EINVAL;
 	}
 	want = *n;
 	vx_net_names(&want);
 	other = net_find_name(dp, want.name);
 	if (other && other->spec.vni != want.vni) {
-		msg_set(errmsg, len, "network name %s is in use by vni %u", want.name,
-			other->spec.vni);
+		errmsg_set(errmsg, len, "network name %s is in use by vni %u", want.name,
+			   other->spec.vni);
 		return -EEXIST;
 	}
 	net = net_find(dp, want.vni);
@@ -797,7 +785,7 @@ int vx_dp_net_put(struct vx_dp *dp, const struct vx_net_spec *n, char *errmsg, s
 	if (isnew) {
 		p = grow(dp->nets, &dp->cap_nets, dp->nnets, sizeof(*dp->nets));
 		if (!p) {
-			msg_set(errmsg, len, "out of memory");
+			errmsg_set(errmsg, len, "out of memory");
 			return -ENOMEM;
 		}
 		dp->nets = p;
@@ -885,16 +873,16 @@ int vx_dp_ep_put(struct vx_dp *dp, const struct vx_ep_spec *e, char *errmsg, siz
 	int err, made, isnew, old_br;
 	void *p;
 
-	msg_set(errmsg, len, "%s", "");
+	errmsg_set(errmsg, len, "%s", "");
 	if (!ep_spec_ok(e)) {
-		msg_set(errmsg, len, "invalid endpoint spec");
+		errmsg_set(errmsg, len, "invalid endpoint spec");
 		return -EINVAL;
 	}
 	want = *e;
 	vx_ep_names(&want);
 	net = net_find(dp, want.vni);
 	if (!net) {
-		msg_set(errmsg, len, "no network with vni %u", want.vni);
+		errmsg_set(errmsg, len, "no network with vni %u", want.vni);
 		return -ENOENT;
 	}
 	ep = ep_find(dp, want.id);
@@ -902,7 +890,7 @@ int vx_dp_ep_put(struct vx_dp *dp, const struct vx_ep_spec *e, char *errmsg, siz
 	if (isnew) {
 		p = grow(dp->eps, &dp->cap_eps, dp->neps, sizeof(*dp->eps));
 		if (!p) {
-			msg_set(errmsg, len, "out of memory");
+			errmsg_set(errmsg, len, "out of memory");
 			return -ENOMEM;
 		}
 		dp->eps = p;
