@@ -25,6 +25,7 @@
 #include "common/addr.h"
 #include "common/errmsg.h"
 #include "common/log.h"
+#include "common/vec.h"
 #include "vxlan/vxlan.h"
 
 #define ETH_MTU_MIN 68
@@ -88,21 +89,6 @@ const char *vx_why_str(enum vx_why why)
 }
 
 /* ---- helpers ---- */
-
-/* Room for one more element after n: the (maybe moved) array, or NULL. */
-static void *grow(void *arr, size_t *cap, size_t n, size_t size)
-{
-	size_t ncap;
-	void *p;
-
-	if (n < *cap)
-		return arr;
-	ncap = *cap ? *cap * 2 : 8;
-	p = reallocarray(arr, ncap, size);
-	if (p)
-		*cap = ncap;
-	return p;
-}
 
 /* "<what>: <strerror>[ (<kernel's message>)]" into buf; returns err. */
 static int fail_msg(const struct vx_dp *dp, char *buf, size_t len, int err, const char *fmt, ...)
@@ -765,7 +751,6 @@ int vx_dp_net_put(struct vx_dp *dp, const struct vx_net_spec *n, char *errmsg, s
 	struct dp_net *net, *other;
 	size_t nlinks = 0;
 	int err, made = 0, isnew, old_br = 0;
-	void *p;
 
 	errmsg_set(errmsg, len, "%s", "");
 	if (!net_spec_ok(n)) {
@@ -783,12 +768,10 @@ int vx_dp_net_put(struct vx_dp *dp, const struct vx_net_spec *n, char *errmsg, s
 	net = net_find(dp, want.vni);
 	isnew = !net;
 	if (isnew) {
-		p = grow(dp->nets, &dp->cap_nets, dp->nnets, sizeof(*dp->nets));
-		if (!p) {
+		if (vec_grow((void **)&dp->nets, &dp->cap_nets, dp->nnets + 1, sizeof(*dp->nets))) {
 			errmsg_set(errmsg, len, "out of memory");
 			return -ENOMEM;
 		}
-		dp->nets = p;
 		net = &dp->nets[dp->nnets++];
 		memset(net, 0, sizeof(*net));
 	} else {
@@ -871,7 +854,6 @@ int vx_dp_ep_put(struct vx_dp *dp, const struct vx_ep_spec *e, char *errmsg, siz
 	struct dp_ep *ep;
 	size_t nlinks = 0;
 	int err, made, isnew, old_br;
-	void *p;
 
 	errmsg_set(errmsg, len, "%s", "");
 	if (!ep_spec_ok(e)) {
@@ -888,12 +870,10 @@ int vx_dp_ep_put(struct vx_dp *dp, const struct vx_ep_spec *e, char *errmsg, siz
 	ep = ep_find(dp, want.id);
 	isnew = !ep;
 	if (isnew) {
-		p = grow(dp->eps, &dp->cap_eps, dp->neps, sizeof(*dp->eps));
-		if (!p) {
+		if (vec_grow((void **)&dp->eps, &dp->cap_eps, dp->neps + 1, sizeof(*dp->eps))) {
 			errmsg_set(errmsg, len, "out of memory");
 			return -ENOMEM;
 		}
-		dp->eps = p;
 		ep = &dp->eps[dp->neps++];
 		memset(ep, 0, sizeof(*ep));
 	} else {
@@ -995,7 +975,6 @@ int vx_dp_remote_put(struct vx_dp *dp, const struct vx_remote *r)
 	struct dp_net *net;
 	size_t i;
 	int err, exists;
-	void *p;
 
 	if (!r || !remote_ok(r))
 		return -EINVAL;
@@ -1005,10 +984,8 @@ int vx_dp_remote_put(struct vx_dp *dp, const struct vx_remote *r)
 		old = dp->rems[i];
 		dp->rems[i] = *r;
 	} else {
-		p = grow(dp->rems, &dp->cap_rems, dp->nrems, sizeof(*dp->rems));
-		if (!p)
+		if (vec_grow((void **)&dp->rems, &dp->cap_rems, dp->nrems + 1, sizeof(*dp->rems)))
 			return -ENOMEM;
-		dp->rems = p;
 		memmove(&dp->rems[i + 1], &dp->rems[i], (dp->nrems - i) * sizeof(*r));
 		dp->rems[i] = *r;
 		dp->nrems++;

@@ -33,6 +33,7 @@
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
 
+#include "common/vec.h"
 #include "vxlan/vxlan.h"
 
 #define REQ_SIZE   8192	 /* >= MNL_SOCKET_BUFFER_SIZE; requests are small and bounded */
@@ -155,45 +156,6 @@ static const struct pol route_pol[RTA_MAX + 1] = {
 static const struct pol err_pol[NLMSGERR_ATTR_MAX + 1] = {
 	[NLMSGERR_ATTR_MSG] = {MNL_TYPE_NUL_STRING, 0},
 };
-
-/* ---- growable result arrays ---- */
-
-struct vec {
-	void *p;
-	size_t n, cap, elem;
-};
-
-static void *vec_push(struct vec *v)
-{
-	void *slot;
-
-	if (v->n == v->cap) {
-		size_t cap = v->cap ? v->cap * 2 : 16;
-		void *p;
-
-		if (cap > SIZE_MAX / v->elem)
-			return NULL;
-		p = realloc(v->p, cap * v->elem);
-		if (!p)
-			return NULL;
-		v->p = p;
-		v->cap = cap;
-	}
-	slot = (char *)v->p + v->n++ * v->elem;
-	memset(slot, 0, v->elem);
-	return slot;
-}
-
-/* Hand the array over (NULL when empty). */
-static void *vec_take(struct vec *v, size_t *n)
-{
-	if (!v->n) {
-		free(v->p);
-		v->p = NULL;
-	}
-	*n = v->n;
-	return v->p;
-}
 
 /* ---- request/reply ---- */
 
