@@ -27,6 +27,7 @@
 #include "common/log.h"
 #include "common/vec.h"
 #include "vxlan/vxlan.h"
+#include "vxlan/vxlan_int.h"
 
 #define ETH_MTU_MIN 68
 #define ETH_MTU_MAX 65535
@@ -161,14 +162,10 @@ static void rec_log(const char *msg)
 
 /* ---- validation ---- */
 
-static int str_ok(const char *s, size_t size, int may_be_empty)
-{
-	return memchr(s, '\0', size) && (may_be_empty || s[0]);
-}
-
+/* vx_str_ok, and every byte a visible ASCII character. */
 static int printable_ok(const char *s, size_t size)
 {
-	if (!str_ok(s, size, 0))
+	if (!vx_str_ok(s, size))
 		return 0;
 	for (; *s; s++)
 		if (!isgraph((unsigned char)*s))
@@ -181,37 +178,23 @@ static int mtu_ok(unsigned mtu)
 	return mtu >= ETH_MTU_MIN && mtu <= ETH_MTU_MAX;
 }
 
-static int vni_ok(uint32_t vni)
-{
-	return vni >= 1 && vni <= VX_VNI_MAX;
-}
-
 static int net_spec_ok(const struct vx_net_spec *n)
 {
-	return printable_ok(n->name, sizeof(n->name)) && vni_ok(n->vni) && n->port &&
-	       n->underlay >= 0 && mtu_ok(n->mtu);
+	return vx_net_spec_ok(n) && printable_ok(n->name, sizeof(n->name)) && mtu_ok(n->mtu);
 }
 
 static int ep_spec_ok(const struct vx_ep_spec *e)
 {
-	size_t i, len;
-
-	if (!str_ok(e->id, sizeof(e->id), 0))
+	if (!vx_ep_spec_ok(e) || e->id[strspn(e->id, "0123456789abcdefABCDEF")])
 		return 0;
-	len = strlen(e->id);
-	for (i = 0; i < len; i++)
-		if (!isxdigit((unsigned char)e->id[i]))
-			return 0;
-	if (!printable_ok(e->ifname, sizeof(e->ifname)) || strchr(e->ifname, '/') ||
-	    strchr(e->ifname, ':'))
+	if (!printable_ok(e->ifname, sizeof(e->ifname)) || strpbrk(e->ifname, "/:"))
 		return 0;
-	return vni_ok(e->vni) && str_ok(e->netns, sizeof(e->netns), 1) && e->plen <= 32 &&
-	       mtu_ok(e->mtu) && addr_mac_is_unicast(e->mac);
+	return vx_vni_ok(e->vni) && mtu_ok(e->mtu) && addr_mac_is_unicast(e->mac);
 }
 
 static int remote_ok(const struct vx_remote *r)
 {
-	return vni_ok(r->vni) && addr_mac_is_unicast(r->mac) && r->vtep.s_addr != 0;
+	return vx_vni_ok(r->vni) && addr_mac_is_unicast(r->mac) && r->vtep.s_addr != 0;
 }
 
 /* ---- desired-state tables ---- */
@@ -326,24 +309,9 @@ static const struct vx_link *link_find(const struct vx_link *links, size_t n, co
 	return NULL;
 }
 
-static int link_owned(const struct vx_link *l)
-{
-	return !strncmp(l->alias, VX_ALIAS_PREFIX, strlen(VX_ALIAS_PREFIX));
-}
-
 static int alias_is(const struct vx_link *l, const char *alias)
 {
 	return !strncmp(l->alias, alias, sizeof(l->alias));
-}
-
-static void net_alias(const struct vx_net_spec *n, char alias[VX_ALIAS_MAX])
-{
-	snprintf(alias, VX_ALIAS_MAX, VX_ALIAS_PREFIX "net=%s", n->name);
-}
-
-static void ep_alias(const struct vx_ep_spec *e, char alias[VX_ALIAS_MAX])
-{
-	snprintf(alias, VX_ALIAS_MAX, VX_ALIAS_PREFIX "ep=%s", e->id);
 }
 
 /* The attributes a vxlan device cannot change in place. */
@@ -441,11 +409,11 @@ static int net_ensure(struct vx_dp *dp, struct dp_net *net, const struct vx_link
 	*made = 0;
 	net->br_ifindex = net->vx_ifindex = 0;
 	/* Both names first, so a clash changes nothing. */
-	if (br && !link_owned(br))
+	if (br && !vx_link_owned(br))
 		return clash(errmsg, len, br->name);
-	if (vx && !link_owned(vx))
+	if (vx && !vx_link_owned(vx))
 		return clash(errmsg, len, vx->name);
-	net_alias(n, alias);
+	vx_net_alias(n, alias);
 
 	if (br && (br->kind != VX_KIND_BRIDGE || !alias_is(br, alias))) {
 		err = link_remove(dp, br, errmsg, len);
@@ -530,9 +498,9 @@ static int ep_ensure(struct vx_dp *dp, const struct vx_ep_spec *e, const struct 
 		errmsg_set(errmsg, len, "bridge %s is not in place", net->spec.brname);
 		return net->err ? net->err : -ENODEV;
 	}
-	if (l && !link_owned(l))
+	if (l && !vx_link_owned(l))
 		return clash(errmsg, len, l->name);
-	ep_alias(e, alias);
+	vx_ep_alias(e, alias);
 	if (l && l->kind == VX_KIND_VETH && alias_is(l, alias)) {
 		err = op_done(dp, dp->ops->ep_probe(dp->ctx, e, &ok), -ENOENT);
 		if (err == -ENOENT)
@@ -834,7 +802,7 @@ int vx_dp_net_del(struct vx_dp *dp, uint32_t vni)
 	keep_first(&first, err);
 	for (i = 0; !err && i < 2; i++) {
 		l = link_find(links, nlinks, names[i]);
-		if (!l || !link_owned(l))
+		if (!l || !vx_link_owned(l))
 			continue;
 		rerr = link_remove(dp, l, NULL, 0);
 		if (!rerr)
@@ -927,7 +895,7 @@ int vx_dp_ep_del(struct vx_dp *dp, const char *id)
 	err = op_done(dp, dp->ops->link_dump(dp->ctx, &links, &nlinks), 0);
 	if (!err) {
 		l = link_find(links, nlinks, ep->spec.host_ifname);
-		if (l && link_owned(l)) {
+		if (l && vx_link_owned(l)) {
 			err = link_remove(dp, l, NULL, 0);
 			if (!err)
 				dp->st.removed++;
@@ -1085,7 +1053,7 @@ int vx_dp_reconcile(struct vx_dp *dp)
 
 	/* Stale first: a stale veth may still hold a port on a bridge we adopt. */
 	for (i = 0; i < nlinks; i++) {
-		if (!link_owned(&links[i]) || link_wanted(dp, &links[i]))
+		if (!vx_link_owned(&links[i]) || link_wanted(dp, &links[i]))
 			continue;
 		err = link_remove(dp, &links[i], msg, sizeof(msg));
 		if (err)
@@ -1238,7 +1206,7 @@ int vx_dp_fdb_report(struct vx_dp *dp, uint32_t vni, vx_fdb_row_cb cb, void *arg
 		if (vni && dp->nets[i].spec.vni != vni)
 			continue;
 		l = link_find(links, nlinks, dp->nets[i].spec.vxname);
-		vxix = l && link_owned(l) && l->kind == VX_KIND_VXLAN ? l->ifindex : 0;
+		vxix = l && vx_link_owned(l) && l->kind == VX_KIND_VXLAN ? l->ifindex : 0;
 		err = net_report(dp, &dp->nets[i], vxix, cb, arg);
 	}
 	free(links);

@@ -35,6 +35,7 @@
 
 #include "common/vec.h"
 #include "vxlan/vxlan.h"
+#include "vxlan/vxlan_int.h"
 
 #define REQ_SIZE   8192	 /* >= MNL_SOCKET_BUFFER_SIZE; requests are small and bounded */
 #define RCV_SIZE   32768 /* the kernel sizes dump skbs up to the reader's buffer */
@@ -401,13 +402,6 @@ static int netns_open(const char *path)
 	return fd < 0 ? -errno : fd;
 }
 
-static int str_ok(const char *s, size_t size)
-{
-	size_t len = strnlen(s, size);
-
-	return len > 0 && len < size;
-}
-
 /* ---- links ---- */
 
 struct linkx {
@@ -657,14 +651,8 @@ static void ipv6_disable(const struct vx_nl *nl, const char *ifname)
 
 static int net_spec_ok(const struct vx_net_spec *n)
 {
-	return str_ok(n->name, sizeof(n->name)) && n->vni >= 1 && n->vni <= VX_VNI_MAX && n->port &&
-	       n->underlay >= 0 && str_ok(n->brname, sizeof(n->brname)) &&
-	       str_ok(n->vxname, sizeof(n->vxname));
-}
-
-static void net_alias(const struct vx_net_spec *n, char alias[VX_ALIAS_MAX])
-{
-	snprintf(alias, VX_ALIAS_MAX, "%snet=%s", VX_ALIAS_PREFIX, n->name);
+	return vx_net_spec_ok(n) && vx_str_ok(n->brname, sizeof(n->brname)) &&
+	       vx_str_ok(n->vxname, sizeof(n->vxname));
 }
 
 /* ---- kops: links ---- */
@@ -702,7 +690,7 @@ static int nl_bridge_add(void *ctx, const struct vx_net_spec *n, int *ifindex)
 	nl->err[0] = '\0';
 	if (!net_spec_ok(n))
 		return -EINVAL;
-	net_alias(n, alias);
+	vx_net_alias(n, alias);
 	nlh = newlink_start(buf, n->brname, n->mtu);
 	li = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
 	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "bridge");
@@ -740,7 +728,7 @@ static int nl_vxlan_add(void *ctx, const struct vx_net_spec *n, int br_ifindex, 
 	nl->err[0] = '\0';
 	if (!net_spec_ok(n) || br_ifindex <= 0)
 		return -EINVAL;
-	net_alias(n, alias);
+	vx_net_alias(n, alias);
 	nlh = newlink_start(buf, n->vxname, n->mtu);
 	mnl_attr_put_u32(nlh, IFLA_MASTER, (uint32_t)br_ifindex);
 	li = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
@@ -800,9 +788,7 @@ static int nl_link_del(void *ctx, int ifindex)
 
 static int ep_spec_ok(const struct vx_ep_spec *e)
 {
-	return str_ok(e->id, sizeof(e->id)) && str_ok(e->host_ifname, sizeof(e->host_ifname)) &&
-	       str_ok(e->ifname, sizeof(e->ifname)) &&
-	       strnlen(e->netns, sizeof(e->netns)) < sizeof(e->netns) && e->plen <= 32 &&
+	return vx_ep_spec_ok(e) && vx_str_ok(e->host_ifname, sizeof(e->host_ifname)) &&
 	       (!e->netns[0] || e->ip.s_addr);
 }
 
@@ -889,7 +875,7 @@ static int nl_ep_add(void *ctx, const struct vx_ep_spec *e, int br_ifindex)
 		if (nsfd < 0)
 			return nsfd;
 	}
-	snprintf(alias, sizeof(alias), "%sep=%s", VX_ALIAS_PREFIX, e->id);
+	vx_ep_alias(e, alias);
 	nlh = newlink_start(buf, e->host_ifname, e->mtu);
 	mnl_attr_put_u32(nlh, IFLA_MASTER, (uint32_t)br_ifindex);
 	li = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
