@@ -148,9 +148,8 @@ static const struct pol addr_pol[IFA_MAX + 1] = {
 };
 
 static const struct pol route_pol[RTA_MAX + 1] = {
-	[RTA_TABLE] = {MNL_TYPE_U32, 0},
-	[RTA_OIF] = {MNL_TYPE_U32, 0},
-	[RTA_PRIORITY] = {MNL_TYPE_U32, 0},
+	[RTA_DST] = {MNL_TYPE_U32, 0},		[RTA_TABLE] = {MNL_TYPE_U32, 0},
+	[RTA_OIF] = {MNL_TYPE_U32, 0},		[RTA_PRIORITY] = {MNL_TYPE_U32, 0},
 	[RTA_MULTIPATH] = {MNL_TYPE_BINARY, 0},
 };
 
@@ -1224,6 +1223,25 @@ static int nl_neigh_dump(void *ctx, int ifindex, struct vx_neigh **out, size_t *
 
 /* ---- kops: underlay ---- */
 
+/* RTA_OIF, else the first next hop's of a multipath route; 0 when neither. */
+static int route_oif(const struct nlattr *const *tb)
+{
+	struct rtnexthop nh;
+
+	if (tb[RTA_OIF])
+		return (int)mnl_attr_get_u32(tb[RTA_OIF]);
+	if (!tb[RTA_MULTIPATH] || mnl_attr_get_payload_len(tb[RTA_MULTIPATH]) < sizeof(nh))
+		return 0;
+	memcpy(&nh, mnl_attr_get_payload(tb[RTA_MULTIPATH]), sizeof(nh));
+	return nh.rtnh_ifindex;
+}
+
+/* The table a route is in: RTA_TABLE holds ids above 255, rtm_table cannot. */
+static uint32_t route_table(const struct rtmsg *rtm, const struct nlattr *const *tb)
+{
+	return tb[RTA_TABLE] ? mnl_attr_get_u32(tb[RTA_TABLE]) : rtm->rtm_table;
+}
+
 struct route_find {
 	int oif;
 	uint32_t prio;
@@ -1235,7 +1253,7 @@ static int route_find_fn(const struct nlmsghdr *nlh, void *arg)
 	const struct nlattr *tb[RTA_MAX + 1];
 	const struct rtmsg *rtm;
 	uint32_t table, prio = 0;
-	int oif = 0, err;
+	int oif, err;
 
 	if (nlh->nlmsg_type != RTM_NEWROUTE)
 		return 0;
@@ -1243,21 +1261,13 @@ static int route_find_fn(const struct nlmsghdr *nlh, void *arg)
 	if (err < 0)
 		return err;
 	rtm = mnl_nlmsg_get_payload(nlh);
-	table = tb[RTA_TABLE] ? mnl_attr_get_u32(tb[RTA_TABLE]) : rtm->rtm_table;
+	table = route_table(rtm, tb);
 	if (rtm->rtm_family != AF_INET || rtm->rtm_dst_len != 0 || rtm->rtm_type != RTN_UNICAST ||
 	    table != RT_TABLE_MAIN)
 		return 0;
 	if (tb[RTA_PRIORITY])
 		prio = mnl_attr_get_u32(tb[RTA_PRIORITY]);
-	if (tb[RTA_OIF]) {
-		oif = (int)mnl_attr_get_u32(tb[RTA_OIF]);
-	} else if (tb[RTA_MULTIPATH] &&
-		   mnl_attr_get_payload_len(tb[RTA_MULTIPATH]) >= sizeof(struct rtnexthop)) {
-		struct rtnexthop nh;
-
-		memcpy(&nh, mnl_attr_get_payload(tb[RTA_MULTIPATH]), sizeof(nh));
-		oif = nh.rtnh_ifindex;
-	}
+	oif = route_oif(tb);
 	if (oif > 0 && (!f->oif || prio < f->prio)) {
 		f->oif = oif;
 		f->prio = prio;
@@ -1303,6 +1313,60 @@ static int nl_underlay_get(void *ctx, struct in_addr local, int *ifindex, unsign
 		return err;
 	*ifindex = idx;
 	*mtu = x.l.mtu;
+	return 0;
+}
+
+/* ---- kops: routes ---- */
+
+static int route_dump_fn(const struct nlmsghdr *nlh, void *arg)
+{
+	struct vec *v = arg;
+	const struct nlattr *tb[RTA_MAX + 1];
+	const struct rtmsg *rtm;
+	struct vx_route *r;
+	uint32_t table;
+	int err;
+
+	if (nlh->nlmsg_type != RTM_NEWROUTE)
+		return 0;
+	err = parse(nlh, sizeof(*rtm), route_pol, RTA_MAX, tb);
+	if (err < 0)
+		return err;
+	rtm = mnl_nlmsg_get_payload(nlh);
+	table = route_table(rtm, tb);
+	if (rtm->rtm_family != AF_INET || rtm->rtm_type != RTN_UNICAST || table == RT_TABLE_LOCAL)
+		return 0;
+	if (rtm->rtm_dst_len > 32 || (rtm->rtm_dst_len && !tb[RTA_DST]))
+		return -EPROTO;
+	r = vec_push(v);
+	if (!r)
+		return -ENOMEM;
+	if (tb[RTA_DST])
+		r->dst.s_addr = mnl_attr_get_u32(tb[RTA_DST]);
+	r->plen = rtm->rtm_dst_len;
+	r->table = table;
+	r->oif = route_oif(tb);
+	return 0;
+}
+
+static int nl_route_dump(void *ctx, struct vx_route **out, size_t *n)
+{
+	struct vx_nl *nl = ctx;
+	_Alignas(struct nlmsghdr) char buf[REQ_SIZE];
+	struct nlmsghdr *nlh = msg_start(buf, RTM_GETROUTE, NLM_F_DUMP);
+	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	struct vec v = {.elem = sizeof(struct vx_route)};
+	int err;
+
+	nl->err[0] = '\0';
+	/* rtm_table 0: every table (strict mode filters on a non-zero one) */
+	rtm->rtm_family = AF_INET;
+	err = dump(nl, nl->sk, nlh, route_dump_fn, &v, &v);
+	if (err < 0) {
+		free(v.p);
+		return err;
+	}
+	*out = vec_take(&v, n);
 	return 0;
 }
 
@@ -1362,5 +1426,6 @@ const struct vx_kops vx_nl_ops = {
 	.neigh_replace = nl_neigh_replace,
 	.neigh_del = nl_neigh_del,
 	.underlay_get = nl_underlay_get,
+	.route_dump = nl_route_dump,
 	.last_error = nl_last_error,
 };
