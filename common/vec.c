@@ -21,6 +21,9 @@ int vec_grow(void **arr, size_t *cap, size_t need, size_t elem)
 			return -ENOMEM;
 		ncap *= 2;
 	}
+	/* reallocarray() refuses this too, but ASan reports it as an error */
+	if (elem && ncap > SIZE_MAX / elem)
+		return -ENOMEM;
 	p = reallocarray(*arr, ncap, elem);
 	if (!p)
 		return -ENOMEM;
