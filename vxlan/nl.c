@@ -316,19 +316,24 @@ static int talk(struct vx_nl *nl, struct mnl_socket *sk, struct nlmsghdr *nlh, m
 	return err;
 }
 
-/* A dump into v (emptied before each try), run again while interrupted. */
+/* A dump into v (emptied before each try), run again while interrupted.
+ * On failure v's array is freed. */
 static int dump(struct vx_nl *nl, struct mnl_socket *sk, struct nlmsghdr *nlh, msg_fn fn, void *arg,
 		struct vec *v)
 {
-	int err = -EAGAIN;
+	int err = -EINTR;
 
-	for (int i = 0; i < DUMP_TRIES; i++) {
+	for (int i = 0; i < DUMP_TRIES && err == -EINTR; i++) {
 		v->n = 0;
 		err = talk(nl, sk, nlh, fn, arg);
-		if (err != -EINTR)
-			return err;
 	}
-	return -EAGAIN;
+	if (err == -EINTR)
+		err = -EAGAIN; /* interrupted every time */
+	if (err < 0) {
+		free(v->p);
+		*v = (struct vec){.elem = v->elem};
+	}
+	return err;
 }
 
 static struct nlmsghdr *msg_start(char *buf, uint16_t type, uint16_t flags)
@@ -669,10 +674,8 @@ static int nl_link_dump(void *ctx, struct vx_link **out, size_t *n)
 	ifi->ifi_family = AF_UNSPEC;
 	mnl_attr_put_u32(nlh, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
 	err = dump(nl, nl->sk, nlh, link_dump_fn, &v, &v);
-	if (err < 0) {
-		free(v.p);
+	if (err < 0)
 		return err;
-	}
 	*out = vec_take(&v, n);
 	return 0;
 }
@@ -1126,10 +1129,8 @@ static int nl_fdb_dump(void *ctx, int ifindex, struct vx_fdb **out, size_t *n)
 	/* strict mode: ndm_ifindex makes the kernel dump this device only */
 	nlh = neigh_msg(buf, RTM_GETNEIGH, NLM_F_DUMP, AF_BRIDGE, ifindex);
 	err = dump(nl, nl->sk, nlh, fdb_dump_fn, &d, &d.v);
-	if (err < 0) {
-		free(d.v.p);
+	if (err < 0)
 		return err;
-	}
 	*out = vec_take(&d.v, n);
 	return 0;
 }
@@ -1213,47 +1214,27 @@ static int nl_neigh_dump(void *ctx, int ifindex, struct vx_neigh **out, size_t *
 	nlh = neigh_msg(buf, RTM_GETNEIGH, NLM_F_DUMP, AF_INET, 0);
 	mnl_attr_put_u32(nlh, NDA_IFINDEX, (uint32_t)ifindex);
 	err = dump(nl, nl->sk, nlh, neigh_dump_fn, &d, &d.v);
-	if (err < 0) {
-		free(d.v.p);
+	if (err < 0)
 		return err;
-	}
 	*out = vec_take(&d.v, n);
 	return 0;
 }
 
 /* ---- kops: underlay ---- */
 
-/* RTA_OIF, else the first next hop's of a multipath route; 0 when neither. */
-static int route_oif(const struct nlattr *const *tb)
-{
-	struct rtnexthop nh;
-
-	if (tb[RTA_OIF])
-		return (int)mnl_attr_get_u32(tb[RTA_OIF]);
-	if (!tb[RTA_MULTIPATH] || mnl_attr_get_payload_len(tb[RTA_MULTIPATH]) < sizeof(nh))
-		return 0;
-	memcpy(&nh, mnl_attr_get_payload(tb[RTA_MULTIPATH]), sizeof(nh));
-	return nh.rtnh_ifindex;
-}
-
-/* The table a route is in: RTA_TABLE holds ids above 255, rtm_table cannot. */
-static uint32_t route_table(const struct rtmsg *rtm, const struct nlattr *const *tb)
-{
-	return tb[RTA_TABLE] ? mnl_attr_get_u32(tb[RTA_TABLE]) : rtm->rtm_table;
-}
-
-struct route_find {
-	int oif;
-	uint32_t prio;
+struct routex {
+	struct vx_route r;
+	uint32_t prio; /* RTA_PRIORITY, 0 when absent */
 };
 
-static int route_find_fn(const struct nlmsghdr *nlh, void *arg)
+/* 1 when nlh is an IPv4 unicast route and x was filled, 0 when it is
+ * something else. */
+static int route_parse(const struct nlmsghdr *nlh, struct routex *x)
 {
-	struct route_find *f = arg;
 	const struct nlattr *tb[RTA_MAX + 1];
 	const struct rtmsg *rtm;
-	uint32_t table, prio = 0;
-	int oif, err;
+	struct rtnexthop nh;
+	int err;
 
 	if (nlh->nlmsg_type != RTM_NEWROUTE)
 		return 0;
@@ -1261,16 +1242,47 @@ static int route_find_fn(const struct nlmsghdr *nlh, void *arg)
 	if (err < 0)
 		return err;
 	rtm = mnl_nlmsg_get_payload(nlh);
-	table = route_table(rtm, tb);
-	if (rtm->rtm_family != AF_INET || rtm->rtm_dst_len != 0 || rtm->rtm_type != RTN_UNICAST ||
-	    table != RT_TABLE_MAIN)
+	if (rtm->rtm_family != AF_INET || rtm->rtm_type != RTN_UNICAST)
 		return 0;
+	if (rtm->rtm_dst_len > 32 || (rtm->rtm_dst_len && !tb[RTA_DST]))
+		return -EPROTO;
+	memset(x, 0, sizeof(*x));
+	if (tb[RTA_DST])
+		x->r.dst.s_addr = mnl_attr_get_u32(tb[RTA_DST]);
+	x->r.plen = rtm->rtm_dst_len;
+	/* RTA_TABLE holds ids above 255, rtm_table cannot */
+	x->r.table = tb[RTA_TABLE] ? mnl_attr_get_u32(tb[RTA_TABLE]) : rtm->rtm_table;
 	if (tb[RTA_PRIORITY])
-		prio = mnl_attr_get_u32(tb[RTA_PRIORITY]);
-	oif = route_oif(tb);
-	if (oif > 0 && (!f->oif || prio < f->prio)) {
-		f->oif = oif;
-		f->prio = prio;
+		x->prio = mnl_attr_get_u32(tb[RTA_PRIORITY]);
+	if (tb[RTA_OIF]) {
+		x->r.oif = (int)mnl_attr_get_u32(tb[RTA_OIF]);
+	} else if (tb[RTA_MULTIPATH] && mnl_attr_get_payload_len(tb[RTA_MULTIPATH]) >= sizeof(nh)) {
+		memcpy(&nh, mnl_attr_get_payload(tb[RTA_MULTIPATH]), sizeof(nh));
+		x->r.oif = nh.rtnh_ifindex;
+	}
+	return 1;
+}
+
+struct route_find {
+	int oif;
+	uint32_t prio;
+};
+
+/* The main table's default route of lowest metric with an output link. */
+static int route_find_fn(const struct nlmsghdr *nlh, void *arg)
+{
+	struct route_find *f = arg;
+	struct routex x;
+	int ret;
+
+	ret = route_parse(nlh, &x);
+	if (ret <= 0)
+		return ret;
+	if (x.r.plen != 0 || x.r.table != RT_TABLE_MAIN)
+		return 0;
+	if (x.r.oif > 0 && (!f->oif || x.prio < f->prio)) {
+		f->oif = x.r.oif;
+		f->prio = x.prio;
 	}
 	return 0;
 }
@@ -1321,31 +1333,19 @@ static int nl_underlay_get(void *ctx, struct in_addr local, int *ifindex, unsign
 static int route_dump_fn(const struct nlmsghdr *nlh, void *arg)
 {
 	struct vec *v = arg;
-	const struct nlattr *tb[RTA_MAX + 1];
-	const struct rtmsg *rtm;
 	struct vx_route *r;
-	uint32_t table;
-	int err;
+	struct routex x;
+	int ret;
 
-	if (nlh->nlmsg_type != RTM_NEWROUTE)
+	ret = route_parse(nlh, &x);
+	if (ret <= 0)
+		return ret;
+	if (x.r.table == RT_TABLE_LOCAL)
 		return 0;
-	err = parse(nlh, sizeof(*rtm), route_pol, RTA_MAX, tb);
-	if (err < 0)
-		return err;
-	rtm = mnl_nlmsg_get_payload(nlh);
-	table = route_table(rtm, tb);
-	if (rtm->rtm_family != AF_INET || rtm->rtm_type != RTN_UNICAST || table == RT_TABLE_LOCAL)
-		return 0;
-	if (rtm->rtm_dst_len > 32 || (rtm->rtm_dst_len && !tb[RTA_DST]))
-		return -EPROTO;
 	r = vec_push(v);
 	if (!r)
 		return -ENOMEM;
-	if (tb[RTA_DST])
-		r->dst.s_addr = mnl_attr_get_u32(tb[RTA_DST]);
-	r->plen = rtm->rtm_dst_len;
-	r->table = table;
-	r->oif = route_oif(tb);
+	*r = x.r;
 	return 0;
 }
 
@@ -1362,10 +1362,8 @@ static int nl_route_dump(void *ctx, struct vx_route **out, size_t *n)
 	/* rtm_table 0: every table (strict mode filters on a non-zero one) */
 	rtm->rtm_family = AF_INET;
 	err = dump(nl, nl->sk, nlh, route_dump_fn, &v, &v);
-	if (err < 0) {
-		free(v.p);
+	if (err < 0)
 		return err;
-	}
 	*out = vec_take(&v, n);
 	return 0;
 }
