@@ -67,12 +67,30 @@ int addr_parse_prefix(const char *s, int strict, struct addr_prefix *out)
 	return 0;
 }
 
+char *addr_fmt_ip4(struct in_addr a, char buf[ADDR_IP4_STRLEN])
+{
+	uint32_t h = ntohl(a.s_addr);
+
+	snprintf(buf, ADDR_IP4_STRLEN, "%u.%u.%u.%u", h >> 24, (h >> 16) & 0xff, (h >> 8) & 0xff,
+		 h & 0xff);
+	return buf;
+}
+
+uint32_t addr_ip4_h(struct in_addr a)
+{
+	return ntohl(a.s_addr);
+}
+
+struct in_addr addr_ip4_from_h(uint32_t h)
+{
+	return (struct in_addr){.s_addr = htonl(h)};
+}
+
 void addr_fmt_prefix(const struct addr_prefix *p, char buf[ADDR_PREFIX_STRLEN])
 {
-	char ip[INET_ADDRSTRLEN];
+	char ip[ADDR_IP4_STRLEN];
 
-	inet_ntop(AF_INET, &p->addr, ip, sizeof(ip));
-	snprintf(buf, ADDR_PREFIX_STRLEN, "%s/%u", ip, p->len);
+	snprintf(buf, ADDR_PREFIX_STRLEN, "%s/%u", addr_fmt_ip4(p->addr, ip), p->len);
 }
 
 int addr_prefix_contains(const struct addr_prefix *p, struct in_addr ip)

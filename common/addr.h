@@ -14,6 +14,7 @@
 #define ADDR_MAC_LEN	   6
 #define ADDR_MAC_STRLEN	   18 /* "aa:bb:cc:dd:ee:ff" + NUL */
 #define ADDR_PREFIX_STRLEN 24 /* "255.255.255.255/32" + NUL, rounded up */
+#define ADDR_IP4_STRLEN	   16 /* "255.255.255.255" + NUL */
 
 struct addr_prefix {
 	struct in_addr addr; /* network byte order */
@@ -25,6 +26,11 @@ int addr_parse_ip4(const char *s, struct in_addr *out) __attribute__((warn_unuse
 /* "a.b.c.d/len" -> 0, -EINVAL (syntax), -EDOM (host bits set when strict). */
 int addr_parse_prefix(const char *s, int strict, struct addr_prefix *out)
 	__attribute__((warn_unused_result));
+/* "a.b.c.d" into buf; returns buf, so two can be used in one printf. */
+char *addr_fmt_ip4(struct in_addr a, char buf[ADDR_IP4_STRLEN]);
+/* The address as a host-order integer, for arithmetic, and back. */
+uint32_t addr_ip4_h(struct in_addr a);
+struct in_addr addr_ip4_from_h(uint32_t h);
 void addr_fmt_prefix(const struct addr_prefix *p, char buf[ADDR_PREFIX_STRLEN]);
 /* Is ip inside p? */
 int addr_prefix_contains(const struct addr_prefix *p, struct in_addr ip);

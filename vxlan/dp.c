@@ -23,8 +23,11 @@
 #include <linux/neighbour.h>
 
 #include "common/addr.h"
+#include "common/errmsg.h"
 #include "common/log.h"
+#include "common/vec.h"
 #include "vxlan/vxlan.h"
+#include "vxlan/vxlan_int.h"
 
 #define ETH_MTU_MIN 68
 #define ETH_MTU_MAX 65535
@@ -88,34 +91,6 @@ const char *vx_why_str(enum vx_why why)
 
 /* ---- helpers ---- */
 
-/* Room for one more element after n: the (maybe moved) array, or NULL. */
-static void *grow(void *arr, size_t *cap, size_t n, size_t size)
-{
-	size_t ncap;
-	void *p;
-
-	if (n < *cap)
-		return arr;
-	ncap = *cap ? *cap * 2 : 8;
-	p = reallocarray(arr, ncap, size);
-	if (p)
-		*cap = ncap;
-	return p;
-}
-
-static void msg_set(char *buf, size_t len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void msg_set(char *buf, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!buf || !len)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(buf, len, fmt, ap);
-	va_end(ap);
-}
-
 /* "<what>: <strerror>[ (<kernel's message>)]" into buf; returns err. */
 static int fail_msg(const struct vx_dp *dp, char *buf, size_t len, int err, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
@@ -127,7 +102,7 @@ static int fail_msg(const struct vx_dp *dp, char *buf, size_t len, int err, cons
 	if (!buf || !len)
 		return err;
 	va_start(ap, fmt);
-	vsnprintf(buf, len, fmt, ap);
+	errmsg_vset(buf, len, fmt, ap);
 	va_end(ap);
 	off = strlen(buf);
 	snprintf(buf + off, len - off, ": %s%s%s%s", strerror(-err), dp->kmsg[0] ? " (" : "",
@@ -137,13 +112,13 @@ static int fail_msg(const struct vx_dp *dp, char *buf, size_t len, int err, cons
 
 static int clash(char *buf, size_t len, const char *ifname)
 {
-	msg_set(buf, len, "interface %s exists and is not managed by vxmesh", ifname);
+	errmsg_set(buf, len, "interface %s exists and is not managed by vxmesh", ifname);
 	return -EEXIST;
 }
 
 static int netns_gone(char *buf, size_t len, const struct vx_ep_spec *e)
 {
-	msg_set(buf, len, "network namespace %s does not exist", e->netns);
+	errmsg_set(buf, len, "network namespace %s does not exist", e->netns);
 	return -ENOENT;
 }
 
@@ -187,14 +162,10 @@ static void rec_log(const char *msg)
 
 /* ---- validation ---- */
 
-static int str_ok(const char *s, size_t size, int may_be_empty)
-{
-	return memchr(s, '\0', size) && (may_be_empty || s[0]);
-}
-
+/* vx_str_ok, and every byte a visible ASCII character. */
 static int printable_ok(const char *s, size_t size)
 {
-	if (!str_ok(s, size, 0))
+	if (!vx_str_ok(s, size))
 		return 0;
 	for (; *s; s++)
 		if (!isgraph((unsigned char)*s))
@@ -207,37 +178,23 @@ static int mtu_ok(unsigned mtu)
 	return mtu >= ETH_MTU_MIN && mtu <= ETH_MTU_MAX;
 }
 
-static int vni_ok(uint32_t vni)
-{
-	return vni >= 1 && vni <= VX_VNI_MAX;
-}
-
 static int net_spec_ok(const struct vx_net_spec *n)
 {
-	return printable_ok(n->name, sizeof(n->name)) && vni_ok(n->vni) && n->port &&
-	       n->underlay >= 0 && mtu_ok(n->mtu);
+	return vx_net_spec_ok(n) && printable_ok(n->name, sizeof(n->name)) && mtu_ok(n->mtu);
 }
 
 static int ep_spec_ok(const struct vx_ep_spec *e)
 {
-	size_t i, len;
-
-	if (!str_ok(e->id, sizeof(e->id), 0))
+	if (!vx_ep_spec_ok(e) || e->id[strspn(e->id, "0123456789abcdefABCDEF")])
 		return 0;
-	len = strlen(e->id);
-	for (i = 0; i < len; i++)
-		if (!isxdigit((unsigned char)e->id[i]))
-			return 0;
-	if (!printable_ok(e->ifname, sizeof(e->ifname)) || strchr(e->ifname, '/') ||
-	    strchr(e->ifname, ':'))
+	if (!printable_ok(e->ifname, sizeof(e->ifname)) || strpbrk(e->ifname, "/:"))
 		return 0;
-	return vni_ok(e->vni) && str_ok(e->netns, sizeof(e->netns), 1) && e->plen <= 32 &&
-	       mtu_ok(e->mtu) && addr_mac_is_unicast(e->mac);
+	return vx_vni_ok(e->vni) && mtu_ok(e->mtu) && addr_mac_is_unicast(e->mac);
 }
 
 static int remote_ok(const struct vx_remote *r)
 {
-	return vni_ok(r->vni) && addr_mac_is_unicast(r->mac) && r->vtep.s_addr != 0;
+	return vx_vni_ok(r->vni) && addr_mac_is_unicast(r->mac) && r->vtep.s_addr != 0;
 }
 
 /* ---- desired-state tables ---- */
@@ -352,24 +309,9 @@ static const struct vx_link *link_find(const struct vx_link *links, size_t n, co
 	return NULL;
 }
 
-static int link_owned(const struct vx_link *l)
-{
-	return !strncmp(l->alias, VX_ALIAS_PREFIX, strlen(VX_ALIAS_PREFIX));
-}
-
 static int alias_is(const struct vx_link *l, const char *alias)
 {
 	return !strncmp(l->alias, alias, sizeof(l->alias));
-}
-
-static void net_alias(const struct vx_net_spec *n, char alias[VX_ALIAS_MAX])
-{
-	snprintf(alias, VX_ALIAS_MAX, VX_ALIAS_PREFIX "net=%s", n->name);
-}
-
-static void ep_alias(const struct vx_ep_spec *e, char alias[VX_ALIAS_MAX])
-{
-	snprintf(alias, VX_ALIAS_MAX, VX_ALIAS_PREFIX "ep=%s", e->id);
 }
 
 /* The attributes a vxlan device cannot change in place. */
@@ -467,11 +409,11 @@ static int net_ensure(struct vx_dp *dp, struct dp_net *net, const struct vx_link
 	*made = 0;
 	net->br_ifindex = net->vx_ifindex = 0;
 	/* Both names first, so a clash changes nothing. */
-	if (br && !link_owned(br))
+	if (br && !vx_link_owned(br))
 		return clash(errmsg, len, br->name);
-	if (vx && !link_owned(vx))
+	if (vx && !vx_link_owned(vx))
 		return clash(errmsg, len, vx->name);
-	net_alias(n, alias);
+	vx_net_alias(n, alias);
 
 	if (br && (br->kind != VX_KIND_BRIDGE || !alias_is(br, alias))) {
 		err = link_remove(dp, br, errmsg, len);
@@ -553,12 +495,12 @@ static int ep_ensure(struct vx_dp *dp, const struct vx_ep_spec *e, const struct 
 	int err, ok = 0, recreate = 0;
 
 	if (!net->br_ifindex) {
-		msg_set(errmsg, len, "bridge %s is not in place", net->spec.brname);
+		errmsg_set(errmsg, len, "bridge %s is not in place", net->spec.brname);
 		return net->err ? net->err : -ENODEV;
 	}
-	if (l && !link_owned(l))
+	if (l && !vx_link_owned(l))
 		return clash(errmsg, len, l->name);
-	ep_alias(e, alias);
+	vx_ep_alias(e, alias);
 	if (l && l->kind == VX_KIND_VETH && alias_is(l, alias)) {
 		err = op_done(dp, dp->ops->ep_probe(dp->ctx, e, &ok), -ENOENT);
 		if (err == -ENOENT)
@@ -777,30 +719,27 @@ int vx_dp_net_put(struct vx_dp *dp, const struct vx_net_spec *n, char *errmsg, s
 	struct dp_net *net, *other;
 	size_t nlinks = 0;
 	int err, made = 0, isnew, old_br = 0;
-	void *p;
 
-	msg_set(errmsg, len, "%s", "");
+	errmsg_set(errmsg, len, "%s", "");
 	if (!net_spec_ok(n)) {
-		msg_set(errmsg, len, "invalid network spec");
+		errmsg_set(errmsg, len, "invalid network spec");
 		return -EINVAL;
 	}
 	want = *n;
 	vx_net_names(&want);
 	other = net_find_name(dp, want.name);
 	if (other && other->spec.vni != want.vni) {
-		msg_set(errmsg, len, "network name %s is in use by vni %u", want.name,
-			other->spec.vni);
+		errmsg_set(errmsg, len, "network name %s is in use by vni %u", want.name,
+			   other->spec.vni);
 		return -EEXIST;
 	}
 	net = net_find(dp, want.vni);
 	isnew = !net;
 	if (isnew) {
-		p = grow(dp->nets, &dp->cap_nets, dp->nnets, sizeof(*dp->nets));
-		if (!p) {
-			msg_set(errmsg, len, "out of memory");
+		if (vec_grow((void **)&dp->nets, &dp->cap_nets, dp->nnets + 1, sizeof(*dp->nets))) {
+			errmsg_set(errmsg, len, "out of memory");
 			return -ENOMEM;
 		}
-		dp->nets = p;
 		net = &dp->nets[dp->nnets++];
 		memset(net, 0, sizeof(*net));
 	} else {
@@ -863,7 +802,7 @@ int vx_dp_net_del(struct vx_dp *dp, uint32_t vni)
 	keep_first(&first, err);
 	for (i = 0; !err && i < 2; i++) {
 		l = link_find(links, nlinks, names[i]);
-		if (!l || !link_owned(l))
+		if (!l || !vx_link_owned(l))
 			continue;
 		rerr = link_remove(dp, l, NULL, 0);
 		if (!rerr)
@@ -883,29 +822,26 @@ int vx_dp_ep_put(struct vx_dp *dp, const struct vx_ep_spec *e, char *errmsg, siz
 	struct dp_ep *ep;
 	size_t nlinks = 0;
 	int err, made, isnew, old_br;
-	void *p;
 
-	msg_set(errmsg, len, "%s", "");
+	errmsg_set(errmsg, len, "%s", "");
 	if (!ep_spec_ok(e)) {
-		msg_set(errmsg, len, "invalid endpoint spec");
+		errmsg_set(errmsg, len, "invalid endpoint spec");
 		return -EINVAL;
 	}
 	want = *e;
 	vx_ep_names(&want);
 	net = net_find(dp, want.vni);
 	if (!net) {
-		msg_set(errmsg, len, "no network with vni %u", want.vni);
+		errmsg_set(errmsg, len, "no network with vni %u", want.vni);
 		return -ENOENT;
 	}
 	ep = ep_find(dp, want.id);
 	isnew = !ep;
 	if (isnew) {
-		p = grow(dp->eps, &dp->cap_eps, dp->neps, sizeof(*dp->eps));
-		if (!p) {
-			msg_set(errmsg, len, "out of memory");
+		if (vec_grow((void **)&dp->eps, &dp->cap_eps, dp->neps + 1, sizeof(*dp->eps))) {
+			errmsg_set(errmsg, len, "out of memory");
 			return -ENOMEM;
 		}
-		dp->eps = p;
 		ep = &dp->eps[dp->neps++];
 		memset(ep, 0, sizeof(*ep));
 	} else {
@@ -959,7 +895,7 @@ int vx_dp_ep_del(struct vx_dp *dp, const char *id)
 	err = op_done(dp, dp->ops->link_dump(dp->ctx, &links, &nlinks), 0);
 	if (!err) {
 		l = link_find(links, nlinks, ep->spec.host_ifname);
-		if (l && link_owned(l)) {
+		if (l && vx_link_owned(l)) {
 			err = link_remove(dp, l, NULL, 0);
 			if (!err)
 				dp->st.removed++;
@@ -1007,7 +943,6 @@ int vx_dp_remote_put(struct vx_dp *dp, const struct vx_remote *r)
 	struct dp_net *net;
 	size_t i;
 	int err, exists;
-	void *p;
 
 	if (!r || !remote_ok(r))
 		return -EINVAL;
@@ -1017,10 +952,8 @@ int vx_dp_remote_put(struct vx_dp *dp, const struct vx_remote *r)
 		old = dp->rems[i];
 		dp->rems[i] = *r;
 	} else {
-		p = grow(dp->rems, &dp->cap_rems, dp->nrems, sizeof(*dp->rems));
-		if (!p)
+		if (vec_grow((void **)&dp->rems, &dp->cap_rems, dp->nrems + 1, sizeof(*dp->rems)))
 			return -ENOMEM;
-		dp->rems = p;
 		memmove(&dp->rems[i + 1], &dp->rems[i], (dp->nrems - i) * sizeof(*r));
 		dp->rems[i] = *r;
 		dp->nrems++;
@@ -1120,7 +1053,7 @@ int vx_dp_reconcile(struct vx_dp *dp)
 
 	/* Stale first: a stale veth may still hold a port on a bridge we adopt. */
 	for (i = 0; i < nlinks; i++) {
-		if (!link_owned(&links[i]) || link_wanted(dp, &links[i]))
+		if (!vx_link_owned(&links[i]) || link_wanted(dp, &links[i]))
 			continue;
 		err = link_remove(dp, &links[i], msg, sizeof(msg));
 		if (err)
@@ -1273,7 +1206,7 @@ int vx_dp_fdb_report(struct vx_dp *dp, uint32_t vni, vx_fdb_row_cb cb, void *arg
 		if (vni && dp->nets[i].spec.vni != vni)
 			continue;
 		l = link_find(links, nlinks, dp->nets[i].spec.vxname);
-		vxix = l && link_owned(l) && l->kind == VX_KIND_VXLAN ? l->ifindex : 0;
+		vxix = l && vx_link_owned(l) && l->kind == VX_KIND_VXLAN ? l->ifindex : 0;
 		err = net_report(dp, &dp->nets[i], vxix, cb, arg);
 	}
 	free(links);

@@ -33,7 +33,9 @@
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
 
+#include "common/vec.h"
 #include "vxlan/vxlan.h"
+#include "vxlan/vxlan_int.h"
 
 #define REQ_SIZE   8192	 /* >= MNL_SOCKET_BUFFER_SIZE; requests are small and bounded */
 #define RCV_SIZE   32768 /* the kernel sizes dump skbs up to the reader's buffer */
@@ -146,54 +148,14 @@ static const struct pol addr_pol[IFA_MAX + 1] = {
 };
 
 static const struct pol route_pol[RTA_MAX + 1] = {
-	[RTA_TABLE] = {MNL_TYPE_U32, 0},
-	[RTA_OIF] = {MNL_TYPE_U32, 0},
-	[RTA_PRIORITY] = {MNL_TYPE_U32, 0},
+	[RTA_DST] = {MNL_TYPE_U32, 0},		[RTA_TABLE] = {MNL_TYPE_U32, 0},
+	[RTA_OIF] = {MNL_TYPE_U32, 0},		[RTA_PRIORITY] = {MNL_TYPE_U32, 0},
 	[RTA_MULTIPATH] = {MNL_TYPE_BINARY, 0},
 };
 
 static const struct pol err_pol[NLMSGERR_ATTR_MAX + 1] = {
 	[NLMSGERR_ATTR_MSG] = {MNL_TYPE_NUL_STRING, 0},
 };
-
-/* ---- growable result arrays ---- */
-
-struct vec {
-	void *p;
-	size_t n, cap, elem;
-};
-
-static void *vec_push(struct vec *v)
-{
-	void *slot;
-
-	if (v->n == v->cap) {
-		size_t cap = v->cap ? v->cap * 2 : 16;
-		void *p;
-
-		if (cap > SIZE_MAX / v->elem)
-			return NULL;
-		p = realloc(v->p, cap * v->elem);
-		if (!p)
-			return NULL;
-		v->p = p;
-		v->cap = cap;
-	}
-	slot = (char *)v->p + v->n++ * v->elem;
-	memset(slot, 0, v->elem);
-	return slot;
-}
-
-/* Hand the array over (NULL when empty). */
-static void *vec_take(struct vec *v, size_t *n)
-{
-	if (!v->n) {
-		free(v->p);
-		v->p = NULL;
-	}
-	*n = v->n;
-	return v->p;
-}
 
 /* ---- request/reply ---- */
 
@@ -354,19 +316,24 @@ static int talk(struct vx_nl *nl, struct mnl_socket *sk, struct nlmsghdr *nlh, m
 	return err;
 }
 
-/* A dump into v (emptied before each try), run again while interrupted. */
+/* A dump into v (emptied before each try), run again while interrupted.
+ * On failure v's array is freed. */
 static int dump(struct vx_nl *nl, struct mnl_socket *sk, struct nlmsghdr *nlh, msg_fn fn, void *arg,
 		struct vec *v)
 {
-	int err = -EAGAIN;
+	int err = -EINTR;
 
-	for (int i = 0; i < DUMP_TRIES; i++) {
+	for (int i = 0; i < DUMP_TRIES && err == -EINTR; i++) {
 		v->n = 0;
 		err = talk(nl, sk, nlh, fn, arg);
-		if (err != -EINTR)
-			return err;
 	}
-	return -EAGAIN;
+	if (err == -EINTR)
+		err = -EAGAIN; /* interrupted every time */
+	if (err < 0) {
+		free(v->p);
+		*v = (struct vec){.elem = v->elem};
+	}
+	return err;
 }
 
 static struct nlmsghdr *msg_start(char *buf, uint16_t type, uint16_t flags)
@@ -437,13 +404,6 @@ static int netns_open(const char *path)
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	return fd < 0 ? -errno : fd;
-}
-
-static int str_ok(const char *s, size_t size)
-{
-	size_t len = strnlen(s, size);
-
-	return len > 0 && len < size;
 }
 
 /* ---- links ---- */
@@ -695,14 +655,8 @@ static void ipv6_disable(const struct vx_nl *nl, const char *ifname)
 
 static int net_spec_ok(const struct vx_net_spec *n)
 {
-	return str_ok(n->name, sizeof(n->name)) && n->vni >= 1 && n->vni <= VX_VNI_MAX && n->port &&
-	       n->underlay >= 0 && str_ok(n->brname, sizeof(n->brname)) &&
-	       str_ok(n->vxname, sizeof(n->vxname));
-}
-
-static void net_alias(const struct vx_net_spec *n, char alias[VX_ALIAS_MAX])
-{
-	snprintf(alias, VX_ALIAS_MAX, "%snet=%s", VX_ALIAS_PREFIX, n->name);
+	return vx_net_spec_ok(n) && vx_str_ok(n->brname, sizeof(n->brname)) &&
+	       vx_str_ok(n->vxname, sizeof(n->vxname));
 }
 
 /* ---- kops: links ---- */
@@ -720,10 +674,8 @@ static int nl_link_dump(void *ctx, struct vx_link **out, size_t *n)
 	ifi->ifi_family = AF_UNSPEC;
 	mnl_attr_put_u32(nlh, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
 	err = dump(nl, nl->sk, nlh, link_dump_fn, &v, &v);
-	if (err < 0) {
-		free(v.p);
+	if (err < 0)
 		return err;
-	}
 	*out = vec_take(&v, n);
 	return 0;
 }
@@ -740,7 +692,7 @@ static int nl_bridge_add(void *ctx, const struct vx_net_spec *n, int *ifindex)
 	nl->err[0] = '\0';
 	if (!net_spec_ok(n))
 		return -EINVAL;
-	net_alias(n, alias);
+	vx_net_alias(n, alias);
 	nlh = newlink_start(buf, n->brname, n->mtu);
 	li = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
 	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "bridge");
@@ -778,7 +730,7 @@ static int nl_vxlan_add(void *ctx, const struct vx_net_spec *n, int br_ifindex, 
 	nl->err[0] = '\0';
 	if (!net_spec_ok(n) || br_ifindex <= 0)
 		return -EINVAL;
-	net_alias(n, alias);
+	vx_net_alias(n, alias);
 	nlh = newlink_start(buf, n->vxname, n->mtu);
 	mnl_attr_put_u32(nlh, IFLA_MASTER, (uint32_t)br_ifindex);
 	li = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
@@ -838,9 +790,7 @@ static int nl_link_del(void *ctx, int ifindex)
 
 static int ep_spec_ok(const struct vx_ep_spec *e)
 {
-	return str_ok(e->id, sizeof(e->id)) && str_ok(e->host_ifname, sizeof(e->host_ifname)) &&
-	       str_ok(e->ifname, sizeof(e->ifname)) &&
-	       strnlen(e->netns, sizeof(e->netns)) < sizeof(e->netns) && e->plen <= 32 &&
+	return vx_ep_spec_ok(e) && vx_str_ok(e->host_ifname, sizeof(e->host_ifname)) &&
 	       (!e->netns[0] || e->ip.s_addr);
 }
 
@@ -927,7 +877,7 @@ static int nl_ep_add(void *ctx, const struct vx_ep_spec *e, int br_ifindex)
 		if (nsfd < 0)
 			return nsfd;
 	}
-	snprintf(alias, sizeof(alias), "%sep=%s", VX_ALIAS_PREFIX, e->id);
+	vx_ep_alias(e, alias);
 	nlh = newlink_start(buf, e->host_ifname, e->mtu);
 	mnl_attr_put_u32(nlh, IFLA_MASTER, (uint32_t)br_ifindex);
 	li = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
@@ -1179,10 +1129,8 @@ static int nl_fdb_dump(void *ctx, int ifindex, struct vx_fdb **out, size_t *n)
 	/* strict mode: ndm_ifindex makes the kernel dump this device only */
 	nlh = neigh_msg(buf, RTM_GETNEIGH, NLM_F_DUMP, AF_BRIDGE, ifindex);
 	err = dump(nl, nl->sk, nlh, fdb_dump_fn, &d, &d.v);
-	if (err < 0) {
-		free(d.v.p);
+	if (err < 0)
 		return err;
-	}
 	*out = vec_take(&d.v, n);
 	return 0;
 }
@@ -1266,28 +1214,27 @@ static int nl_neigh_dump(void *ctx, int ifindex, struct vx_neigh **out, size_t *
 	nlh = neigh_msg(buf, RTM_GETNEIGH, NLM_F_DUMP, AF_INET, 0);
 	mnl_attr_put_u32(nlh, NDA_IFINDEX, (uint32_t)ifindex);
 	err = dump(nl, nl->sk, nlh, neigh_dump_fn, &d, &d.v);
-	if (err < 0) {
-		free(d.v.p);
+	if (err < 0)
 		return err;
-	}
 	*out = vec_take(&d.v, n);
 	return 0;
 }
 
 /* ---- kops: underlay ---- */
 
-struct route_find {
-	int oif;
-	uint32_t prio;
+struct routex {
+	struct vx_route r;
+	uint32_t prio; /* RTA_PRIORITY, 0 when absent */
 };
 
-static int route_find_fn(const struct nlmsghdr *nlh, void *arg)
+/* 1 when nlh is an IPv4 unicast route and x was filled, 0 when it is
+ * something else. */
+static int route_parse(const struct nlmsghdr *nlh, struct routex *x)
 {
-	struct route_find *f = arg;
 	const struct nlattr *tb[RTA_MAX + 1];
 	const struct rtmsg *rtm;
-	uint32_t table, prio = 0;
-	int oif = 0, err;
+	struct rtnexthop nh;
+	int err;
 
 	if (nlh->nlmsg_type != RTM_NEWROUTE)
 		return 0;
@@ -1295,24 +1242,47 @@ static int route_find_fn(const struct nlmsghdr *nlh, void *arg)
 	if (err < 0)
 		return err;
 	rtm = mnl_nlmsg_get_payload(nlh);
-	table = tb[RTA_TABLE] ? mnl_attr_get_u32(tb[RTA_TABLE]) : rtm->rtm_table;
-	if (rtm->rtm_family != AF_INET || rtm->rtm_dst_len != 0 || rtm->rtm_type != RTN_UNICAST ||
-	    table != RT_TABLE_MAIN)
+	if (rtm->rtm_family != AF_INET || rtm->rtm_type != RTN_UNICAST)
 		return 0;
+	if (rtm->rtm_dst_len > 32 || (rtm->rtm_dst_len && !tb[RTA_DST]))
+		return -EPROTO;
+	memset(x, 0, sizeof(*x));
+	if (tb[RTA_DST])
+		x->r.dst.s_addr = mnl_attr_get_u32(tb[RTA_DST]);
+	x->r.plen = rtm->rtm_dst_len;
+	/* RTA_TABLE holds ids above 255, rtm_table cannot */
+	x->r.table = tb[RTA_TABLE] ? mnl_attr_get_u32(tb[RTA_TABLE]) : rtm->rtm_table;
 	if (tb[RTA_PRIORITY])
-		prio = mnl_attr_get_u32(tb[RTA_PRIORITY]);
+		x->prio = mnl_attr_get_u32(tb[RTA_PRIORITY]);
 	if (tb[RTA_OIF]) {
-		oif = (int)mnl_attr_get_u32(tb[RTA_OIF]);
-	} else if (tb[RTA_MULTIPATH] &&
-		   mnl_attr_get_payload_len(tb[RTA_MULTIPATH]) >= sizeof(struct rtnexthop)) {
-		struct rtnexthop nh;
-
+		x->r.oif = (int)mnl_attr_get_u32(tb[RTA_OIF]);
+	} else if (tb[RTA_MULTIPATH] && mnl_attr_get_payload_len(tb[RTA_MULTIPATH]) >= sizeof(nh)) {
 		memcpy(&nh, mnl_attr_get_payload(tb[RTA_MULTIPATH]), sizeof(nh));
-		oif = nh.rtnh_ifindex;
+		x->r.oif = nh.rtnh_ifindex;
 	}
-	if (oif > 0 && (!f->oif || prio < f->prio)) {
-		f->oif = oif;
-		f->prio = prio;
+	return 1;
+}
+
+struct route_find {
+	int oif;
+	uint32_t prio;
+};
+
+/* The main table's default route of lowest metric with an output link. */
+static int route_find_fn(const struct nlmsghdr *nlh, void *arg)
+{
+	struct route_find *f = arg;
+	struct routex x;
+	int ret;
+
+	ret = route_parse(nlh, &x);
+	if (ret <= 0)
+		return ret;
+	if (x.r.plen != 0 || x.r.table != RT_TABLE_MAIN)
+		return 0;
+	if (x.r.oif > 0 && (!f->oif || x.prio < f->prio)) {
+		f->oif = x.r.oif;
+		f->prio = x.prio;
 	}
 	return 0;
 }
@@ -1355,6 +1325,46 @@ static int nl_underlay_get(void *ctx, struct in_addr local, int *ifindex, unsign
 		return err;
 	*ifindex = idx;
 	*mtu = x.l.mtu;
+	return 0;
+}
+
+/* ---- kops: routes ---- */
+
+static int route_dump_fn(const struct nlmsghdr *nlh, void *arg)
+{
+	struct vec *v = arg;
+	struct vx_route *r;
+	struct routex x;
+	int ret;
+
+	ret = route_parse(nlh, &x);
+	if (ret <= 0)
+		return ret;
+	if (x.r.table == RT_TABLE_LOCAL)
+		return 0;
+	r = vec_push(v);
+	if (!r)
+		return -ENOMEM;
+	*r = x.r;
+	return 0;
+}
+
+static int nl_route_dump(void *ctx, struct vx_route **out, size_t *n)
+{
+	struct vx_nl *nl = ctx;
+	_Alignas(struct nlmsghdr) char buf[REQ_SIZE];
+	struct nlmsghdr *nlh = msg_start(buf, RTM_GETROUTE, NLM_F_DUMP);
+	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	struct vec v = {.elem = sizeof(struct vx_route)};
+	int err;
+
+	nl->err[0] = '\0';
+	/* rtm_table 0: every table (strict mode filters on a non-zero one) */
+	rtm->rtm_family = AF_INET;
+	err = dump(nl, nl->sk, nlh, route_dump_fn, &v, &v);
+	if (err < 0)
+		return err;
+	*out = vec_take(&v, n);
 	return 0;
 }
 
@@ -1414,5 +1424,6 @@ const struct vx_kops vx_nl_ops = {
 	.neigh_replace = nl_neigh_replace,
 	.neigh_del = nl_neigh_del,
 	.underlay_get = nl_underlay_get,
+	.route_dump = nl_route_dump,
 	.last_error = nl_last_error,
 };

@@ -3,8 +3,8 @@
  * vxlan: the kernel datapath.  Two layers:
  *
  *  - struct vx_kops, the kernel backend: dump and change links, FDB and
- *    neighbour entries.  vx_nl_ops (vxlan/nl.c, libmnl over rtnetlink) is the
- *    real one; unit tests pass a fake.
+ *    neighbour entries; read the routing tables.  vx_nl_ops (vxlan/nl.c, libmnl over rtnetlink) is
+ * the real one; unit tests pass a fake.
  *  - struct vx_dp, the reconciler: holds the desired state (networks,
  *    local endpoints, remote endpoints) and makes the kernel match it, on
  *    every change and on vx_dp_reconcile() (the agent calls that
@@ -29,6 +29,8 @@
 #include <netinet/in.h>
 #include <stddef.h>
 #include <stdint.h>
+
+struct addr_prefix;
 
 #define VX_PORT_DEFAULT 4789
 #define VX_OVERHEAD	50 /* outer IPv4 20 + UDP 8 + VXLAN 8 + inner Ethernet 14 */
@@ -114,6 +116,15 @@ struct vx_neigh {
 	uint8_t proto;	/* NDA_PROTOCOL, 0 when absent */
 };
 
+/* An IPv4 unicast route: dst/plen in table (RTA_TABLE, else rtm_table), out
+ * of oif (the first next hop's for a multipath route; 0 = none given). */
+struct vx_route {
+	struct in_addr dst;
+	uint8_t plen;
+	uint32_t table;
+	int oif;
+};
+
 /*
  * Every op returns 0 or -errno.  Dumps return a malloc()ed array the caller
  * free()s (NULL with *n == 0 when empty).  After a failure, last_error()
@@ -150,6 +161,8 @@ struct vx_kops {
 	/* Underlay for a VTEP: the link that holds `local` (or, when local is 0,
 	 * the default route's link) and its MTU. */
 	int (*underlay_get)(void *ctx, struct in_addr local, int *ifindex, unsigned *mtu);
+	/* IPv4 unicast routes of every table except local (RTN_UNICAST only). */
+	int (*route_dump)(void *ctx, struct vx_route **out, size_t *n);
 	const char *(*last_error)(void *ctx);
 };
 
@@ -160,6 +173,23 @@ int vx_nl_open(struct vx_nl **out) __attribute__((warn_unused_result));
 void vx_nl_close(struct vx_nl *nl);
 /* The real backend; ctx is a struct vx_nl *. */
 extern const struct vx_kops vx_nl_ops;
+
+/*
+ * Does p overlap a route of this host (ops->route_dump)?  Sets *overlap; 0 or
+ * -errno of the dump (-EOPNOTSUPP when ops has no route_dump).  For picking a
+ * subnet nobody routes yet, so the default route (plen 0), which overlaps
+ * everything, is ignored.
+ *
+ * This replaces driver/ipamc.c's read of /proc/net/route, which shows the
+ * main table only and counts unreachable, prohibit and blackhole routes too.
+ * Here every table but local counts (policy routing and VRFs put real
+ * routes in other tables; local holds only this host's own and broadcast
+ * addresses, whose subnets the main table has as connected routes anyway),
+ * and only unicast routes: a reject route reaches nothing, so a subnet
+ * behind one is not in use.
+ */
+int vx_routes_overlap(const struct vx_kops *ops, void *ctx, const struct addr_prefix *p,
+		      int *overlap) __attribute__((warn_unused_result));
 
 /* ---- reconciler ---- */
 

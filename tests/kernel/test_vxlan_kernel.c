@@ -33,7 +33,9 @@
 
 #include <jansson.h>
 #include <linux/neighbour.h>
+#include <linux/rtnetlink.h>
 
+#include "common/addr.h"
 #include "vxlan/vxlan.h"
 
 #define VNI	  100
@@ -404,6 +406,68 @@ static int t_underlay(void)
 	idx = 0;
 	CHECK_RC(vx_nl_ops.underlay_get(nla, a, &idx, &mtu), 0);
 	CHECK(idx == ul_a && mtu == 1500);
+	return ok;
+}
+
+static const struct vx_route *route_find(const struct vx_route *r, size_t n, const char *dst,
+					 uint8_t plen)
+{
+	struct in_addr a;
+
+	inet_pton(AF_INET, dst, &a);
+	for (size_t i = 0; i < n; i++)
+		if (r[i].dst.s_addr == a.s_addr && r[i].plen == plen)
+			return &r[i];
+	return NULL;
+}
+
+static int overlaps(const char *prefix)
+{
+	struct addr_prefix p;
+	int overlap = -1;
+
+	if (addr_parse_prefix(prefix, 1, &p) || vx_routes_overlap(&vx_nl_ops, nla, &p, &overlap))
+		return -1;
+	return overlap;
+}
+
+/* In ns a: a route via ul0 in main, one in table 1000, a blackhole. */
+static int t_routes(void)
+{
+	const struct vx_route *f;
+	struct vx_route *r = NULL;
+	size_t n = 0;
+	int ok = 1;
+
+	CHECK(sh("%s -n %s route add 198.51.100.0/24 via 192.0.2.2 dev ul0", ip_bin,
+		 ns_name[NS_A]) == 0);
+	CHECK(sh("%s -n %s route add 203.0.113.0/24 dev ul0 table 1000", ip_bin, ns_name[NS_A]) ==
+	      0);
+	CHECK(sh("%s -n %s route add blackhole 198.18.0.0/15", ip_bin, ns_name[NS_A]) == 0);
+	CHECK_RC(vx_nl_ops.route_dump(nla, &r, &n), 0);
+	f = route_find(r, n, "198.51.100.0", 24);
+	CHECK(f && f->table == RT_TABLE_MAIN && f->oif == ul_a);
+	f = route_find(r, n, "203.0.113.0", 24);
+	CHECK(f && f->table == 1000 && f->oif == ul_a);
+	f = route_find(r, n, "192.0.2.0", 24); /* the connected route of ul0's address */
+	CHECK(f && f->table == RT_TABLE_MAIN && f->oif == ul_a);
+	CHECK(!route_find(r, n, "198.18.0.0", 15));
+	CHECK(!route_find(r, n, "192.0.2.1", 32)); /* local table */
+	for (size_t i = 0; i < n; i++)
+		CHECK(r[i].table != RT_TABLE_LOCAL);
+	free(r);
+
+	CHECK(overlaps("198.51.100.128/25") == 1);
+	CHECK(overlaps("198.51.0.0/16") == 1);
+	CHECK(overlaps("198.51.101.0/24") == 0);
+	CHECK(overlaps("203.0.113.0/24") == 1);
+	CHECK(overlaps("198.18.0.0/16") == 0);
+	CHECK(overlaps("100.64.0.0/10") == 0); /* only the default route covers it */
+
+	CHECK(sh("%s -n %s route del 198.51.100.0/24 && %s -n %s route del 203.0.113.0/24 table "
+		 "1000 && %s -n %s route del blackhole 198.18.0.0/15",
+		 ip_bin, ns_name[NS_A], ip_bin, ns_name[NS_A], ip_bin, ns_name[NS_A]) == 0);
+	CHECK(overlaps("198.51.100.0/24") == 0);
 	return ok;
 }
 
@@ -868,6 +932,7 @@ static const struct {
 	{"namespaces and underlay up", t_setup, 1},
 	{"vx_nl_open in both hosts, vx_dp_create", t_open, 1},
 	{"underlay_get: by local address, by default route, -ENODEV, -ENETUNREACH", t_underlay, 0},
+	{"route_dump: every table but local, unicast only; vx_routes_overlap", t_routes, 0},
 	{"link_dump stays complete over multi-part dumps while links churn", t_dump_stress, 0},
 	{"net put creates bridge and vxlan with the right attributes, no IPv6", t_net_put, 1},
 	{"net put again adopts without changes", t_net_adopt, 0},

@@ -5,26 +5,31 @@
  * namespaces, behaves like the kernel where the reconciler depends on it
  * (deleting a bridge frees its ports, deleting a vxlan device drops its
  * entries, deleting a veth end drops the peer, deleting a netns drops its
- * veths), counts calls per op and fails any op on request.
+ * veths), counts calls per op and fails any op on request.  Its routes are
+ * a list the test sets (fk_route_add) of unicast routes in any table;
+ * route_dump leaves out table local, as the real backend does.
  * Everything is static inline so several test files may include it.
  */
 #ifndef VXMESH_FAKE_KERNEL_H
 #define VXMESH_FAKE_KERNEL_H
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <linux/neighbour.h>
+#include <linux/rtnetlink.h>
 
 #include "vxlan/vxlan.h"
 
-#define FK_MAX_LINKS 64
-#define FK_MAX_FDB   256
-#define FK_MAX_NEIGH 256
-#define FK_MAX_PEERS 32
-#define FK_MAX_NETNS 16
+#define FK_MAX_LINKS  64
+#define FK_MAX_FDB    256
+#define FK_MAX_NEIGH  256
+#define FK_MAX_PEERS  32
+#define FK_MAX_NETNS  16
+#define FK_MAX_ROUTES 32
 
 enum fk_op {
 	FK_LINK_DUMP,
@@ -32,6 +37,7 @@ enum fk_op {
 	FK_NEIGH_DUMP,
 	FK_EP_PROBE,
 	FK_UNDERLAY_GET,
+	FK_ROUTE_DUMP,
 	FK_FIRST_MUTATION, /* the ops below change the kernel */
 	FK_BRIDGE_ADD = FK_FIRST_MUTATION,
 	FK_VXLAN_ADD,
@@ -66,6 +72,8 @@ struct fk {
 	size_t npeers;
 	char netns[FK_MAX_NETNS][VX_PATH_MAX];
 	size_t nnetns;
+	struct vx_route routes[FK_MAX_ROUTES];
+	size_t nroutes;
 	int next_ifindex;
 	unsigned calls[FK_NOPS];
 	int fail[FK_NOPS];  /* -errno the op returns, 0 = works */
@@ -542,6 +550,48 @@ static inline int fk_underlay_get(void *ctx, struct in_addr local, int *ifindex,
 	return 0;
 }
 
+/* A unicast route "a.b.c.d/len" in table, out of oif. */
+static inline void fk_route_add(struct fk *k, const char *prefix, uint32_t table, int oif)
+{
+	struct vx_route *r;
+	char ip[INET_ADDRSTRLEN];
+	unsigned plen;
+
+	if (k->nroutes == FK_MAX_ROUTES || sscanf(prefix, "%15[0-9.]/%u", ip, &plen) != 2 ||
+	    plen > 32)
+		abort();
+	r = &k->routes[k->nroutes++];
+	memset(r, 0, sizeof(*r));
+	if (inet_pton(AF_INET, ip, &r->dst) != 1)
+		abort();
+	r->plen = (uint8_t)plen;
+	r->table = table;
+	r->oif = oif;
+}
+
+static inline int fk_route_dump(void *ctx, struct vx_route **out, size_t *n)
+{
+	struct fk *k = ctx;
+	int err = fk_enter(k, FK_ROUTE_DUMP);
+	size_t i;
+
+	*out = NULL;
+	*n = 0;
+	if (err)
+		return err;
+	for (i = 0; i < k->nroutes; i++) {
+		if (k->routes[i].table == RT_TABLE_LOCAL)
+			continue;
+		if (!*out) {
+			*out = malloc(k->nroutes * sizeof(**out));
+			if (!*out)
+				return -ENOMEM;
+		}
+		(*out)[(*n)++] = k->routes[i];
+	}
+	return 0;
+}
+
 static inline const char *fk_last_error(void *ctx)
 {
 	return ((struct fk *)ctx)->last_err;
@@ -564,6 +614,7 @@ static inline const struct vx_kops *fk_ops(void)
 		.neigh_replace = fk_neigh_replace,
 		.neigh_del = fk_neigh_del,
 		.underlay_get = fk_underlay_get,
+		.route_dump = fk_route_dump,
 		.last_error = fk_last_error,
 	};
 
