@@ -28,6 +28,9 @@ int addr_parse_prefix(const char *s, int strict, struct addr_prefix *out)
 	__attribute__((warn_unused_result));
 /* "a.b.c.d" into buf; returns buf, so two can be used in one printf. */
 char *addr_fmt_ip4(struct in_addr a, char buf[ADDR_IP4_STRLEN]);
+/* addr_fmt_ip4() into a buffer of the enclosing block (a compound literal):
+ * one per use, so several may stand in one call. */
+#define ADDR_IP4_STR(a) addr_fmt_ip4((a), (char[ADDR_IP4_STRLEN]){0})
 /* The address as a host-order integer, for arithmetic, and back. */
 uint32_t addr_ip4_h(struct in_addr a);
 struct in_addr addr_ip4_from_h(uint32_t h);

@@ -36,6 +36,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "driver/api.h" /* drv_alloc_routes[] needs the complete struct api_route */
 #include "driver/state.h"
 #include "gossip/table.h"
 
@@ -47,7 +48,6 @@
 #define DRV_ALLOC_MSG_LAST	DRV_ALLOC_MSG_IP_ANS
 #define DRV_ALLOC_DEFER_MS	5000 /* how long a caller may wait for a peer */
 
-struct api_route;
 struct drv_alloc;
 struct drv_alloc_net;
 struct rx_loop;

@@ -95,6 +95,110 @@ void api_error(struct api_resp *resp, unsigned status, const char *code, const c
 	}
 }
 
+unsigned api_status_of(int err)
+{
+	switch (err) {
+	case -EINVAL:
+	case -EDOM:
+	case -EADDRNOTAVAIL:
+	case -ERANGE:
+	case -ENAMETOOLONG:
+		return 400;
+	case -ENOENT:
+	case -ESRCH:
+		return 404;
+	case -EEXIST:
+	case -EADDRINUSE:
+	case -EBUSY:
+	case -ENOSPC:
+	case -EPERM:
+		return 409;
+	case -EAGAIN:
+	case -EHOSTUNREACH:
+	case -EHOSTDOWN:
+	case -ENOTCONN:
+	case -ETIMEDOUT:
+		return 503;
+	default:
+		return 500;
+	}
+}
+
+void api_error_errno(struct api_resp *resp, int err, const char *code500, const char *fmt, ...)
+{
+	static const struct {
+		unsigned status;
+		const char *code;
+	} codes[] = {
+		{400, "invalid_argument"}, {404, "not_found"}, {409, "conflict"},
+		{503, "unavailable"},	   {500, NULL},
+	};
+	unsigned status = api_status_of(err);
+	const char *code = code500;
+	char msg[512];
+	va_list ap;
+
+	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
+		if (codes[i].status == status && codes[i].code)
+			code = codes[i].code;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	api_error(resp, status, code, "%s", msg);
+}
+
+int api_body_check(const json_t *body, const struct api_field *f, size_t n, struct api_resp *resp)
+{
+	static const char *const tname[] = {
+		[JSON_OBJECT] = "an object", [JSON_ARRAY] = "an array",
+		[JSON_STRING] = "a string",  [JSON_INTEGER] = "an integer",
+		[JSON_REAL] = "a number",    [JSON_TRUE] = "a boolean",
+		[JSON_FALSE] = "a boolean",  [JSON_NULL] = "null",
+	};
+
+	for (size_t i = 0; i < n; i++) {
+		json_t *v = body ? json_object_get(body, f[i].key) : NULL;
+
+		if (!v || json_is_null(v)) {
+			if (!f[i].required)
+				continue;
+			api_error(resp, 400, "invalid_argument", "missing field \"%s\"", f[i].key);
+			return -EINVAL;
+		}
+		/* Booleans come as two JSON types. */
+		if (json_typeof(v) != f[i].type &&
+		    !(f[i].type == JSON_TRUE && json_is_boolean(v))) {
+			api_error(resp, 400, "invalid_argument", "field \"%s\" must be %s",
+				  f[i].key, tname[f[i].type]);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+const char *api_body_str(const json_t *body, const char *key)
+{
+	return body ? json_string_value(json_object_get(body, key)) : NULL;
+}
+
+int api_body_int(const json_t *body, const char *key, json_int_t min, json_int_t max,
+		 json_int_t *out, struct api_resp *resp)
+{
+	json_t *v = body ? json_object_get(body, key) : NULL;
+
+	if (!v || json_is_null(v))
+		return 0;
+	if (json_integer_value(v) < min || json_integer_value(v) > max) {
+		api_error(resp, 400, "invalid_argument",
+			  "%s %" JSON_INTEGER_FORMAT " is out of range (%" JSON_INTEGER_FORMAT
+			  "..%" JSON_INTEGER_FORMAT ")",
+			  key, json_integer_value(v), min, max);
+		return -ERANGE;
+	}
+	*out = json_integer_value(v);
+	return 1;
+}
+
 void api_defer(struct api_resp *resp, unsigned timeout_ms)
 {
 	resp->deferred = 1;

@@ -83,6 +83,35 @@ const char *api_req_query(const struct api_req *req, const char *key);
 void api_error(struct api_resp *resp, unsigned status, const char *code, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
+/* The one errno -> HTTP status mapping of the product (core.h lists what
+ * each errno means): 400 bad argument, 404 not found, 409 conflict, 503
+ * a peer or the cluster is unreachable, 500 the rest. */
+unsigned api_status_of(int err);
+/* api_error() with the status of err; code500 names what failed when the
+ * status is 500 ("kernel", "internal"). */
+void api_error_errno(struct api_resp *resp, int err, const char *code500, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* A request body's want-table: every listed field's type is checked before
+ * any is read (unknown fields are ignored). */
+struct api_field {
+	const char *key;
+	json_type type;
+	int required;
+};
+/* 0, or -EINVAL with a 400 "invalid_argument" error in resp. */
+int api_body_check(const json_t *body, const struct api_field *f, size_t n, struct api_resp *resp)
+	__attribute__((warn_unused_result));
+#define API_BODY_CHECK(body, fields, resp)                                                         \
+	api_body_check(body, fields, sizeof(fields) / sizeof((fields)[0]), resp)
+/* A string field of a checked body, or NULL (absent, null or of another
+ * type). */
+const char *api_body_str(const json_t *body, const char *key);
+/* An integer field within min..max: 1 with *out set, 0 when absent, or
+ * -ERANGE with a 400 error in resp. */
+int api_body_int(const json_t *body, const char *key, json_int_t min, json_int_t max,
+		 json_int_t *out, struct api_resp *resp) __attribute__((warn_unused_result));
+
 unsigned long long drv_api_requests(const struct drv_api *api, unsigned status_class);
 
 #endif

@@ -11,6 +11,7 @@
  * on first use and cached for the life of the handle.
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -1137,4 +1138,23 @@ int drv_state_kv_foreach(struct drv_state *st, const char *ns, drv_kv_row_cb cb,
 	ret = rc == SQLITE_DONE ? 0 : sql_errno(rc);
 	stmt_put(s);
 	return ret;
+}
+
+/* ---- record rules ---- */
+
+int drv_name_ok(const char *s, size_t max)
+{
+	size_t len = strlen(s);
+
+	if (!len || len > max || !isalnum((unsigned char)s[0]))
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		if (!isalnum((unsigned char)s[i]) && !strchr("_.-", s[i]))
+			return 0;
+	return 1;
+}
+
+int drv_net_name_ok(const char *s)
+{
+	return drv_name_ok(s, VX_NET_NAME_MAX - 1);
 }

@@ -120,4 +120,12 @@ typedef void (*drv_kv_row_cb)(void *arg, const char *key, const char *value);
 int drv_state_kv_foreach(struct drv_state *st, const char *ns, drv_kv_row_cb cb, void *arg)
 	__attribute__((warn_unused_result));
 
+/* The network-name rule (it ends up in kernel aliases, interface names,
+ * logs and metric labels): 1 when s is 1..VX_NET_NAME_MAX-1 letters, digits,
+ * '_', '.' or '-', starting with a letter or digit. */
+int drv_net_name_ok(const char *s);
+/* The same rule for other names of at most max bytes (namespaces,
+ * interfaces). */
+int drv_name_ok(const char *s, size_t max);
+
 #endif
