@@ -20,8 +20,7 @@
 #include "cli/cli_int.h"
 #include "common/paths.h"
 
-#define CLI_POS_MANY   (-1) /* pos_max: no limit */
-#define CLI_GLOBAL_USE "vxmesh [--socket PATH] [--json] COMMAND [ARGS...]"
+#define CLI_POS_MANY (-1) /* pos_max: no limit */
 
 static int cmd_help(struct cli_call *c);
 
@@ -352,46 +351,6 @@ static const struct cli_cmd cmds[] = {
 };
 #define NCMDS ARRAY_SIZE(cmds)
 
-/* ---- small helpers ------------------------------------------------------ */
-
-int cli_num_parse(const char *s, unsigned long min, unsigned long max, unsigned long *out)
-{
-	unsigned long v = 0;
-
-	if (!s || !*s || strlen(s) > 10)
-		return -EINVAL;
-	for (const char *p = s; *p; p++) {
-		if (*p < '0' || *p > '9')
-			return -EINVAL;
-		v = v * 10 + (unsigned long)(*p - '0');
-	}
-	if (v < min || v > max)
-		return -EINVAL;
-	*out = v;
-	return 0;
-}
-
-const struct cli_opt *cli_opt_find(const struct cli_cmd *cmd, const char *name, size_t len,
-				   int *idx)
-{
-	for (int i = 0; cmd->opts && cmd->opts[i].name; i++) {
-		if (strlen(cmd->opts[i].name) == len && !strncmp(cmd->opts[i].name, name, len)) {
-			*idx = i;
-			return &cmd->opts[i];
-		}
-	}
-	return NULL;
-}
-
-const char *cli_opt_get(const struct cli_call *c, const char *name)
-{
-	int i;
-
-	if (!cli_opt_find(c->cmd, name, strlen(name), &i))
-		return NULL;
-	return c->opt[i];
-}
-
 /* ---- help ---------------------------------------------------------------- */
 
 static void cmd_label(const struct cli_cmd *cmd, char *buf, size_t len)
@@ -501,25 +460,28 @@ static const struct cli_cmd *cmd_find(const char *name, const char *sub)
 
 /* ---- command line -------------------------------------------------------- */
 
-/* Prints "vxmesh: <problem>" and the usage that fits what was parsed so far. */
-int cli_usage_err(struct cli_call *c, const char *fmt, ...)
+/* cli_usage_err(), with a group's commands listed when only a group was
+ * parsed (the list needs the table). */
+static int usage_err(struct cli_call *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static int usage_err(struct cli_call *c, const char *fmt, ...)
 {
 	va_list ap;
+	int ret;
 
-	fputs("vxmesh: ", c->err);
 	va_start(ap, fmt);
-	vfprintf(c->err, fmt, ap);
-	va_end(ap);
-	fputc('\n', c->err);
-	if (c->cmd) {
-		fprintf(c->err, "Usage: vxmesh %s\n", c->cmd->usage);
-	} else if (c->group) {
+	if (!c->cmd && c->group) {
+		fputs("vxmesh: ", c->err);
+		vfprintf(c->err, fmt, ap);
+		fputc('\n', c->err);
 		usage_group(c->err, c->group);
+		ret = CLI_EXIT_USAGE;
 	} else {
-		fprintf(c->err, "Usage: %s\n", CLI_GLOBAL_USE);
-		fputs("Run 'vxmesh help' for the list of commands.\n", c->err);
+		ret = cli_usage_verr(c, fmt, ap);
 	}
-	return CLI_EXIT_USAGE;
+	va_end(ap);
+	return ret;
 }
 
 static int parse_word(struct cli_call *c, const char *a)
@@ -531,14 +493,14 @@ static int parse_word(struct cli_call *c, const char *a)
 		}
 		c->cmd = cmd_find(a, NULL);
 		if (!c->cmd)
-			return cli_usage_err(c, "unknown command '%s'", a);
+			return usage_err(c, "unknown command '%s'", a);
 		return 0;
 	}
 	c->cmd = cmd_find(c->group, a);
 	if (!c->cmd && is_secret_group(c->group)) /* the word may be a mistyped key */
-		return cli_usage_err(c, "unknown %s command", c->group);
+		return usage_err(c, "unknown %s command", c->group);
 	if (!c->cmd)
-		return cli_usage_err(c, "unknown %s command '%s'", c->group, a);
+		return usage_err(c, "unknown %s command '%s'", c->group, a);
 	return 0;
 }
 
@@ -551,7 +513,7 @@ static int parse_opt(struct cli_call *c, int argc, char **argv, int *i)
 	int k;
 
 	if (strncmp(a, "--", 2))
-		return cli_usage_err(c, "unknown option '%s'", a);
+		return usage_err(c, "unknown option '%s'", a);
 	name = a + 2;
 	eq = strchr(name, '=');
 	len = eq ? (size_t)(eq - name) : strlen(name);
@@ -560,7 +522,7 @@ static int parse_opt(struct cli_call *c, int argc, char **argv, int *i)
 
 	if (len == 4 && !strncmp(name, "json", 4)) {
 		if (val)
-			return cli_usage_err(c, "option --json takes no value");
+			return usage_err(c, "option --json takes no value");
 		c->json = true;
 		return 0;
 	}
@@ -568,24 +530,24 @@ static int parse_opt(struct cli_call *c, int argc, char **argv, int *i)
 		if (!val && *i + 1 < argc)
 			val = argv[++*i];
 		if (!val || !*val)
-			return cli_usage_err(c, "option --socket needs a path");
+			return usage_err(c, "option --socket needs a path");
 		c->sock = val;
 		return 0;
 	}
 	o = c->cmd ? cli_opt_find(c->cmd, name, len, &k) : NULL;
 	if (!o)
-		return cli_usage_err(c, "unknown option '--%.*s'", (int)len, name);
+		return usage_err(c, "unknown option '--%.*s'", (int)len, name);
 	if (!val && *i + 1 < argc)
 		val = argv[++*i];
 	if (!val)
-		return cli_usage_err(c, "option --%s needs a value", o->name);
+		return usage_err(c, "option --%s needs a value", o->name);
 	if (c->opt[k])
-		return cli_usage_err(c, "option --%s given more than once", o->name);
+		return usage_err(c, "option --%s given more than once", o->name);
 	if (!*val)
-		return cli_usage_err(c, "option --%s needs a non-empty value", o->name);
+		return usage_err(c, "option --%s needs a non-empty value", o->name);
 	if (o->kind == OPT_NUM && cli_num_parse(val, o->min, o->max, &num))
-		return cli_usage_err(c, "invalid number for --%s: '%s' (expected %lu-%lu)", o->name,
-				     val, o->min, o->max);
+		return usage_err(c, "invalid number for --%s: '%s' (expected %lu-%lu)", o->name,
+				 val, o->min, o->max);
 	c->opt[k] = val;
 	return 0;
 }
@@ -622,22 +584,22 @@ static int parse(struct cli_call *c, int argc, char **argv)
 			continue;
 		}
 		if (c->npos == c->cmd->pos_max && c->cmd->secret)
-			return cli_usage_err(c, "too many arguments");
+			return usage_err(c, "too many arguments");
 		if (c->npos == c->cmd->pos_max)
-			return cli_usage_err(c, "unexpected argument '%s'", a);
+			return usage_err(c, "unexpected argument '%s'", a);
 		if (!*a)
-			return cli_usage_err(c, "%s must not be empty", pos_name(c->cmd, c->npos));
+			return usage_err(c, "%s must not be empty", pos_name(c->cmd, c->npos));
 		c->pos[c->npos++] = a;
 	}
 	if (!c->cmd && c->group)
-		return cli_usage_err(c, "missing %s command", c->group);
+		return usage_err(c, "missing %s command", c->group);
 	if (!c->cmd)
-		return cli_usage_err(c, "missing command");
+		return usage_err(c, "missing command");
 	if (c->npos < c->cmd->pos_min)
-		return cli_usage_err(c, "missing %s", pos_name(c->cmd, c->npos));
+		return usage_err(c, "missing %s", pos_name(c->cmd, c->npos));
 	for (int k = 0; c->cmd->opts && c->cmd->opts[k].name; k++)
 		if (c->cmd->opts[k].required && !c->opt[k])
-			return cli_usage_err(c, "missing --%s", c->cmd->opts[k].name);
+			return usage_err(c, "missing --%s", c->cmd->opts[k].name);
 	return CLI_EXIT_OK;
 }
 
@@ -656,8 +618,8 @@ static int cmd_help(struct cli_call *c)
 	cmd = cmd_find(c->pos[0], c->npos > 1 ? c->pos[1] : NULL);
 	if (!cmd || (!cmd->sub && c->npos > 1)) {
 		c->cmd = NULL;
-		return cli_usage_err(c, "no help for unknown command '%s%s%s'", c->pos[0],
-				     c->npos > 1 ? " " : "", c->npos > 1 ? c->pos[1] : "");
+		return usage_err(c, "no help for unknown command '%s%s%s'", c->pos[0],
+				 c->npos > 1 ? " " : "", c->npos > 1 ? c->pos[1] : "");
 	}
 	help_cmd(c->out, cmd);
 	return CLI_EXIT_OK;
@@ -684,7 +646,7 @@ static int cli_call_run(struct cli_call *c, int argc, char **argv)
 		return CLI_EXIT_OK;
 	}
 	if (!c->cmd->handler)
-		return cli_usage_err(c, "'agent' must be the first argument");
+		return usage_err(c, "'agent' must be the first argument");
 	if (!c->sock)
 		c->sock = env && *env ? env : VXMESH_SOCKET_DEFAULT;
 	ret = cli_http_init(c);

@@ -14,6 +14,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdarg.h>
 #include <stdio.h>
 
 #include "cli/cli.h"
@@ -24,7 +25,8 @@ struct curl_dl;
 #define CLI_OPT_MAX  6
 #define CLI_WAIT_MAX 3600
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define ARRAY_SIZE(a)  (sizeof(a) / sizeof((a)[0]))
+#define CLI_GLOBAL_USE "vxmesh [--socket PATH] [--json] COMMAND [ARGS...]"
 
 /* ---- the command table and the parsed command line (cli.c) ---- */
 
@@ -80,9 +82,12 @@ const struct cli_opt *cli_opt_find(const struct cli_cmd *cmd, const char *name, 
 				   int *idx);
 /* The value given for option name of c's command, or NULL. */
 const char *cli_opt_get(const struct cli_call *c, const char *name);
-/* Prints "vxmesh: <problem>" and the usage that fits what was parsed so far.
- * Returns CLI_EXIT_USAGE. */
+/* Prints "vxmesh: <problem>" and the command's usage (the global one when
+ * no command was parsed; cli.c lists a group's commands itself).  Returns
+ * CLI_EXIT_USAGE. */
 int cli_usage_err(struct cli_call *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int cli_usage_verr(struct cli_call *c, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
 
 /* Handlers of the rows of cmds[] (cmds.c); each returns an enum cli_exit. */
 int cli_cmd_net_create(struct cli_call *c);
