@@ -46,10 +46,57 @@ struct tok {
 	uint64_t n; /* body bytes (STR, BIN, EXT, FLOAT) or element count (ARRAY, MAP) */
 };
 
+/* Type bytes 0xc0..0xdf, less 0xc0: the token type, the width of the length
+ * or value field after the type byte, or else the fixed body size (float;
+ * fixext with its type byte).  0xc1 is never used. */
+static const struct head {
+	uint8_t type, w, n;
+} heads[32] = {
+	/* nil, (0xc1 unused), false, true */
+	[0x00] = {T_NIL, 0, 0},
+	[0x02] = {T_BOOL, 0, 0},
+	[0x03] = {T_BOOL, 0, 0},
+	/* bin 8, 16, 32 */
+	[0x04] = {T_BIN, 1, 0},
+	[0x05] = {T_BIN, 2, 0},
+	[0x06] = {T_BIN, 4, 0},
+	/* ext 8, 16, 32 */
+	[0x07] = {T_EXT, 1, 0},
+	[0x08] = {T_EXT, 2, 0},
+	[0x09] = {T_EXT, 4, 0},
+	/* float 32, 64 */
+	[0x0a] = {T_FLOAT, 0, 4},
+	[0x0b] = {T_FLOAT, 0, 8},
+	/* uint 8, 16, 32, 64 */
+	[0x0c] = {T_UINT, 1, 0},
+	[0x0d] = {T_UINT, 2, 0},
+	[0x0e] = {T_UINT, 4, 0},
+	[0x0f] = {T_UINT, 8, 0},
+	/* int 8, 16, 32, 64 */
+	[0x10] = {T_NINT, 1, 0},
+	[0x11] = {T_NINT, 2, 0},
+	[0x12] = {T_NINT, 4, 0},
+	[0x13] = {T_NINT, 8, 0},
+	/* fixext 1, 2, 4, 8, 16 */
+	[0x14] = {T_EXT, 0, 2},
+	[0x15] = {T_EXT, 0, 3},
+	[0x16] = {T_EXT, 0, 5},
+	[0x17] = {T_EXT, 0, 9},
+	[0x18] = {T_EXT, 0, 17},
+	/* str 8, 16, 32 */
+	[0x19] = {T_STR, 1, 0},
+	[0x1a] = {T_STR, 2, 0},
+	[0x1b] = {T_STR, 4, 0},
+	/* array 16, 32; map 16, 32 */
+	[0x1c] = {T_ARRAY, 2, 0},
+	[0x1d] = {T_ARRAY, 4, 0},
+	[0x1e] = {T_MAP, 2, 0},
+	[0x1f] = {T_MAP, 4, 0},
+};
+
 /* Parse one value header.  1 and *hlen on success, 0 when more bytes are needed, -EBADMSG. */
 static int head_parse(const uint8_t *p, size_t avail, struct tok *t, size_t *hlen)
 {
-	static const uint8_t fixext_len[5] = {1, 2, 4, 8, 16};
 	unsigned w = 0; /* width of the length/value field after the type byte */
 	uint8_t b;
 
@@ -72,77 +119,16 @@ static int head_parse(const uint8_t *p, size_t avail, struct tok *t, size_t *hle
 	} else if ((b & 0xe0) == 0xa0) {
 		t->type = T_STR;
 		t->n = b & 0x1f;
+	} else if (b == 0xc1) {
+		return -EBADMSG;
 	} else {
-		switch (b) {
-		case 0xc0:
-			t->type = T_NIL;
-			break;
-		case 0xc2:
-		case 0xc3:
-			t->type = T_BOOL;
+		const struct head *h = &heads[b - 0xc0];
+
+		t->type = (enum tok_type)h->type;
+		t->n = h->n;
+		if (t->type == T_BOOL)
 			t->u = b == 0xc3;
-			break;
-		case 0xc4:
-		case 0xc5:
-		case 0xc6:
-			t->type = T_BIN;
-			w = 1u << (b - 0xc4);
-			break;
-		case 0xc7:
-		case 0xc8:
-		case 0xc9:
-			t->type = T_EXT;
-			w = 1u << (b - 0xc7);
-			break;
-		case 0xca:
-			t->type = T_FLOAT;
-			t->n = 4;
-			break;
-		case 0xcb:
-			t->type = T_FLOAT;
-			t->n = 8;
-			break;
-		case 0xcc:
-		case 0xcd:
-		case 0xce:
-		case 0xcf:
-			t->type = T_UINT;
-			w = 1u << (b - 0xcc);
-			break;
-		case 0xd0:
-		case 0xd1:
-		case 0xd2:
-		case 0xd3:
-			t->type = T_NINT;
-			w = 1u << (b - 0xd0);
-			break;
-		case 0xd4:
-		case 0xd5:
-		case 0xd6:
-		case 0xd7:
-		case 0xd8:
-			t->type = T_EXT;
-			t->n = 1u + fixext_len[b - 0xd4];
-			break;
-		case 0xd9:
-		case 0xda:
-		case 0xdb:
-			t->type = T_STR;
-			w = 1u << (b - 0xd9);
-			break;
-		case 0xdc:
-		case 0xdd:
-			t->type = T_ARRAY;
-			w = 2u << (b - 0xdc);
-			break;
-		case 0xde:
-		case 0xdf:
-			t->type = T_MAP;
-			w = 2u << (b - 0xde);
-			break;
-		default:
-			return -EBADMSG; /* 0xc1 */
-		}
+		w = h->w;
 	}
 	if (avail - 1 < w)
 		return 0;
@@ -390,28 +376,22 @@ static int read_bytes(struct cur *c, uint8_t *tmp, size_t tmpcap, const uint8_t 
 	}
 }
 
-static int decode_field(struct cur *c, const struct field *f, uint8_t *obj)
+/* K_U32, K_U16, K_U8: an unsigned int within the field's range; K_I64,
+ * K_ENUM: a Go int, an enum within an int.  nil reads as 0. */
+static int decode_int(struct cur *c, const struct field *f, void *dst)
 {
-	uint8_t tmp[VSN_WIRE_MAX > GW_META_MAX ? VSN_WIRE_MAX : GW_META_MAX];
-	void *dst = obj + f->off;
-	const uint8_t *bp;
-	size_t blen;
 	uint64_t u;
 	int64_t i;
 	bool neg;
-	int r;
+	int r = read_int(c, &neg, &u, &i);
 
-	switch (f->kind) {
-	case K_U32:
-	case K_U16:
-	case K_U8: {
+	if (r)
+		return r;
+	if (f->kind == K_U32 || f->kind == K_U16 || f->kind == K_U8) {
 		uint64_t max = f->kind == K_U32	  ? UINT32_MAX
 			       : f->kind == K_U16 ? UINT16_MAX
 						  : UINT8_MAX;
 
-		r = read_int(c, &neg, &u, &i);
-		if (r)
-			return r;
 		if (neg || u > max)
 			return -EBADMSG;
 		if (f->kind == K_U32)
@@ -422,84 +402,116 @@ static int decode_field(struct cur *c, const struct field *f, uint8_t *obj)
 			*(uint8_t *)dst = (uint8_t)u;
 		return 0;
 	}
+	if (!neg) {
+		if (u > INT64_MAX)
+			return -EBADMSG;
+		i = (int64_t)u;
+	}
+	if (f->kind == K_I64) {
+		*(int64_t *)dst = i;
+	} else {
+		if (i < INT_MIN || i > INT_MAX)
+			return -EBADMSG;
+		*(int *)dst = (int)i;
+	}
+	return 0;
+}
+
+/* K_BOOL: bool, nil (false) or the ints 0 and 1. */
+static int decode_bool(struct cur *c, void *dst)
+{
+	struct tok t;
+	int r = cur_tok(c, &t);
+
+	if (r)
+		return r;
+	if (t.type == T_NIL)
+		t.u = 0;
+	else if (t.type != T_BOOL && !(t.type == T_UINT && t.u <= 1))
+		return -EBADMSG;
+	*(int *)dst = (int)t.u;
+	return 0;
+}
+
+/* K_STR, K_STRT: a string without NULs (nil = ""), refused or truncated
+ * when it does not fit the field. */
+static int decode_str(struct cur *c, const struct field *f, char *s)
+{
+	const uint8_t *bp;
+	size_t blen;
+	struct tok t;
+	int r = cur_tok(c, &t);
+
+	if (r)
+		return r;
+	if (t.type == T_NIL) {
+		s[0] = 0;
+		return 0;
+	}
+	if (t.type != T_STR)
+		return -EBADMSG;
+	bp = c->p + c->off;
+	blen = t.n;
+	c->off += t.n;
+	if (memchr(bp, 0, blen))
+		return -EBADMSG;
+	if (blen >= f->size) {
+		if (f->kind == K_STR)
+			return -EBADMSG;
+		blen = f->size - 1;
+	}
+	memcpy(s, bp, blen);
+	s[blen] = 0;
+	return 0;
+}
+
+/* K_IP: 4 bytes, 16 IPv4-mapped ones (-EAFNOSUPPORT for other IPv6), or
+ * nothing (0.0.0.0). */
+static int decode_ip(struct cur *c, struct in_addr *a)
+{
+	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	uint8_t tmp[16];
+	const uint8_t *bp;
+	size_t blen;
+	int r = read_bytes(c, tmp, sizeof(tmp), &bp, &blen);
+
+	if (r)
+		return r;
+	if (blen == 0)
+		a->s_addr = 0;
+	else if (blen == 4)
+		memcpy(&a->s_addr, bp, 4);
+	else if (blen == 16 && !memcmp(bp, mapped, 12))
+		memcpy(&a->s_addr, bp + 12, 4);
+	else if (blen == 16)
+		return -EAFNOSUPPORT;
+	else
+		return -EBADMSG;
+	return 0;
+}
+
+static int decode_field(struct cur *c, const struct field *f, uint8_t *obj)
+{
+	uint8_t tmp[VSN_WIRE_MAX > GW_META_MAX ? VSN_WIRE_MAX : GW_META_MAX];
+	void *dst = obj + f->off;
+	const uint8_t *bp;
+	size_t blen;
+	int r;
+
+	switch (f->kind) {
+	case K_U32:
+	case K_U16:
+	case K_U8:
 	case K_I64:
 	case K_ENUM:
-		r = read_int(c, &neg, &u, &i);
-		if (r)
-			return r;
-		if (!neg) {
-			if (u > INT64_MAX)
-				return -EBADMSG;
-			i = (int64_t)u;
-		}
-		if (f->kind == K_I64) {
-			*(int64_t *)dst = i;
-		} else {
-			if (i < INT_MIN || i > INT_MAX)
-				return -EBADMSG;
-			*(int *)dst = (int)i;
-		}
-		return 0;
-	case K_BOOL: {
-		struct tok t;
-
-		r = cur_tok(c, &t);
-		if (r)
-			return r;
-		if (t.type == T_NIL)
-			t.u = 0;
-		else if (t.type != T_BOOL && !(t.type == T_UINT && t.u <= 1))
-			return -EBADMSG;
-		*(int *)dst = (int)t.u;
-		return 0;
-	}
+		return decode_int(c, f, dst);
+	case K_BOOL:
+		return decode_bool(c, dst);
 	case K_STR:
-	case K_STRT: {
-		struct tok t;
-		char *s = dst;
-
-		r = cur_tok(c, &t);
-		if (r)
-			return r;
-		if (t.type == T_NIL) {
-			s[0] = 0;
-			return 0;
-		}
-		if (t.type != T_STR)
-			return -EBADMSG;
-		bp = c->p + c->off;
-		blen = t.n;
-		c->off += t.n;
-		if (memchr(bp, 0, blen))
-			return -EBADMSG;
-		if (blen >= f->size) {
-			if (f->kind == K_STR)
-				return -EBADMSG;
-			blen = f->size - 1;
-		}
-		memcpy(s, bp, blen);
-		s[blen] = 0;
-		return 0;
-	}
-	case K_IP: {
-		static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-		struct in_addr *a = dst;
-
-		r = read_bytes(c, tmp, 16, &bp, &blen);
-		if (r)
-			return r;
-		if (blen == 0)
-			a->s_addr = 0;
-		else if (blen == 4)
-			memcpy(&a->s_addr, bp, 4);
-		else if (blen == 16 && !memcmp(bp, mapped, 12))
-			memcpy(&a->s_addr, bp + 12, 4);
-		else if (blen == 16)
-			return -EAFNOSUPPORT;
-		else
-			return -EBADMSG;
-		return 0;
-	}
+	case K_STRT:
+		return decode_str(c, f, dst);
+	case K_IP:
+		return decode_ip(c, dst);
 	case K_BYTES:
 		r = read_bytes(c, tmp, f->size, &bp, &blen);
 		if (r)
