@@ -50,7 +50,8 @@ SIM_BINS := $(SIM_SRCS:tests/sim/%.c=$(O)/tests/sim-%)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
 # Library sources a fuzz target may need: the pure decoders only.
-FUZZ_LIB := $(wildcard gossip/wire.c gossip/table.c common/addr.c common/mpread.c)
+FUZZ_LIB := $(wildcard gossip/wire.c gossip/lzw.c gossip/crypt.c gossip/stream.c gossip/table.c \
+	common/addr.c common/mpread.c)
 
 .PHONY: FORCE all deps test unit unit-bins kernel-bins sim-bins fuzz-bins demo demo-clean install clean \
 	bench format check-format coverage

@@ -16,9 +16,14 @@
  *
  * Events never concern the local node.  swim_member_get() returns a view
  * held in the instance, valid until the next call into it.
+ *
+ * The broadcast queues live in bcast.c, the alive/suspect/dead rules and
+ * the push/pull state in incarnation.c; struct swim and what the three
+ * files call across is in swim_int.h.
  */
 #include "gossip/swim.h"
 
+#include "gossip/swim_int.h"
 #include "common/heap.h"
 
 #include <errno.h>
@@ -29,64 +34,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define container_of(p, T, m) heap_entry(p, T, m)
-
-#define MSG_MAX			 2048 /* one encoded protocol message (alive with full meta) */
-#define COMPOUND_HDR		 2    /* memberlist compoundHeaderOverhead */
-#define COMPOUND_PART		 2    /* memberlist compoundOverhead */
 #define PUSHPULL_SCALE_THRESHOLD 32
 #define LEAVE_TIMEOUT_MS	 5000		       /* Serf's BroadcastTimeout */
 #define RECONNECT_KEEP_MS	 (24ull * 3600 * 1000) /* Serf's ReconnectTimeout */
-#define USER_QUEUE_MAX		 4096		       /* Serf's MaxQueueDepth */
-
-enum tkind { T_PROBE, T_GOSSIP, T_PUSHPULL, T_RECONNECT, T_LEAVE, T_SUSPECT, T_HELPER, T_STREAM };
-
-struct timer {
-	struct heap_node hn; /* key: when it fires */
-	enum tkind kind;
-};
-
-struct node;
-
-struct suspicion {
-	struct timer t;
-	struct node *node;
-	uint64_t start, min, max;
-	uint32_t k, n;
-	uint64_t from[]; /* hashes of distinct accusers, k + 1 at most */
-};
-
-struct bcast {
-	struct bcast *prev, *next; /* within its tier */
-	uint8_t *msg;
-	size_t len;
-	uint32_t transmits;
-	uint64_t id;
-	struct node *node; /* memberlist queue: the node it is about */
-	char *key;	   /* user queue: replacement key, may be NULL */
-	bool leave;
-};
-
-/* Tier t holds the broadcasts sent t times, most recently queued first. */
-#define BQ_TIERS 128
-struct bqueue {
-	struct bcast *tier[BQ_TIERS];
-	size_t n, min_len;
-};
-
-struct node {
-	struct node *hnext;
-	struct suspicion *susp;
-	struct bcast *bc;
-	uint8_t *meta;
-	uint64_t state_change;
-	struct in_addr addr;
-	uint32_t inc, hash;
-	uint16_t port, meta_len;
-	uint8_t state;
-	uint8_t vsn[GW_VSN_LEN];
-	char name[];
-};
 
 /* An indirect probe we run for someone else. */
 struct helper {
@@ -115,52 +65,6 @@ struct failed {
 	struct in_addr addr;
 	uint16_t port;
 	uint64_t since;
-};
-
-enum phase { PROBE_IDLE, PROBE_WAIT_ACK, PROBE_WAIT_END };
-enum tcp { TCP_NONE, TCP_PENDING, TCP_OK, TCP_FAIL };
-
-struct swim {
-	struct swim_config cfg;
-	struct swim_ops ops;
-	void *arg;
-	uint64_t rng[4];
-	uint64_t now;
-
-	struct node **nodes; /* probe order */
-	size_t nn, ncap;
-	struct node **htab;
-	size_t hcap;
-	struct node *self;
-	size_t count[4];
-	size_t probe_idx;
-	uint32_t seq, inc;
-	unsigned awareness;
-
-	struct heap heap;
-	struct timer probe_t, gossip_t, pushpull_t, reconnect_t, leave_t;
-	uint64_t last_gossip;
-
-	struct {
-		enum phase phase;
-		enum tcp tcp;
-		uint32_t seq, inc;
-		char target[GW_NAME_MAX];
-		uint64_t start, deadline;
-		unsigned expected_nacks, nacks;
-	} probe;
-
-	struct bqueue mq, uq;
-	uint64_t bc_id;
-	struct helper *helpers;
-	struct pending *pend;
-	uint64_t stream_id;
-	struct failed *failed;
-	size_t nfailed, fcap;
-
-	bool leaving, leave_done;
-	struct swim_member view;
-	struct swim_stats st;
 };
 
 /* ---- randomness ---- */
@@ -213,7 +117,7 @@ static uint32_t hash32(const char *p)
 	return h;
 }
 
-static uint64_t hash64(const char *p)
+uint64_t hash64(const char *p)
 {
 	uint64_t h = 14695981039346656037ull;
 
@@ -226,7 +130,7 @@ static uint64_t hash64(const char *p)
 
 /* ---- timer heap ---- */
 
-static void timer_init(struct timer *t, enum tkind kind)
+void timer_init(struct timer *t, enum tkind kind)
 {
 	heap_node_init(&t->hn);
 	t->hn.key = 0;
@@ -234,7 +138,7 @@ static void timer_init(struct timer *t, enum tkind kind)
 }
 
 /* Timers due together fire in arming order; moving an armed one keeps its turn. */
-static int timer_arm(struct swim *s, struct timer *t, uint64_t when)
+int timer_arm(struct swim *s, struct timer *t, uint64_t when)
 {
 	int err;
 
@@ -251,14 +155,14 @@ static int timer_arm(struct swim *s, struct timer *t, uint64_t when)
 	return 0;
 }
 
-static void timer_cancel(struct swim *s, struct timer *t)
+void timer_cancel(struct swim *s, struct timer *t)
 {
 	heap_remove(&s->heap, &t->hn);
 }
 
 /* ---- member table ---- */
 
-static struct node *node_find(const struct swim *s, const char *name)
+struct node *node_find(const struct swim *s, const char *name)
 {
 	uint32_t h = hash32(name);
 	struct node *n;
@@ -291,7 +195,7 @@ static int htab_grow(struct swim *s)
 	return 0;
 }
 
-static void set_state(struct swim *s, struct node *n, uint8_t st)
+void set_state(struct swim *s, struct node *n, uint8_t st)
 {
 	s->count[n->state]--;
 	s->count[st]++;
@@ -299,7 +203,7 @@ static void set_state(struct swim *s, struct node *n, uint8_t st)
 	n->state_change = s->now;
 }
 
-static int set_meta(struct node *n, const uint8_t *meta, size_t len)
+int set_meta(struct node *n, const uint8_t *meta, size_t len)
 {
 	uint8_t *m = NULL;
 
@@ -316,7 +220,7 @@ static int set_meta(struct node *n, const uint8_t *meta, size_t len)
 }
 
 /* memberlist creates unknown nodes dead, at a random place in the probe list. */
-static struct node *node_new(struct swim *s, const struct gw_alive *a)
+struct node *node_new(struct swim *s, const struct gw_alive *a)
 {
 	size_t len = strlen(a->node), off;
 	struct node *n;
@@ -356,7 +260,7 @@ static struct node *node_new(struct swim *s, const struct gw_alive *a)
 	return n;
 }
 
-static void fill_member(const struct swim *s, const struct node *n, struct swim_member *m)
+void fill_member(const struct swim *s, const struct node *n, struct swim_member *m)
 {
 	memset(m, 0, offsetof(struct swim_member, meta));
 	snprintf(m->name, sizeof(m->name), "%s", n->name);
@@ -372,7 +276,7 @@ static void fill_member(const struct swim *s, const struct node *n, struct swim_
 	m->is_self = n == s->self;
 }
 
-static void emit(struct swim *s, enum swim_ev_type ev, const struct node *n)
+void emit(struct swim *s, enum swim_ev_type ev, const struct node *n)
 {
 	struct swim_member m;
 
@@ -382,14 +286,14 @@ static void emit(struct swim *s, enum swim_ev_type ev, const struct node *n)
 	s->ops.event(s->arg, ev, &m);
 }
 
-static bool dead_or_left(const struct node *n)
+bool dead_or_left(const struct node *n)
 {
 	return n->state == GW_STATE_DEAD || n->state == GW_STATE_LEFT;
 }
 
 /* ---- failed members, for reconnects ---- */
 
-static void failed_del(struct swim *s, const char *name)
+void failed_del(struct swim *s, const char *name)
 {
 	uint32_t h;
 	size_t i;
@@ -406,7 +310,7 @@ static void failed_del(struct swim *s, const char *name)
 	}
 }
 
-static void failed_add(struct swim *s, const struct node *n)
+void failed_add(struct swim *s, const struct node *n)
 {
 	struct failed *f;
 
@@ -430,176 +334,9 @@ static void failed_add(struct swim *s, const struct node *n)
 	f->since = s->now;
 	s->nfailed++;
 }
-
-/* ---- broadcast queues (memberlist's TransmitLimitedQueue) ---- */
-
-static uint32_t retransmit_limit(const struct swim *s)
-{
-	return s->cfg.retransmit_mult * (uint32_t)ceil(log10((double)s->nn + 1));
-}
-
-static void bq_link(struct bqueue *q, struct bcast *b)
-{
-	struct bcast **head = &q->tier[b->transmits];
-
-	b->prev = NULL;
-	b->next = *head;
-	if (*head)
-		(*head)->prev = b;
-	*head = b;
-	if (!q->n || b->len < q->min_len)
-		q->min_len = b->len;
-	q->n++;
-}
-
-static void bq_unlink(struct bqueue *q, struct bcast *b)
-{
-	if (b->prev)
-		b->prev->next = b->next;
-	else
-		q->tier[b->transmits] = b->next;
-	if (b->next)
-		b->next->prev = b->prev;
-	q->n--;
-}
-
-static void bc_free(struct swim *s, struct bcast *b)
-{
-	if (b->node)
-		b->node->bc = NULL;
-	if (b->leave)
-		s->leave_done = true;
-	free(b->msg);
-	free(b->key);
-	free(b);
-}
-
-static void bq_clear(struct swim *s, struct bqueue *q)
-{
-	size_t t;
-
-	for (t = 0; t < BQ_TIERS; t++) {
-		while (q->tier[t]) {
-			struct bcast *b = q->tier[t];
-
-			bq_unlink(q, b);
-			bc_free(s, b);
-		}
-	}
-}
-
-/* Queue a message about n, replacing any queued one about n. */
-static void bcast_node(struct swim *s, struct node *n, const uint8_t *msg, size_t len, bool leave)
-{
-	uint8_t *copy = malloc(len);
-	struct bcast *b = n->bc;
-
-	if (!copy)
-		return;
-	memcpy(copy, msg, len);
-	if (b) {
-		/* the replaced broadcast counts as finished, as in memberlist */
-		if (b->leave)
-			s->leave_done = true;
-		bq_unlink(&s->mq, b);
-		free(b->msg);
-	} else {
-		b = calloc(1, sizeof(*b));
-		if (!b) {
-			free(copy);
-			return;
-		}
-		b->node = n;
-		n->bc = b;
-	}
-	b->msg = copy;
-	b->len = len;
-	b->transmits = 0;
-	b->id = ++s->bc_id;
-	b->leave = leave;
-	bq_link(&s->mq, b);
-}
-
-static void bcast_msg(struct swim *s, struct node *n, const struct gw_msg *m, bool leave)
-{
-	uint8_t buf[MSG_MAX];
-	size_t len;
-
-	if (gw_msg_encode(m, buf, sizeof(buf), &len) == 0)
-		bcast_node(s, n, buf, len, leave);
-}
-
-struct parts {
-	const uint8_t *p[GW_COMPOUND_MAX];
-	size_t len[GW_COMPOUND_MAX];
-	size_t n, max, used;
-	uint8_t buf[GW_UDP_BUDGET];
-};
-
-/*
- * Take what fits into limit bytes (overhead per message), fewest transmits
- * first, as TransmitLimitedQueue.GetBroadcasts; what is taken moves up a tier
- * after the walk, or is dropped at the retransmit limit.
- */
-static size_t bq_take(struct swim *s, struct bqueue *q, struct parts *ps, size_t overhead,
-		      size_t limit)
-{
-	uint32_t tlimit = retransmit_limit(s);
-	struct bcast *taken[GW_COMPOUND_MAX];
-	size_t used = 0, nt = 0, i, t;
-
-	if (tlimit > BQ_TIERS)
-		tlimit = BQ_TIERS;
-	for (t = 0; t < BQ_TIERS && q->n && ps->n < ps->max; t++) {
-		struct bcast *b, *next;
-
-		for (b = q->tier[t]; b && ps->n < ps->max; b = next) {
-			next = b->next;
-			if (used + overhead + q->min_len > limit)
-				goto done;
-			if (b->len > limit - used - overhead || ps->used + b->len > sizeof(ps->buf))
-				continue;
-			memcpy(ps->buf + ps->used, b->msg, b->len);
-			ps->p[ps->n] = ps->buf + ps->used;
-			ps->len[ps->n++] = b->len;
-			ps->used += b->len;
-			used += overhead + b->len;
-			bq_unlink(q, b);
-			taken[nt++] = b;
-		}
-	}
-done:
-	for (i = 0; i < nt; i++) {
-		struct bcast *b = taken[i];
-
-		if (b->transmits + 1 >= tlimit) {
-			bc_free(s, b);
-			continue;
-		}
-		b->transmits++;
-		bq_link(q, b);
-	}
-	return used;
-}
-
-/* to: the receiver when known.  User broadcasts go only to receivers the
- * caller accepts (ops.user_ok), so peers that do not speak our user messages
- * (serf) are not sent them. */
-static void get_broadcasts(struct swim *s, struct parts *ps, size_t overhead, size_t limit,
-			   const struct node *to)
-{
-	size_t used = bq_take(s, &s->mq, ps, overhead, limit);
-
-	if (s->ops.user_ok && (!to || !s->ops.user_ok(s->arg, to->meta, to->meta_len)))
-		return;
-	/* user messages carry their 08 byte already */
-	if (limit > used && limit - used > overhead + 1)
-		bq_take(s, &s->uq, ps, overhead, limit - used);
-}
-
 /* ---- sending ---- */
 
-static size_t enc_overhead(const struct swim *s)
+size_t enc_overhead(const struct swim *s)
 {
 	return s->cfg.encrypted ? GW_ENC_OVERHEAD : 0;
 }
@@ -700,271 +437,6 @@ static size_t k_random(struct swim *s, size_t k, struct node **out, node_ok_fn o
 	}
 	return got;
 }
-
-/* ---- incarnation rules (memberlist state.go) ---- */
-
-static void awareness_add(struct swim *s, int delta)
-{
-	int a = (int)s->awareness + delta, max = (int)s->cfg.awareness_max_multiplier - 1;
-
-	if (a > max)
-		a = max;
-	if (a < 0)
-		a = 0;
-	s->awareness = (unsigned)a;
-}
-
-static void self_alive_msg(const struct swim *s, struct gw_msg *m)
-{
-	const struct node *me = s->self;
-
-	memset(m, 0, sizeof(*m));
-	m->type = GW_ALIVE;
-	m->u.alive.inc = me->inc;
-	snprintf(m->u.alive.node, sizeof(m->u.alive.node), "%s", me->name);
-	m->u.alive.addr = me->addr;
-	m->u.alive.port = me->port;
-	if (me->meta_len)
-		memcpy(m->u.alive.meta, me->meta, me->meta_len);
-	m->u.alive.meta_len = me->meta_len;
-	memcpy(m->u.alive.vsn, me->vsn, GW_VSN_LEN);
-}
-
-static void refute(struct swim *s, uint32_t accused)
-{
-	struct gw_msg m;
-	uint32_t inc = s->inc + 1;
-
-	if (accused >= inc)
-		inc = accused + 1;
-	s->inc = inc;
-	s->self->inc = inc;
-	awareness_add(s, 1);
-	s->st.refutes++;
-	self_alive_msg(s, &m);
-	bcast_msg(s, s->self, &m, false);
-}
-
-static void susp_free(struct swim *s, struct node *n)
-{
-	if (!n->susp)
-		return;
-	timer_cancel(s, &n->susp->t);
-	free(n->susp);
-	n->susp = NULL;
-}
-
-static bool vsn_valid(const uint8_t *v)
-{
-	return v[0] != 0 && v[1] != 0 && v[0] <= v[1];
-}
-
-static void alive_node(struct swim *s, const struct gw_alive *a, bool bootstrap)
-{
-	struct node *n;
-	bool updates = false, local, meta_changed;
-	uint8_t old;
-	struct gw_msg m;
-
-	if (s->leaving && !strcmp(a->node, s->cfg.name))
-		return;
-	if (!vsn_valid(a->vsn))
-		return;
-	n = node_find(s, a->node);
-	if (!n) {
-		n = node_new(s, a);
-		if (!n)
-			return;
-	} else if (n->addr.s_addr != a->addr.s_addr || n->port != a->port) {
-		if (n->state != GW_STATE_LEFT) {
-			if (s->ops.event) {
-				struct swim_member c;
-
-				memset(&c, 0, sizeof(c));
-				snprintf(c.name, sizeof(c.name), "%s", a->node);
-				c.addr = a->addr;
-				c.port = a->port;
-				memcpy(c.meta, a->meta, a->meta_len);
-				c.meta_len = a->meta_len;
-				memcpy(c.vsn, a->vsn, GW_VSN_LEN);
-				c.inc = a->inc;
-				c.state = GW_STATE_ALIVE;
-				c.state_change = s->now;
-				s->ops.event(s->arg, SWIM_EV_CONFLICT, &c);
-			}
-			return;
-		}
-		updates = true;
-	}
-	local = n == s->self;
-	if (a->inc <= n->inc && !local && !updates)
-		return;
-	if (a->inc < n->inc && local)
-		return;
-	susp_free(s, n);
-	old = n->state;
-	meta_changed = n->meta_len != a->meta_len ||
-		       (a->meta_len && memcmp(n->meta, a->meta, a->meta_len));
-	if (!bootstrap && local) {
-		if (a->inc == n->inc && !meta_changed && !memcmp(a->vsn, n->vsn, GW_VSN_LEN))
-			return;
-		refute(s, a->inc);
-		return;
-	}
-	memset(&m, 0, offsetof(struct gw_msg, u));
-	m.type = GW_ALIVE;
-	m.u.alive = *a;
-	bcast_msg(s, n, &m, false);
-	memcpy(n->vsn, a->vsn, GW_VSN_LEN);
-	n->inc = a->inc;
-	if (meta_changed && set_meta(n, a->meta, a->meta_len))
-		meta_changed = false;
-	n->addr = a->addr;
-	n->port = a->port;
-	if (n->state != GW_STATE_ALIVE)
-		set_state(s, n, GW_STATE_ALIVE);
-	if (old == GW_STATE_DEAD || old == GW_STATE_LEFT) {
-		failed_del(s, n->name);
-		emit(s, SWIM_EV_JOIN, n);
-		return;
-	}
-	if (old == GW_STATE_SUSPECT)
-		emit(s, SWIM_EV_ALIVE, n);
-	if (meta_changed)
-		emit(s, SWIM_EV_UPDATE, n);
-}
-
-static uint64_t suspicion_timeout(const struct swim *s, size_t n)
-{
-	double scale = fmax(1.0, log10(fmax(1.0, (double)n)));
-
-	return (uint64_t)s->cfg.suspicion_mult * (uint64_t)(scale * 1000) * s->cfg.probe_interval /
-	       1000;
-}
-
-static bool susp_confirm(struct swim *s, struct suspicion *sp, const char *from)
-{
-	uint64_t h = hash64(from), timeout;
-	uint32_t i;
-	double frac, raw;
-
-	if (sp->n >= sp->k)
-		return false;
-	for (i = 0; i <= sp->n; i++)
-		if (sp->from[i] == h)
-			return false;
-	sp->from[++sp->n] = h;
-	frac = log((double)sp->n + 1.0) / log((double)sp->k + 1.0);
-	raw = (double)sp->max / 1000.0 - frac * ((double)sp->max - (double)sp->min) / 1000.0;
-	timeout = (uint64_t)floor(1000.0 * raw);
-	if (timeout < sp->min)
-		timeout = sp->min;
-	if (sp->start + timeout < s->now)
-		timeout = s->now - sp->start;
-	(void)timer_arm(s, &sp->t, sp->start + timeout);
-	return true;
-}
-
-static void suspect_node(struct swim *s, const char *name, uint32_t inc, const char *from)
-{
-	struct node *n = node_find(s, name);
-	struct suspicion *sp;
-	struct gw_msg m;
-	int64_t k;
-	uint64_t min, max;
-
-	if (!n || inc < n->inc)
-		return;
-	memset(&m, 0, sizeof(m));
-	m.type = GW_SUSPECT;
-	m.u.suspect.inc = inc;
-	snprintf(m.u.suspect.node, sizeof(m.u.suspect.node), "%s", name);
-	snprintf(m.u.suspect.from, sizeof(m.u.suspect.from), "%s", from);
-	if (n->susp) {
-		if (susp_confirm(s, n->susp, from))
-			bcast_msg(s, n, &m, false);
-		return;
-	}
-	if (n->state != GW_STATE_ALIVE)
-		return;
-	if (n == s->self) {
-		refute(s, inc);
-		return;
-	}
-	bcast_msg(s, n, &m, false);
-	n->inc = inc;
-	set_state(s, n, GW_STATE_SUSPECT);
-
-	k = (int64_t)s->cfg.suspicion_mult - 2;
-	if (k < 0 || (int64_t)s->nn - 2 < k)
-		k = 0;
-	min = suspicion_timeout(s, s->nn);
-	max = (uint64_t)s->cfg.suspicion_max_timeout_mult * min;
-	sp = calloc(1, sizeof(*sp) + ((size_t)k + 1) * sizeof(sp->from[0]));
-	if (sp) {
-		timer_init(&sp->t, T_SUSPECT);
-		sp->node = n;
-		sp->start = s->now;
-		sp->min = min;
-		sp->max = max;
-		sp->k = (uint32_t)k;
-		sp->from[0] = hash64(from);
-		if (timer_arm(s, &sp->t, s->now + (k < 1 ? min : max)))
-			free(sp);
-		else
-			n->susp = sp;
-	}
-	emit(s, SWIM_EV_SUSPECT, n);
-}
-
-static void dead_node(struct swim *s, const char *name, uint32_t inc, const char *from)
-{
-	struct node *n = node_find(s, name);
-	struct gw_msg m;
-
-	if (!n || inc < n->inc)
-		return;
-	susp_free(s, n);
-	if (dead_or_left(n))
-		return;
-	memset(&m, 0, sizeof(m));
-	m.type = GW_DEAD;
-	m.u.dead.inc = inc;
-	snprintf(m.u.dead.node, sizeof(m.u.dead.node), "%s", name);
-	snprintf(m.u.dead.from, sizeof(m.u.dead.from), "%s", from);
-	if (n == s->self) {
-		if (!s->leaving) {
-			refute(s, inc);
-			return;
-		}
-		bcast_msg(s, n, &m, true);
-	} else {
-		bcast_msg(s, n, &m, false);
-	}
-	n->inc = inc;
-	if (!strcmp(name, from)) {
-		set_state(s, n, GW_STATE_LEFT);
-		failed_del(s, n->name);
-		emit(s, SWIM_EV_LEFT, n);
-	} else {
-		set_state(s, n, GW_STATE_DEAD);
-		if (n != s->self)
-			failed_add(s, n);
-		emit(s, SWIM_EV_FAILED, n);
-	}
-}
-
-static void suspicion_fired(struct swim *s, struct suspicion *sp)
-{
-	struct node *n = sp->node;
-
-	if (n->state != GW_STATE_SUSPECT || n->state_change != sp->start) {
-		susp_free(s, n);
-		return;
-	}
-	dead_node(s, n->name, n->inc, s->cfg.name);
-}
-
 /* ---- probing ---- */
 
 static bool ok_alive_other(const struct swim *s, const struct node *n, const void *ctx)
@@ -1280,47 +752,6 @@ static uint64_t pushpull_scale(const struct swim *s)
 	mult = ceil(log2((double)s->nn) - log2((double)PUSHPULL_SCALE_THRESHOLD)) + 1.0;
 	return (uint64_t)mult * iv;
 }
-
-static int encode_state(struct swim *s, bool join, const struct node *peer, uint8_t **out,
-			size_t *len)
-{
-	struct gw_pushpull pp = {.join = join};
-	struct swim_member pm;
-	size_t i;
-	int err;
-
-	pp.nodes = calloc(s->nn, sizeof(*pp.nodes));
-	if (!pp.nodes)
-		return -ENOMEM;
-	for (i = 0; i < s->nn; i++) {
-		const struct node *n = s->nodes[i];
-		struct gw_pp_node *p = &pp.nodes[i];
-
-		snprintf(p->name, sizeof(p->name), "%s", n->name);
-		p->addr = n->addr;
-		p->port = n->port;
-		p->inc = n->inc;
-		p->state = n->state;
-		if (n->meta_len)
-			memcpy(p->meta, n->meta, n->meta_len);
-		p->meta_len = n->meta_len;
-		memcpy(p->vsn, n->vsn, GW_VSN_LEN);
-	}
-	pp.n = s->nn;
-	if (s->ops.local_state) {
-		if (peer)
-			fill_member(s, peer, &pm);
-		s->ops.local_state(s->arg, peer ? &pm : NULL, join, &pp.user_state,
-				   &pp.user_state_len);
-		if (!pp.user_state)
-			pp.user_state_len = 0;
-	}
-	err = gw_pushpull_encode(&pp, out, len);
-	free(pp.user_state);
-	free(pp.nodes);
-	return err;
-}
-
 static int pushpull_start(struct swim *s, struct in_addr addr, uint16_t port, bool join,
 			  const struct node *peer)
 {
@@ -1381,92 +812,6 @@ static void reconnect(struct swim *s)
 		return;
 	(void)pushpull_start(s, f->addr, f->port, true, NULL);
 }
-
-/* ---- merging a push/pull (memberlist mergeRemoteState) ---- */
-
-struct vbounds {
-	uint8_t maxpmin, minpmax, maxdmin, mindmax;
-};
-
-static void vsn_widen(struct vbounds *b, const uint8_t *v)
-{
-	if (v[0] > b->maxpmin)
-		b->maxpmin = v[0];
-	if (v[1] < b->minpmax)
-		b->minpmax = v[1];
-	if (v[3] > b->maxdmin)
-		b->maxdmin = v[3];
-	if (v[4] < b->mindmax)
-		b->mindmax = v[4];
-}
-
-static bool vsn_fits(const struct vbounds *b, const uint8_t *v)
-{
-	return v[2] >= b->maxpmin && v[2] <= b->minpmax && v[5] >= b->maxdmin && v[5] <= b->mindmax;
-}
-
-/* verifyProtocol: every node's current versions within the cluster-wide ranges. */
-static int verify_protocol(const struct swim *s, const struct gw_pushpull *pp)
-{
-	struct vbounds b = {0, 255, 0, 255};
-	size_t i;
-
-	for (i = 0; i < pp->n; i++)
-		if (pp->nodes[i].state == GW_STATE_ALIVE)
-			vsn_widen(&b, pp->nodes[i].vsn);
-	for (i = 0; i < s->nn; i++)
-		if (s->nodes[i]->state == GW_STATE_ALIVE)
-			vsn_widen(&b, s->nodes[i]->vsn);
-	for (i = 0; i < pp->n; i++)
-		if (!vsn_fits(&b, pp->nodes[i].vsn))
-			return -EPROTO;
-	for (i = 0; i < s->nn; i++)
-		if (!vsn_fits(&b, s->nodes[i]->vsn))
-			return -EPROTO;
-	return 0;
-}
-
-static int merge_remote(struct swim *s, const struct gw_pushpull *pp, bool join)
-{
-	size_t i;
-	int err = verify_protocol(s, pp);
-
-	if (err)
-		return err;
-	for (i = 0; i < pp->n; i++) {
-		const struct gw_pp_node *r = &pp->nodes[i];
-
-		if (!r->name[0])
-			continue;
-		switch (r->state) {
-		case GW_STATE_ALIVE: {
-			struct gw_alive a;
-
-			memset(&a, 0, offsetof(struct gw_alive, meta));
-			a.inc = r->inc;
-			snprintf(a.node, sizeof(a.node), "%s", r->name);
-			a.addr = r->addr;
-			a.port = r->port;
-			memcpy(a.meta, r->meta, r->meta_len);
-			a.meta_len = r->meta_len;
-			memcpy(a.vsn, r->vsn, GW_VSN_LEN);
-			alive_node(s, &a, false);
-			break;
-		}
-		case GW_STATE_LEFT:
-			dead_node(s, r->name, r->inc, r->name);
-			break;
-		case GW_STATE_DEAD:
-		case GW_STATE_SUSPECT:
-			suspect_node(s, r->name, r->inc, s->cfg.name);
-			break;
-		}
-	}
-	if (pp->user_state_len && s->ops.merge_state)
-		s->ops.merge_state(s->arg, pp->user_state, pp->user_state_len, join);
-	return 0;
-}
-
 /* ---- packet input ---- */
 
 struct rx {
@@ -1987,70 +1332,6 @@ int swim_set_meta(struct swim *s, uint64_t now, const uint8_t *meta, size_t len)
 	alive_node(s, &m.u.alive, true);
 	return s->self->inc == s->inc ? 0 : -ENOMEM;
 }
-
-/* Drop the user broadcast with this key, or the oldest one. */
-static void bq_drop(struct swim *s, struct bqueue *q, const char *key, bool oldest)
-{
-	struct bcast *b, *victim = NULL;
-	size_t t;
-
-	for (t = 0; t < BQ_TIERS; t++) {
-		for (b = q->tier[t]; b; b = b->next) {
-			if (oldest ? !victim || b->id < victim->id : b->key && !strcmp(b->key, key))
-				victim = b;
-			if (victim && !oldest)
-				break;
-		}
-		if (victim && !oldest)
-			break;
-	}
-	if (victim) {
-		bq_unlink(q, victim);
-		bc_free(s, victim);
-	}
-}
-
-int swim_broadcast_user(struct swim *s, const char *key, const uint8_t *payload, size_t len)
-{
-	struct bcast *b;
-
-	if (!len)
-		return -EINVAL;
-	if (len + 1 + COMPOUND_PART > GW_UDP_BUDGET - COMPOUND_HDR - enc_overhead(s))
-		return -EMSGSIZE;
-	b = calloc(1, sizeof(*b));
-	if (!b)
-		return -ENOMEM;
-	b->msg = malloc(len + 1);
-	b->key = key ? strdup(key) : NULL;
-	if (!b->msg || (key && !b->key)) {
-		free(b->msg);
-		free(b->key);
-		free(b);
-		return -ENOMEM;
-	}
-	b->msg[0] = GW_USER;
-	memcpy(b->msg + 1, payload, len);
-	b->len = len + 1;
-	b->id = ++s->bc_id;
-	if (key)
-		bq_drop(s, &s->uq, key, false);
-	bq_link(&s->uq, b);
-	if (s->uq.n > USER_QUEUE_MAX)
-		bq_drop(s, &s->uq, NULL, true);
-	/* Fresh news goes out with the next gossip round, brought forward to
-	 * now but never closer than a quarter interval to the previous one. */
-	if (heap_node_queued(&s->gossip_t.hn)) {
-		uint64_t w = s->last_gossip + s->cfg.gossip_interval / 4;
-
-		if (w < s->now)
-			w = s->now;
-		if (s->gossip_t.hn.key > w)
-			(void)timer_arm(s, &s->gossip_t, w);
-	}
-	return 0;
-}
-
 int swim_send_user(struct swim *s, const char *name, const uint8_t *payload, size_t len)
 {
 	const struct node *n = node_find(s, name);

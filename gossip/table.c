@@ -24,6 +24,8 @@
  * unpacker, and validates each field against a policy table.  Encoding uses
  * msgpack-c's packer.
  */
+#include "gossip/table.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <stdbool.h>
@@ -34,7 +36,6 @@
 #include <msgpack.h>
 
 #include "common/mpread.h"
-#include "gossip/table.h"
 
 /* Clocks stay below 2^63: they fit SQLite's signed integers and a bogus
  * remote clock near 2^64 cannot wrap ours. */

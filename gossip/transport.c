@@ -9,6 +9,8 @@
  * GX_CONN_MAX run at once, further accepts are closed at once (as
  * memberlist 0.2.2 does above 128 push/pulls).
  */
+#include "gossip/transport.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -22,7 +24,6 @@
 #include "common/log.h"
 #include "common/reactor.h"
 #include "gossip/swim.h"
-#include "gossip/transport.h"
 #include "gossip/wire.h"
 
 #define GX_CONN_MAX	  128

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * libFuzzer target for the UDP side of gossip/wire.c.  The first byte picks
- * the path:
+ * libFuzzer target for the UDP side of gossip/wire.h (wire.c, lzw.c,
+ * crypt.c).  The first byte picks the path:
  *   0: walk the rest as a decrypted packet;
  *   1: decrypt the rest with a fixed test key, then walk;
  *   2: encrypt the rest with that key, decrypt it again (must round-trip), walk;

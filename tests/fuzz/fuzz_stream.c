@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * libFuzzer target for the TCP stream reader of gossip/wire.c.
+ * libFuzzer target for the TCP stream reader of gossip/wire.h (stream.c).
  * Byte 0 picks the mode, byte 1 seeds the chunk sizes; the rest is:
  *   mode 0: a raw plaintext stream;
  *   mode 1: a raw stream read with a keyring (mostly refused or failing GCM);

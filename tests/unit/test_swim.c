@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Unit tests of gossip/swim.c: one to three instances driven by hand with a
- * fake ops that records every packet, stream and event; packets are read
- * back with gw_packet_walk + gw_msg_decode.
+ * Unit tests of gossip/swim.h (swim.c, bcast.c, incarnation.c): one to
+ * three instances driven by hand with a fake ops that records every packet,
+ * stream and event; packets are read back with gw_packet_walk +
+ * gw_msg_decode.
  */
 #include <criterion/criterion.h>
 #include <arpa/inet.h>

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: MIT
 /*
- * Unit tests for gossip/wire.c: byte-exact encodes against the captured
- * packets of memberlist-wire.md §15, the decoder acceptance matrix of §8.2,
- * LZW (hand-derived vectors, round trips across the 4095-code reset, broken
- * input), CRC and compound framing, the packet walk, AES-GCM versions 0 and
- * 1 with key rotation, push/pull, and the incremental stream reader fed one
- * byte at a time, plain, compressed and encrypted.
+ * Unit tests for gossip/wire.h (wire.c, lzw.c, crypt.c, stream.c):
+ * byte-exact encodes against the captured packets of memberlist-wire.md §15,
+ * the decoder acceptance matrix of §8.2, LZW (hand-derived vectors, round
+ * trips across the 4095-code reset, broken input), CRC and compound
+ * framing, the packet walk, AES-GCM versions 0 and 1 with key rotation,
+ * push/pull, and the incremental stream reader fed one byte at a time,
+ * plain, compressed and encrypted.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
