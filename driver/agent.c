@@ -288,6 +288,8 @@ int drv_agent_main(int argc, char **argv, int first)
 	if (!a.reconcile_timer)
 		goto err;
 	rx_timer_arm(a.reconcile_timer, a.cfg.reconcile_ms, a.cfg.reconcile_ms / 10);
+	drv_core_nets(a.core, &nnets);
+	drv_core_eps(a.core, &neps);
 	log_info("ready: %zu network(s), %zu endpoint(s), reconcile every %u ms", nnets, neps,
 		 a.cfg.reconcile_ms);
 

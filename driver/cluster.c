@@ -1259,14 +1259,11 @@ int drv_cluster_open(struct drv_cluster **out, struct rx_loop *loop, struct drv_
 	    (ret = gossip_open(cl, cfg, bind_addr, bind_port)))
 		goto err;
 	drv_alloc_set_peers(al, &alloc_peers, cl);
-	if ((ret = drv_core_hooks_add(core, &core_hooks, cl)))
-		goto err;
-	tables_sync_local(cl);
 	cl->timer = rx_timer_create(loop, housekeeping_cb, cl);
-	if (!cl->timer) {
-		ret = -ENOMEM;
-		goto err;
-	}
+	ret = cl->timer ? drv_core_hooks_add(core, &core_hooks, cl) : -ENOMEM;
+	if (ret)
+		goto err; /* the hooks were not added */
+	tables_sync_local(cl);
 	rx_timer_arm(cl->timer, 0, 0);
 	log_info("gossip: node %s, gossip %s:%u (bind %s), VXLAN %s:%u, %s, %zu table entries",
 		 cl->name, addr_fmt_ip4(cl->adv_addr, adv), cl->adv_port, cfg->bind,

@@ -401,13 +401,8 @@ int drv_core_net_create(struct drv_core *c, struct drv_net_rec *rec, char *why, 
 	const struct drv_net *other;
 	int ret;
 
-	if (!drv_net_name_ok(rec->name)) {
-		snprintf(why, len,
-			 "invalid network name \"%s\": use 1-%d letters, digits, '_', '.' or '-', "
-			 "starting with a letter or digit",
-			 rec->name, VX_NET_NAME_MAX - 1);
-		return -EINVAL;
-	}
+	if ((ret = drv_net_name_check(rec->name, why, len)))
+		return ret;
 	if (!rec->vni && !(rec->vni = vni_pick(c))) {
 		snprintf(why, len, "no free VNI left");
 		return -EADDRINUSE;

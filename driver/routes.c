@@ -178,11 +178,8 @@ static void h_net_create(void *arg, const struct api_req *req, struct api_resp *
 	if (API_BODY_CHECK(req->body, fields, resp))
 		return;
 	name = api_body_str(req->body, "name");
-	if (!drv_net_name_ok(name)) {
-		api_error(resp, 400, "invalid_argument",
-			  "invalid network name \"%s\": use 1-%d letters, digits, '_', '.' or '-', "
-			  "starting with a letter or digit",
-			  name, VX_NET_NAME_MAX - 1);
+	if ((ret = drv_net_name_check(name, why, sizeof(why)))) {
+		api_error_errno(resp, ret, "internal", "%s", why);
 		return;
 	}
 	if (net_subnet(r, req->body, &rec, resp))

@@ -1158,3 +1158,14 @@ int drv_net_name_ok(const char *s)
 {
 	return drv_name_ok(s, VX_NET_NAME_MAX - 1);
 }
+
+int drv_net_name_check(const char *s, char *why, size_t len)
+{
+	if (drv_net_name_ok(s))
+		return 0;
+	snprintf(why, len,
+		 "invalid network name \"%.80s\": use 1-%d letters, digits, '_', '.' or '-', "
+		 "starting with a letter or digit",
+		 s, VX_NET_NAME_MAX - 1);
+	return -EINVAL;
+}

@@ -124,6 +124,8 @@ int drv_state_kv_foreach(struct drv_state *st, const char *ns, drv_kv_row_cb cb,
  * logs and metric labels): 1 when s is 1..VX_NET_NAME_MAX-1 letters, digits,
  * '_', '.' or '-', starting with a letter or digit. */
 int drv_net_name_ok(const char *s);
+/* 0, or -EINVAL with the rule in why. */
+int drv_net_name_check(const char *s, char *why, size_t len);
 /* The same rule for other names of at most max bytes (namespaces,
  * interfaces). */
 int drv_name_ok(const char *s, size_t max);
