@@ -908,6 +908,11 @@ size_t ring_entry_count(const struct ring *r)
 	return r->nents;
 }
 
+uint64_t ring_size(const struct ring *r)
+{
+	return r->end - r->first;
+}
+
 uint64_t ring_clock(const struct ring *r)
 {
 	return r->clock;

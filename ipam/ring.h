@@ -126,6 +126,8 @@ int ring_pick_donor(const struct ring *r, const struct ring_report *rep, size_t 
 int ring_map(const struct ring *r, struct ring_entry **out, size_t *n)
 	__attribute__((warn_unused_result));
 size_t ring_entry_count(const struct ring *r);
+/* Addresses in the space, end - first. */
+uint64_t ring_size(const struct ring *r);
 uint64_t ring_clock(const struct ring *r);
 
 /* Wire form (msgpack): one entry, and the whole entry set in stamp order

@@ -1,19 +1,24 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * sim_ipam: cluster-wide IPAM (ipam/ring.c) with N nodes in one process on a
- * simulated clock.  A discrete-event loop carries space requests and their
- * answers (1-10 ms latency, 1 % loss, retried after a timeout), gossip of
- * ownership entries to every node (50-500 ms, a lost copy arrives with the
- * next push/pull 30-60 s later) and free-space reports (a snapshot every
- * 500 ms).  One node creates the network; every other node starts at a
- * random time and allocates addresses one by one, asking a donor for space
- * whenever it owns none free (and early, when it runs low).
- * Deterministic for a given --seed.  Prints TAP; exits 1 when a check fails.
+ * sim_ipam: cluster-wide IPAM with N nodes in one process on a simulated
+ * clock, running the product's code: each node has its ring (ipam/ring.c)
+ * and its request broker (ipam/broker.c, with the agent's constants).  A
+ * discrete-event loop carries the brokers' messages and granted entries
+ * (1-10 ms latency, 1 % loss), gossip of ownership entries to every node
+ * (50-500 ms, a lost copy arrives with the next push/pull 30-60 s later),
+ * free-space reports (a snapshot every REPORT_EVERY ms, as the agent
+ * publishes them) and each broker's tick (every IPAM_BROKER_TICK_MS while
+ * it is busy).  One node creates the network; every other node starts at a
+ * random time and leases addresses one by one through its broker, which
+ * asks donors for space when it owns none free, and early below
+ * IPAM_BROKER_LOW_WATER.  Deterministic for a given --seed.  Prints TAP;
+ * exits 1 when a check fails.
  *
  *   sim-sim_ipam [--seed=N] [--nodes=N]
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -21,6 +26,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ipam/broker.h"
 #include "ipam/ring.h"
 #include "common/heap.h"
 #include "tests/sim/tap.h"
@@ -29,27 +35,35 @@
 #define LAT_MAX	       10
 #define GOSSIP_MIN     50
 #define GOSSIP_MAX     500
-#define REQ_TIMEOUT    300
-#define REPORT_EVERY   500
-#define LOW_WATER      4 /* ask for more before running out */
+#define REPORT_EVERY   1000 /* the agent's REPORT_MS */
+#define DEFER_MS       5000 /* the API gives up on a deferred request (DRV_ALLOC_DEFER_MS) */
 #define PARTITION_WAIT 1000
 
-enum ekind { E_START, E_WANT, E_REQ, E_GRANT, E_NONE, E_REQIP, E_GRANTIP, E_GOSSIP, E_REPORT };
+enum ekind { E_START, E_WANT, E_MSG, E_ENTRY, E_GOSSIP, E_REPORT, E_TICK };
 
 struct event {
 	struct heap_node hn;
 	uint64_t t;
-	uint32_t kind, src, dst, ip; /* ip: E_REQIP; log index: E_GRANT*, E_GOSSIP */
+	uint32_t kind, src, dst, x; /* x: log index for E_ENTRY, E_GOSSIP; E_MSG: ip */
+	uint8_t type, result;	    /* E_MSG */
+	uint64_t seq;
 };
+
+struct sim;
 
 struct node {
 	char id[RING_ID_MAX];
+	struct sim *sim;
+	uint32_t idx;
 	struct ring *r;
 	struct ring_leases leases;
-	bool started;
-	uint32_t want;	    /* addresses still to allocate */
-	uint64_t req_until; /* a space request is outstanding until then */
-	uint64_t tick_at;   /* the one E_WANT queued for it, 0 none */
+	struct ipam_broker *b;
+	bool started, waiting;
+	uint64_t wait_until;
+	uint32_t want;	   /* addresses still to allocate */
+	uint64_t tick_at;  /* the one E_WANT queued for it, 0 none */
+	uint64_t btick_at; /* the one E_TICK queued for it, 0 none */
+	uint32_t last_pub; /* log index of its latest publish() */
 	uint64_t start_at, first_owned, done_at;
 	uint32_t claim_ip; /* a specific address being asked for, 0 none */
 	int group;
@@ -65,7 +79,8 @@ struct sim {
 	struct ring_entry *log;
 	size_t nlog, caplog;
 	struct ring_report *reports;
-	uint64_t msgs, lost, requests, refusals, donations, claims_ok, claims_unreachable;
+	uint64_t msgs, lost, no_space, deferred_out;
+	uint64_t claims_ok, claims_unreachable, claims_silent, claims_leased, claims_other;
 	bool partitioned;
 };
 
@@ -91,6 +106,11 @@ static uint64_t rnd_in(struct sim *sim, uint64_t lo, uint64_t hi)
 	return lo + rnd(sim) % (hi - lo + 1);
 }
 
+static bool lost(struct sim *sim)
+{
+	return (double)(rnd(sim) >> 11) * 0x1.0p-53 < sim->loss;
+}
+
 static double wall(void)
 {
 	struct timespec ts;
@@ -105,21 +125,12 @@ static double wall(void)
 
 static void at(struct sim *sim, uint64_t t, uint32_t kind, uint32_t src, uint32_t dst, uint32_t x)
 {
-	struct event e = {.t = t, .kind = kind, .src = src, .dst = dst, .ip = x};
+	struct event e = {.t = t, .kind = kind, .src = src, .dst = dst, .x = x};
 
 	ev_push(sim, e);
 }
 
-/* A point-to-point message: latency, loss. */
-static void send_msg(struct sim *sim, uint32_t kind, uint32_t src, uint32_t dst, uint32_t x)
-{
-	sim->msgs++;
-	if ((double)(rnd(sim) >> 11) * 0x1.0p-53 < sim->loss) {
-		sim->lost++;
-		return;
-	}
-	at(sim, sim->now + rnd_in(sim, LAT_MIN, LAT_MAX), kind, src, dst, x);
-}
+/* ---- the brokers' world ---- */
 
 static bool reachable(const struct sim *sim, uint32_t a, uint32_t b)
 {
@@ -128,8 +139,21 @@ static bool reachable(const struct sim *sim, uint32_t a, uint32_t b)
 
 static uint32_t node_of(const struct sim *sim, const char *id)
 {
-	return (uint32_t)strtoul(id + 1, NULL, 10) < sim->n ? (uint32_t)strtoul(id + 1, NULL, 10)
-							    : UINT32_MAX;
+	unsigned long i = id[0] == 'n' ? strtoul(id + 1, NULL, 10) : ULONG_MAX;
+
+	return i < sim->n ? (uint32_t)i : UINT32_MAX;
+}
+
+/* A point-to-point message: latency, loss. */
+static void send_event(struct sim *sim, struct event e)
+{
+	sim->msgs++;
+	if (lost(sim)) {
+		sim->lost++;
+		return;
+	}
+	e.t = sim->now + rnd_in(sim, LAT_MIN, LAT_MAX);
+	ev_push(sim, e);
 }
 
 /* A write by node i: persisted (here: it is in its ring), then gossiped. */
@@ -148,24 +172,23 @@ static uint32_t publish(struct sim *sim, uint32_t i, const struct ring_entry *e)
 
 		if (k == i)
 			continue;
-		if ((double)(rnd(sim) >> 11) * 0x1.0p-53 < sim->loss)
+		if (lost(sim))
 			d = rnd_in(sim, 30000, 60000); /* the next push/pull */
 		at(sim, sim->now + d, E_GOSSIP, i, k, idx);
 	}
 	return idx;
 }
 
-static void merge(struct sim *sim, uint32_t i, uint32_t idx)
+/* One broker tick queued per node while it is busy, as the agent's timer. */
+static void btick(struct sim *sim, uint32_t i)
 {
 	struct node *nd = &sim->nodes[i];
 
-	if (ring_merge(nd->r, &sim->log[idx]) < 0)
-		abort();
-	if (!nd->first_owned && !strcmp(sim->log[idx].owner, nd->id) && ring_owned(nd->r, nd->id))
-		nd->first_owned = sim->now ? sim->now : 1;
+	if (nd->btick_at > sim->now)
+		return;
+	nd->btick_at = sim->now + IPAM_BROKER_TICK_MS;
+	at(sim, nd->btick_at, E_TICK, i, i, 0);
 }
-
-/* ---- node behaviour ---- */
 
 /* One allocation attempt queued per node: the earliest wins. */
 static void tick(struct sim *sim, uint32_t i, uint64_t t)
@@ -178,104 +201,183 @@ static void tick(struct sim *sim, uint32_t i, uint64_t t)
 	at(sim, t, E_WANT, i, i, 0);
 }
 
-static void ask_space(struct sim *sim, uint32_t i)
+static void merge(struct sim *sim, uint32_t i, uint32_t idx)
 {
 	struct node *nd = &sim->nodes[i];
-	char donor[RING_ID_MAX];
-	uint32_t d;
+	int ret = ring_merge(nd->r, &sim->log[idx]);
 
-	if (nd->req_until > sim->now) {
-		tick(sim, i, nd->req_until); /* outstanding: look again when it times out */
-		return;
+	if (ret < 0)
+		abort();
+	if (!nd->first_owned && !strcmp(sim->log[idx].owner, nd->id) && ring_owned(nd->r, nd->id))
+		nd->first_owned = sim->now ? sim->now : 1;
+	if (ret == 1) {
+		ipam_broker_ring_changed(nd->b);
+		btick(sim, i);
 	}
-	nd->req_until = sim->now + REQ_TIMEOUT;
-	if (ring_pick_donor(nd->r, sim->reports, sim->n, rnd(sim), donor)) {
-		nd->req_until = sim->now + 100; /* knows no owner yet: wait for gossip */
-		tick(sim, i, nd->req_until);
-		return;
-	}
-	d = node_of(sim, donor);
-	sim->requests++;
-	send_msg(sim, E_REQ, i, d, 0);
-	tick(sim, i, nd->req_until); /* retry if nothing came */
 }
 
-/* One allocation every 20-50 ms (endpoints attaching) from owned space;
- * ask for space when out of it, or early when running low. */
+static int send_cb(void *arg, const char *to, const struct ipam_msg *m)
+{
+	struct node *nd = arg;
+	uint32_t d = node_of(nd->sim, to);
+
+	if (d == UINT32_MAX)
+		return -ENOENT;
+	send_event(nd->sim, (struct event){.kind = E_MSG,
+					   .src = nd->idx,
+					   .dst = d,
+					   .x = m->ip,
+					   .type = (uint8_t)m->type,
+					   .result = (uint8_t)m->result,
+					   .seq = m->seq});
+	return 0;
+}
+
+static int publish_cb(void *arg, const struct ring_entry *e)
+{
+	struct node *nd = arg;
+
+	nd->last_pub = publish(nd->sim, nd->idx, e);
+	return 0;
+}
+
+/* The agent sends a grant straight to its new owner (gossip to 1,000 nodes
+ * does not fan out to every member at once). */
+static void send_entry_cb(void *arg, const char *to, const struct ring_entry *e)
+{
+	struct node *nd = arg;
+	uint32_t d = node_of(nd->sim, to);
+
+	if (d != UINT32_MAX)
+		send_event(nd->sim,
+			   (struct event){
+				   .kind = E_ENTRY, .src = nd->idx, .dst = d, .x = nd->last_pub});
+}
+
+static void wake_cb(void *arg)
+{
+	struct node *nd = arg;
+
+	if (nd->waiting)
+		tick(nd->sim, nd->idx, nd->sim->now);
+}
+
+/* Members on the other side of a partition are dead in this one's view. */
+static int member_state_cb(void *arg, const char *id)
+{
+	struct node *nd = arg;
+	uint32_t o = node_of(nd->sim, id);
+
+	return o == UINT32_MAX ? -1 : reachable(nd->sim, nd->idx, o);
+}
+
+static bool retired_cb(void *arg, const char *id)
+{
+	return false;
+}
+
+static void reports_cb(void *arg, ipam_broker_report_cb *cb, void *cbarg)
+{
+	struct sim *sim = ((struct node *)arg)->sim;
+
+	for (size_t k = 0; k < sim->n; k++)
+		if (sim->reports[k].free)
+			cb(cbarg, &sim->reports[k]);
+}
+
+static const struct ipam_broker_ops broker_ops = {
+	.send = send_cb,
+	.publish = publish_cb,
+	.send_entry = send_entry_cb,
+	.wake = wake_cb,
+	.member_state = member_state_cb,
+	.retired = retired_cb,
+	.reports = reports_cb,
+};
+
+/* ---- node behaviour ---- */
+
+/* Until the broker wakes the node, or the API's deferral runs out. */
+static void wait(struct sim *sim, uint32_t i)
+{
+	struct node *nd = &sim->nodes[i];
+
+	nd->waiting = true;
+	nd->wait_until = sim->now + DEFER_MS;
+	tick(sim, i, nd->wait_until);
+}
+
+/* A specific address through the broker: leased if owned, else its owner
+ * is asked and the attempt repeated when the broker wakes the node. */
+static void claim_try(struct sim *sim, uint32_t i)
+{
+	struct node *nd = &sim->nodes[i];
+	struct ipam_broker_why_info why;
+	uint32_t ip;
+	int ret = ipam_broker_lease(nd->b, sim->now, &nd->claim_ip, &ip, &why);
+
+	btick(sim, i);
+	if (ret == -EAGAIN) {
+		wait(sim, i);
+		return;
+	}
+	if (ret == 0)
+		sim->claims_ok++;
+	else if (ret == -EHOSTUNREACH && why.why == IPAM_WHY_SILENT)
+		sim->claims_silent++;
+	else if (ret == -EHOSTUNREACH)
+		sim->claims_unreachable++;
+	else if (ret == -EADDRINUSE)
+		sim->claims_leased++;
+	else
+		sim->claims_other++; /* leased here already */
+	nd->claim_ip = 0;
+}
+
+static void claim(struct sim *sim, uint32_t i, uint32_t ip)
+{
+	struct node *nd = &sim->nodes[i];
+
+	if (nd->claim_ip)
+		return; /* one at a time */
+	nd->claim_ip = ip;
+	claim_try(sim, i);
+}
+
+/* One allocation every 20-50 ms (endpoints attaching), through the broker;
+ * a lease that has to wait is tried again when the broker wakes the node
+ * (or the API's deferral runs out), one that fails after the failure hold. */
 static void want(struct sim *sim, uint32_t i)
 {
 	struct node *nd = &sim->nodes[i];
-	uint64_t left;
 	uint32_t ip;
+	int ret;
 
+	if (nd->waiting && sim->now >= nd->wait_until)
+		sim->deferred_out++;
+	nd->waiting = false;
+	if (nd->claim_ip)
+		claim_try(sim, i);
 	if (!nd->want)
 		return;
-	if (ring_alloc(nd->r, &nd->leases, &ip)) {
-		ask_space(sim, i);
+	ret = ipam_broker_lease(nd->b, sim->now, NULL, &ip, NULL);
+	btick(sim, i);
+	if (ret == -EAGAIN) {
+		wait(sim, i);
 		return;
 	}
+	if (ret == -ENOSPC) {
+		sim->no_space++;
+		tick(sim, i, sim->now + IPAM_BROKER_FAIL_HOLD_MS);
+		return;
+	}
+	if (ret)
+		abort();
 	if (!--nd->want) {
 		nd->done_at = sim->now;
 		return;
 	}
-	left = ring_free(nd->r, &nd->leases);
-	if (left < LOW_WATER && left < nd->want)
-		ask_space(sim, i);
 	tick(sim, i, sim->now + rnd_in(sim, 20, 50));
-}
-
-static void got_req(struct sim *sim, const struct event *e)
-{
-	struct node *nd = &sim->nodes[e->dst];
-	struct ring_entry out;
-
-	if (!reachable(sim, e->src, e->dst))
-		return;
-	if (ring_donate(nd->r, &nd->leases, sim->nodes[e->src].id, 0, &out)) {
-		sim->refusals++;
-		send_msg(sim, E_NONE, e->dst, e->src, 0);
-		return;
-	}
-	sim->donations++;
-	send_msg(sim, E_GRANT, e->dst, e->src, publish(sim, e->dst, &out));
-}
-
-static void got_reqip(struct sim *sim, const struct event *e)
-{
-	struct node *nd = &sim->nodes[e->dst];
-	struct ring_entry out;
-
-	if (!reachable(sim, e->src, e->dst))
-		return;
-	if (ring_donate_ip(nd->r, &nd->leases, sim->nodes[e->src].id, e->ip, &out)) {
-		send_msg(sim, E_NONE, e->dst, e->src, 0);
-		return;
-	}
-	send_msg(sim, E_GRANTIP, e->dst, e->src, publish(sim, e->dst, &out));
-}
-
-/* A specific address: lease it if owned, else ask its owner. */
-static void claim(struct sim *sim, uint32_t i, uint32_t ip)
-{
-	struct node *nd = &sim->nodes[i];
-	char owner[RING_ID_MAX];
-	int ret = ring_claim(nd->r, &nd->leases, ip, owner);
-	uint32_t o;
-
-	nd->claim_ip = 0;
-	if (ret == 0) {
-		sim->claims_ok++;
-		return;
-	}
-	if (ret != -EREMOTE)
-		return; /* leased here already, or nobody known: a clear error */
-	o = node_of(sim, owner);
-	if (o == UINT32_MAX || !reachable(sim, i, o)) {
-		sim->claims_unreachable++;
-		return;
-	}
-	nd->claim_ip = ip;
-	send_msg(sim, E_REQIP, i, o, ip);
 }
 
 static bool all_done(const struct sim *sim)
@@ -300,38 +402,34 @@ static void deliver(struct sim *sim, const struct event *e)
 		if (nd->started && e->t == nd->tick_at)
 			want(sim, e->dst);
 		break;
-	case E_REQ:
-		got_req(sim, e);
-		break;
-	case E_REQIP:
-		got_reqip(sim, e);
-		break;
-	case E_GRANT:
+	case E_MSG: {
+		struct ipam_msg m = {
+			.type = e->type, .seq = e->seq, .ip = e->x, .result = e->result};
+
 		if (!reachable(sim, e->src, e->dst))
 			break;
-		merge(sim, e->dst, e->ip);
-		nd->req_until = 0;
-		tick(sim, e->dst, sim->now);
+		memcpy(m.from, sim->nodes[e->src].id, sizeof(m.from));
+		ipam_broker_recv(nd->b, sim->now, &m);
+		btick(sim, e->dst);
 		break;
-	case E_GRANTIP:
-		if (!reachable(sim, e->src, e->dst))
-			break;
-		merge(sim, e->dst, e->ip);
-		if (nd->claim_ip)
-			claim(sim, e->dst, nd->claim_ip);
-		break;
-	case E_NONE:
-		/* A stale report: try another donor soon. */
-		nd->req_until = 0;
-		nd->claim_ip = 0;
-		tick(sim, e->dst, sim->now + rnd_in(sim, 10, 100));
+	}
+	case E_ENTRY:
+		if (reachable(sim, e->src, e->dst))
+			merge(sim, e->dst, e->x);
 		break;
 	case E_GOSSIP:
 		if (!reachable(sim, e->src, e->dst)) {
-			at(sim, sim->now + PARTITION_WAIT, E_GOSSIP, e->src, e->dst, e->ip);
+			at(sim, sim->now + PARTITION_WAIT, E_GOSSIP, e->src, e->dst, e->x);
 			break;
 		}
-		merge(sim, e->dst, e->ip);
+		merge(sim, e->dst, e->x);
+		break;
+	case E_TICK:
+		if (e->t != nd->btick_at)
+			break;
+		nd->btick_at = 0;
+		if (ipam_broker_tick(nd->b, sim->now))
+			btick(sim, e->dst);
 		break;
 	case E_REPORT:
 		for (size_t k = 0; k < sim->n; k++)
@@ -419,6 +517,7 @@ static bool converged(const struct sim *sim)
 
 static void sim_init(struct sim *sim, size_t n, uint32_t net, uint8_t plen, uint64_t seed)
 {
+	struct ipam_broker_config cfg;
 	struct ring_entry e;
 
 	memset(sim, 0, sizeof(*sim));
@@ -442,6 +541,12 @@ static void sim_init(struct sim *sim, size_t n, uint32_t net, uint8_t plen, uint
 		ring_leases_init(&nd->leases);
 		if (ring_leases_add(&nd->leases, sim->gw)) /* the gateway, held out */
 			abort();
+		nd->sim = sim;
+		nd->idx = (uint32_t)i;
+		cfg = (struct ipam_broker_config){
+			.ring = nd->r, .held = &nd->leases, .self = nd->id, .seed = rnd(sim)};
+		if (ipam_broker_create(&nd->b, &cfg, &broker_ops, nd))
+			abort();
 	}
 	/* Node 0 creates the network: one entry, the whole space. */
 	if (ring_init_space(sim->nodes[0].r, &e))
@@ -454,6 +559,7 @@ static void sim_init(struct sim *sim, size_t n, uint32_t net, uint8_t plen, uint
 static void sim_fini(struct sim *sim)
 {
 	for (size_t i = 0; i < sim->n; i++) {
+		ipam_broker_destroy(sim->nodes[i].b);
 		ring_destroy(sim->nodes[i].r);
 		ring_leases_fini(&sim->nodes[i].leases);
 	}
@@ -498,6 +604,25 @@ static void last_times(const struct sim *sim, uint64_t *owned, uint64_t *done, u
 	*wait_mean = sum / (double)sim->n;
 }
 
+/* The brokers' counters, summed. */
+static struct ipam_broker_stats stats_sum(const struct sim *sim)
+{
+	struct ipam_broker_stats sum = {0}, st;
+
+	for (size_t i = 0; i < sim->n; i++) {
+		ipam_broker_stats_get(sim->nodes[i].b, &st);
+		sum.space_asked += st.space_asked;
+		sum.space_granted += st.space_granted;
+		sum.space_none += st.space_none;
+		sum.space_given += st.space_given;
+		sum.ip_asked += st.ip_asked;
+		sum.ip_granted += st.ip_granted;
+		sum.ip_refused += st.ip_refused;
+		sum.ip_given += st.ip_given;
+	}
+	return sum;
+}
+
 /* ---- scenarios ---- */
 
 static void concurrent(size_t n, uint32_t per, uint64_t seed)
@@ -506,6 +631,7 @@ static void concurrent(size_t n, uint32_t per, uint64_t seed)
 	double w = wall();
 	size_t bad, leased;
 	uint64_t t_owned, t_done, wait_max, mid_bad = 0;
+	struct ipam_broker_stats st;
 	double wait_mean;
 
 	sim_init(&sim, n, 0x0a010000u, 16, seed);
@@ -523,9 +649,12 @@ static void concurrent(size_t n, uint32_t per, uint64_t seed)
 	    n, per, (double)t_owned / 1000, (double)t_done / 1000, wall() - w);
 	diag("from a node's start to owning space: mean %.0f ms, max %" PRIu64 " ms", wait_mean,
 	     wait_max);
-	diag("%" PRIu64 " space requests, %" PRIu64 " donations, %" PRIu64
-	     " refused (stale free reports), %" PRIu64 " messages, %" PRIu64 " lost",
-	     sim.requests, sim.donations, sim.refusals, sim.msgs, sim.lost);
+	st = stats_sum(&sim);
+	diag("%llu space requests, %llu donations, %llu refused (stale free reports); %" PRIu64
+	     " leases failed with no donor, %" PRIu64 " waited past the API's %d ms; %" PRIu64
+	     " messages, %" PRIu64 " lost",
+	     st.space_asked, st.space_given, st.space_none, sim.no_space, sim.deferred_out,
+	     DEFER_MS, sim.msgs, sim.lost);
 	run_until(&sim, UINT64_MAX); /* every gossip copy, the late ones too */
 	bad = violations(&sim, &leased);
 	tap(bad == 0 && leased == n * per,
@@ -571,6 +700,9 @@ static void partition(size_t n, uint64_t seed)
 	    "violations; specific addresses: %" PRIu64 " granted, %" PRIu64
 	    " refused as the owner is on the other side",
 	    leased, bad, sim.claims_ok, sim.claims_unreachable);
+	diag("specific addresses also: %" PRIu64 " in use at their owner, %" PRIu64
+	     " owner silent, %" PRIu64 " leased here already",
+	     sim.claims_leased, sim.claims_silent, sim.claims_other);
 	for (size_t i = 0; i < n; i++)
 		sim.nodes[i].group = 0;
 	sim.partitioned = false;
