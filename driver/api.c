@@ -147,7 +147,7 @@ void api_error_errno(struct api_resp *resp, int err, const char *code500, const 
 	api_error(resp, status, code, "%s", msg);
 }
 
-int api_body_check(const json_t *body, const struct api_field *f, size_t n, struct api_resp *resp)
+int api_body_why(const json_t *body, const struct api_field *f, size_t n, char *why, size_t len)
 {
 	static const char *const tname[] = {
 		[JSON_OBJECT] = "an object", [JSON_ARRAY] = "an array",
@@ -162,18 +162,27 @@ int api_body_check(const json_t *body, const struct api_field *f, size_t n, stru
 		if (!v || json_is_null(v)) {
 			if (!f[i].required)
 				continue;
-			api_error(resp, 400, "invalid_argument", "missing field \"%s\"", f[i].key);
+			snprintf(why, len, "missing field \"%s\"", f[i].key);
 			return -EINVAL;
 		}
 		/* Booleans come as two JSON types. */
 		if (json_typeof(v) != f[i].type &&
 		    !(f[i].type == JSON_TRUE && json_is_boolean(v))) {
-			api_error(resp, 400, "invalid_argument", "field \"%s\" must be %s",
-				  f[i].key, tname[f[i].type]);
+			snprintf(why, len, "field \"%s\" must be %s", f[i].key, tname[f[i].type]);
 			return -EINVAL;
 		}
 	}
 	return 0;
+}
+
+int api_body_check(const json_t *body, const struct api_field *f, size_t n, struct api_resp *resp)
+{
+	char why[160];
+	int ret = api_body_why(body, f, n, why, sizeof(why));
+
+	if (ret)
+		api_error(resp, 400, "invalid_argument", "%s", why);
+	return ret;
 }
 
 const char *api_body_str(const json_t *body, const char *key)

@@ -93,12 +93,16 @@ void api_error_errno(struct api_resp *resp, int err, const char *code500, const 
 	__attribute__((format(printf, 4, 5)));
 
 /* A request body's want-table: every listed field's type is checked before
- * any is read (unknown fields are ignored). */
+ * any is read (unknown fields are ignored).  JSON_TRUE stands for either
+ * boolean. */
 struct api_field {
 	const char *key;
 	json_type type;
 	int required;
 };
+/* 0, or -EINVAL with what is wrong in why (for an error of another shape). */
+int api_body_why(const json_t *body, const struct api_field *f, size_t n, char *why, size_t len)
+	__attribute__((warn_unused_result));
 /* 0, or -EINVAL with a 400 "invalid_argument" error in resp. */
 int api_body_check(const json_t *body, const struct api_field *f, size_t n, struct api_resp *resp)
 	__attribute__((warn_unused_result));

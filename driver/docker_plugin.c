@@ -73,6 +73,19 @@ static void dk_lease_err(struct drv_docker *d, const struct api_req *req, struct
 		dk_err(d, resp, "%s", why);
 }
 
+/* The body's want-table check, answered as a Docker error. */
+#define DK_BODY(d, body, resp, f) dk_body(d, body, resp, f, sizeof(f) / sizeof((f)[0]))
+static int dk_body(struct drv_docker *d, const json_t *body, struct api_resp *resp,
+		   const struct api_field *f, size_t n)
+{
+	char why[160];
+
+	if (!api_body_why(body, f, n, why, sizeof(why)))
+		return 0;
+	dk_err(d, resp, "%s", why);
+	return -EINVAL;
+}
+
 static json_t *empty(void)
 {
 	return json_object();
@@ -329,6 +342,12 @@ static int net_opts(struct drv_docker *d, const json_t *opts, struct dk_net *n, 
 
 static void h_create_network(void *arg, const struct api_req *req, struct api_resp *resp)
 {
+	static const struct api_field fields[] = {
+		{"NetworkID", JSON_STRING, 0},
+		{"IPv4Data", JSON_ARRAY, 0},
+		{"IPv6Data", JSON_ARRAY, 0},
+		{"Options", JSON_OBJECT, 0},
+	};
 	struct drv_docker *d = dk(arg);
 	const char *id = dk_jstr(req->body, "NetworkID"), *pool, *gw;
 	const json_t *v4 = json_object_get(req->body, "IPv4Data"), *v6;
@@ -337,6 +356,8 @@ static void h_create_network(void *arg, const struct api_req *req, struct api_re
 	struct dk_net n = {0};
 	size_t nnets;
 
+	if (DK_BODY(d, req->body, resp, fields))
+		return;
 	if (!dk_id_ok(id)) {
 		dk_err(d, resp, "CreateNetwork without a valid NetworkID");
 		return;
@@ -409,6 +430,9 @@ static void h_create_network(void *arg, const struct api_req *req, struct api_re
 
 static void h_delete_network(void *arg, const struct api_req *req, struct api_resp *resp)
 {
+	static const struct api_field fields[] = {
+		{"NetworkID", JSON_STRING, 0},
+	};
 	struct drv_docker *d = dk(arg);
 	const char *id = dk_jstr(req->body, "NetworkID");
 	struct dk_net *n = id ? dk_net_find(d, id) : NULL;
@@ -416,6 +440,8 @@ static void h_delete_network(void *arg, const struct api_req *req, struct api_re
 	char err[256];
 	int shared = 0;
 
+	if (DK_BODY(d, req->body, resp, fields))
+		return;
 	if (!n) {
 		resp->body = empty(); /* nothing of ours: already gone */
 		return;
@@ -465,6 +491,16 @@ static int docker_leased(struct drv_docker *d, const char *net, struct in_addr i
 
 static void h_create_endpoint(void *arg, const struct api_req *req, struct api_resp *resp)
 {
+	static const struct api_field fields[] = {
+		{"NetworkID", JSON_STRING, 0},
+		{"EndpointID", JSON_STRING, 0},
+		{"Interface", JSON_OBJECT, 0},
+	};
+	static const struct api_field itf_fields[] = {
+		{"Address", JSON_STRING, 0},
+		{"MacAddress", JSON_STRING, 0},
+		{"AddressIPv6", JSON_STRING, 0},
+	};
 	struct drv_docker *d = dk(arg);
 	const char *netid = dk_jstr(req->body, "NetworkID"),
 		   *epid = dk_jstr(req->body, "EndpointID");
@@ -476,6 +512,8 @@ static void h_create_endpoint(void *arg, const struct api_req *req, struct api_r
 	char ip[ADDR_IP4_STRLEN], macs[ADDR_MAC_STRLEN];
 	int chose_mac = 0;
 
+	if (DK_BODY(d, req->body, resp, fields) || DK_BODY(d, itf, resp, itf_fields))
+		return;
 	if (!dk_id_ok(epid)) {
 		dk_err(d, resp, "CreateEndpoint without a valid EndpointID");
 		return;
@@ -551,10 +589,15 @@ static void h_create_endpoint(void *arg, const struct api_req *req, struct api_r
 
 static void h_delete_endpoint(void *arg, const struct api_req *req, struct api_resp *resp)
 {
+	static const struct api_field fields[] = {
+		{"EndpointID", JSON_STRING, 0},
+	};
 	struct drv_docker *d = dk(arg);
 	const char *epid = dk_jstr(req->body, "EndpointID");
 	struct dk_ep *e = epid ? dk_ep_find(d, epid) : NULL;
 
+	if (DK_BODY(d, req->body, resp, fields))
+		return;
 	/* Unknown: dockerd cleans up endpoints of dead containers at start. */
 	if (e)
 		dk_ep_drop(d, e);
@@ -563,6 +606,10 @@ static void h_delete_endpoint(void *arg, const struct api_req *req, struct api_r
 
 static void h_join(void *arg, const struct api_req *req, struct api_resp *resp)
 {
+	static const struct api_field fields[] = {
+		{"NetworkID", JSON_STRING, 0},
+		{"EndpointID", JSON_STRING, 0},
+	};
 	struct drv_docker *d = dk(arg);
 	const char *epid = dk_jstr(req->body, "EndpointID"),
 		   *netid = dk_jstr(req->body, "NetworkID");
@@ -573,6 +620,8 @@ static void h_join(void *arg, const struct api_req *req, struct api_resp *resp)
 	uint8_t rnd[VX_EP_ID_LEN / 2];
 	char err[256];
 
+	if (DK_BODY(d, req->body, resp, fields))
+		return;
 	if (!e || !netid || strcmp(e->net, netid)) {
 		dk_err(d, resp,
 		       "unknown endpoint %.12s in network %.12s: vxmesh has no record of it; "
@@ -617,10 +666,15 @@ static void h_join(void *arg, const struct api_req *req, struct api_resp *resp)
 
 static void h_leave(void *arg, const struct api_req *req, struct api_resp *resp)
 {
+	static const struct api_field fields[] = {
+		{"EndpointID", JSON_STRING, 0},
+	};
 	struct drv_docker *d = dk(arg);
 	const char *epid = dk_jstr(req->body, "EndpointID");
 	struct dk_ep *e = epid ? dk_ep_find(d, epid) : NULL;
 
+	if (DK_BODY(d, req->body, resp, fields))
+		return;
 	if (e) {
 		dk_leave(d, e);
 		dk_ep_save(d, e);
@@ -630,11 +684,16 @@ static void h_leave(void *arg, const struct api_req *req, struct api_resp *resp)
 
 static void h_oper_info(void *arg, const struct api_req *req, struct api_resp *resp)
 {
+	static const struct api_field fields[] = {
+		{"EndpointID", JSON_STRING, 0},
+	};
 	struct drv_docker *d = dk(arg);
 	const char *epid = dk_jstr(req->body, "EndpointID");
 	struct dk_ep *e = epid ? dk_ep_find(d, epid) : NULL;
 	struct dk_net *n = e ? dk_net_find(d, e->net) : NULL;
 
+	if (DK_BODY(d, req->body, resp, fields))
+		return;
 	if (!e) {
 		dk_err(d, resp,
 		       "unknown endpoint %.12s: vxmesh has no record of it; remove the container "
@@ -661,12 +720,20 @@ static void h_spaces(void *arg, const struct api_req *req, struct api_resp *resp
 
 static void h_request_pool(void *arg, const struct api_req *req, struct api_resp *resp)
 {
+	static const struct api_field fields[] = {
+		{"Pool", JSON_STRING, 0},
+		{"SubPool", JSON_STRING, 0},
+		{"V6", JSON_TRUE, 0},
+		{"Options", JSON_OBJECT, 0},
+	};
 	struct drv_docker *d = dk(arg);
 	const char *pool = dk_jstr(req->body, "Pool"), *sub = dk_jstr(req->body, "SubPool");
 	char id[ADDR_PREFIX_STRLEN + 16], s[ADDR_PREFIX_STRLEN], gw[ADDR_PREFIX_STRLEN + 4];
 	struct dk_pool p = {0}, *have;
 	const struct drv_net *an;
 
+	if (DK_BODY(d, req->body, resp, fields))
+		return;
 	if (json_is_true(json_object_get(req->body, "V6"))) {
 		dk_err(d, resp, "IPv6 is not supported; create the network without --ipv6");
 		return;
@@ -732,10 +799,15 @@ static void h_request_pool(void *arg, const struct api_req *req, struct api_resp
 
 static void h_release_pool(void *arg, const struct api_req *req, struct api_resp *resp)
 {
+	static const struct api_field fields[] = {
+		{"PoolID", JSON_STRING, 0},
+	};
 	struct drv_docker *d = dk(arg);
 	const char *id = dk_jstr(req->body, "PoolID");
 	struct dk_pool *p = id ? dk_pool_find(d, id) : NULL;
 
+	if (DK_BODY(d, req->body, resp, fields))
+		return;
 	if (p && p->refs > 1) {
 		p->refs--;
 		dk_pool_save(d, p);
@@ -748,6 +820,11 @@ static void h_release_pool(void *arg, const struct api_req *req, struct api_resp
 
 static void h_request_address(void *arg, const struct api_req *req, struct api_resp *resp)
 {
+	static const struct api_field fields[] = {
+		{"PoolID", JSON_STRING, 0},
+		{"Address", JSON_STRING, 0},
+		{"Options", JSON_OBJECT, 0},
+	};
 	struct drv_docker *d = dk(arg);
 	const char *id = dk_jstr(req->body, "PoolID"), *addr = dk_jstr(req->body, "Address");
 	const char *type = dk_jstr(json_object_get(req->body, "Options"), "RequestAddressType");
@@ -757,6 +834,8 @@ static void h_request_address(void *arg, const struct api_req *req, struct api_r
 	char out[ADDR_PREFIX_STRLEN + 4], why[512];
 	int ret;
 
+	if (DK_BODY(d, req->body, resp, fields))
+		return;
 	if (!p) {
 		dk_err(d, resp,
 		       "unknown pool %s: vxmesh has no record of it; remove the network and create "
@@ -817,6 +896,10 @@ static void h_request_address(void *arg, const struct api_req *req, struct api_r
 
 static void h_release_address(void *arg, const struct api_req *req, struct api_resp *resp)
 {
+	static const struct api_field fields[] = {
+		{"PoolID", JSON_STRING, 0},
+		{"Address", JSON_STRING, 0},
+	};
 	struct drv_docker *d = dk(arg);
 	const char *id = dk_jstr(req->body, "PoolID"), *addr = dk_jstr(req->body, "Address");
 	struct dk_pool *p = id ? dk_pool_find(d, id) : NULL;
@@ -825,6 +908,8 @@ static void h_release_address(void *arg, const struct api_req *req, struct api_r
 	struct in_addr ip;
 	size_t neps;
 
+	if (DK_BODY(d, req->body, resp, fields))
+		return;
 	resp->body = empty();
 	if (!p || !addr || addr_parse_ip4(addr, &ip) || ip.s_addr == p->gw.s_addr)
 		return;
