@@ -5,12 +5,12 @@
  * garbage for dotted quads; prefix lengths and ports are parsed by hand so
  * that "10.0.0.0/024" or "1.2.3.4:+80" are refused too.
  */
+#include "common/addr.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-
-#include "common/addr.h"
 
 static int parse_uint(const char *s, size_t len, unsigned max, unsigned *out)
 {

@@ -2,10 +2,10 @@
 /*
  * errmsg: one helper instead of a copy per module.
  */
+#include "common/errmsg.h"
+
 #include <stdarg.h>
 #include <stdio.h>
-
-#include "common/errmsg.h"
 
 void errmsg_set(char *buf, size_t len, const char *fmt, ...)
 {

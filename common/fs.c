@@ -3,12 +3,12 @@
  * fs: mkdir -p.  Works on a private copy of the path, cutting it at each
  * component boundary in turn, so there is no length limit of our own.
  */
+#include "common/fs.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-
-#include "common/fs.h"
 
 /* mkdir that accepts an existing directory (or a symlink to one). */
 static int mkdir_one(const char *dir, mode_t mode)

@@ -5,12 +5,12 @@
  * The bounded msgpack reader described in common/mpread.h.  Pure: it reads
  * only the caller's buffer and keeps no state beyond the cursor.
  */
+#include "common/mpread.h"
+
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
-
-#include "common/mpread.h"
 
 void mpr_init(struct mpr *r, const uint8_t *buf, size_t len)
 {

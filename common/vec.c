@@ -2,12 +2,12 @@
 /*
  * vec: the one growth policy for our arrays (double, from VEC_MIN_CAP).
  */
+#include "common/vec.h"
+
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "common/vec.h"
 
 int vec_grow(void **arr, size_t *cap, size_t need, size_t elem)
 {

@@ -207,7 +207,7 @@ static int agent_serve(struct agent *a)
 	int n, ret;
 
 	a->routes = (struct drv_routes){
-		.core = a->core, .al = a->al, .dp = a->dp, .cfg = &a->cfg, .started = time(NULL)};
+		.core = a->core, .al = a->al, .cfg = &a->cfg, .started = time(NULL)};
 	a->routes.reports[a->routes.nreports++] = (struct drv_report){
 		.status = drv_cluster_status, .metrics = drv_cluster_metrics, .arg = a->cl};
 	if ((ret = fs_mkdir_parent(a->cfg.socket, 0755))) {

@@ -14,6 +14,8 @@
  * only noticed after the resume; the request state lives until MHD reports
  * completion, whichever way it ends.
  */
+#include "driver/api.h"
+
 #include <errno.h>
 #include <microhttpd.h>
 #include <stdarg.h>
@@ -28,7 +30,6 @@
 
 #include "common/log.h"
 #include "common/reactor.h"
-#include "driver/api.h"
 
 #define CT_JSON	  "application/json"
 #define CT_DOCKER "application/vnd.docker.plugins.v1.1+json"

@@ -22,8 +22,6 @@
 #include "driver/cluster.h"
 
 #include <errno.h>
-#include <ifaddrs.h>
-#include <net/if.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1046,37 +1044,6 @@ static int keys_open(struct drv_cluster *cl, struct drv_config *cfg, uint16_t bi
 	return 0;
 }
 
-/* The first IPv4 address of the default route's link, or of any
- * non-loopback link. */
-static int pick_address(struct in_addr *out)
-{
-	struct ifaddrs *ifs, *i;
-	char want[IF_NAMESIZE] = "";
-	struct vx_nl *nl;
-	unsigned mtu;
-	int ifindex = 0, found = 0;
-
-	if (vx_nl_open(&nl) == 0) {
-		if (vx_nl_ops.underlay_get(nl, (struct in_addr){0}, &ifindex, &mtu) == 0)
-			if_indextoname((unsigned)ifindex, want);
-		vx_nl_close(nl);
-	}
-	if (getifaddrs(&ifs))
-		return -errno;
-	for (int pass = 0; pass < 2 && !found; pass++)
-		for (i = ifs; i && !found; i = i->ifa_next) {
-			if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET ||
-			    (i->ifa_flags & IFF_LOOPBACK))
-				continue;
-			if (pass == 0 && strcmp(i->ifa_name, want))
-				continue;
-			*out = ((struct sockaddr_in *)(void *)i->ifa_addr)->sin_addr;
-			found = 1;
-		}
-	freeifaddrs(ifs);
-	return found ? 0 : -EADDRNOTAVAIL;
-}
-
 /* Addresses: bind, advertise (what others dial), VTEP (where VXLAN goes). */
 static int addrs_open(struct drv_cluster *cl, const struct drv_config *cfg,
 		      struct in_addr bind_addr, uint16_t bind_port)
@@ -1090,7 +1057,7 @@ static int addrs_open(struct drv_cluster *cl, const struct drv_config *cfg,
 	} else if (bind_addr.s_addr) {
 		cl->adv_addr = bind_addr;
 		cl->adv_port = bind_port;
-	} else if (pick_address(&cl->adv_addr)) {
+	} else if (drv_core_host_addr(cl->core, &cl->adv_addr)) {
 		log_err("no IPv4 address to advertise for gossip; use --advertise ADDR");
 		return -EADDRNOTAVAIL;
 	} else {

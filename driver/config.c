@@ -2,6 +2,8 @@
 /*
  * config: the option table and its two readers (argv and config file).
  */
+#include "driver/config.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -11,7 +13,6 @@
 #include "common/addr.h"
 #include "common/log.h"
 #include "common/paths.h"
-#include "driver/config.h"
 
 enum opt_type { OPT_STR, OPT_UINT, OPT_BOOL, OPT_LEVEL, OPT_ADDR };
 

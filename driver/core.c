@@ -7,6 +7,8 @@
 #include "driver/core.h"
 
 #include <errno.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,6 +129,16 @@ void drv_core_stats(const struct drv_core *c, struct drv_core_stats *st)
 	st->remotes = c->ninstalled;
 }
 
+void drv_core_dp_stats(const struct drv_core *c, struct vx_dp_stats *st)
+{
+	vx_dp_stats_get(c->dp, st);
+}
+
+int drv_core_fdb_report(struct drv_core *c, uint32_t vni, vx_fdb_row_cb cb, void *arg)
+{
+	return vx_dp_fdb_report(c->dp, vni, cb, arg);
+}
+
 /* ---- lookups and rules ---- */
 
 const struct drv_net *drv_core_nets(const struct drv_core *c, size_t *n)
@@ -185,6 +197,31 @@ size_t drv_core_net_ep_count(const struct drv_core *c, const char *net)
 }
 
 /* ---- datapath specs ---- */
+
+int drv_core_host_addr(struct drv_core *c, struct in_addr *out)
+{
+	struct ifaddrs *ifs, *i;
+	char want[IF_NAMESIZE] = "";
+	unsigned mtu;
+	int ifindex = 0, found = 0;
+
+	if (c->cfg.ko->underlay_get(c->cfg.ko_ctx, (struct in_addr){0}, &ifindex, &mtu) == 0)
+		if_indextoname((unsigned)ifindex, want);
+	if (getifaddrs(&ifs))
+		return -errno;
+	for (int pass = 0; pass < 2 && !found; pass++)
+		for (i = ifs; i && !found; i = i->ifa_next) {
+			if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET ||
+			    (i->ifa_flags & IFF_LOOPBACK))
+				continue;
+			if (pass == 0 && strcmp(i->ifa_name, want))
+				continue;
+			*out = ((struct sockaddr_in *)(void *)i->ifa_addr)->sin_addr;
+			found = 1;
+		}
+	freeifaddrs(ifs);
+	return found ? 0 : -EADDRNOTAVAIL;
+}
 
 static void net_spec(const struct drv_core *c, const struct drv_net *n, struct vx_net_spec *s)
 {

@@ -37,6 +37,7 @@
 #include <stdint.h>
 
 #include "driver/state.h"
+#include "vxlan/vxlan.h"
 
 struct addr_prefix;
 struct drv_alloc;
@@ -126,6 +127,10 @@ void drv_core_reconcile(struct drv_core *c);
 const struct drv_node_rec *drv_core_node(const struct drv_core *c);
 struct in_addr drv_core_vtep(const struct drv_core *c);
 void drv_core_stats(const struct drv_core *c, struct drv_core_stats *st);
+/* This host's address for others to reach: the first IPv4 address of the
+ * default route's link, else of any non-loopback link.  0 or
+ * -EADDRNOTAVAIL. */
+int drv_core_host_addr(struct drv_core *c, struct in_addr *out) __attribute__((warn_unused_result));
 
 /* Lookups; the pointers are valid until the next change of the tables. */
 const struct drv_net *drv_core_nets(const struct drv_core *c, size_t *n);
@@ -194,8 +199,10 @@ int drv_core_ep_remove(struct drv_core *c, const char *id, int release);
  * in the datapath (diffed against what is installed).  0 or -ENOMEM. */
 int drv_core_remotes_set(struct drv_core *c, const struct drv_remote *want, size_t n);
 
-/* JSON views, shared by the control API and the Docker plugin. */
-json_t *drv_core_net_json(const struct drv_core *c, const struct drv_net *n);
-json_t *drv_core_ep_json(const struct drv_core *c, const struct drv_ep *e);
+/* The datapath's view, read-only: its counters, and what the kernel's FDB
+ * and neighbour tables of our devices hold and why (vni 0 = every network;
+ * dumps the kernel; 0 or -errno). */
+void drv_core_dp_stats(const struct drv_core *c, struct vx_dp_stats *st);
+int drv_core_fdb_report(struct drv_core *c, uint32_t vni, vx_fdb_row_cb cb, void *arg);
 
 #endif

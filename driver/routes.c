@@ -454,7 +454,7 @@ static void h_fdb(void *arg, const struct api_req *req, struct api_resp *resp)
 		vni = n->rec.vni;
 	}
 	c.arr = json_array();
-	ret = vx_dp_fdb_report(r->dp, vni, fdb_row_cb, &c);
+	ret = drv_core_fdb_report(r->core, vni, fdb_row_cb, &c);
 	if (ret) {
 		json_decref(c.arr);
 		api_error(resp, 500, "kernel", "cannot read the FDB: %s", strerror(-ret));
@@ -469,7 +469,7 @@ static json_t *reconcile_json(struct drv_routes *r)
 	struct vx_dp_stats st;
 
 	drv_core_stats(r->core, &cs);
-	vx_dp_stats_get(r->dp, &st);
+	drv_core_dp_stats(r->core, &st);
 	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:o}", "interval_ms",
 			 (json_int_t)r->cfg->reconcile_ms, "runs", (json_int_t)st.runs, "created",
 			 (json_int_t)st.created, "removed", (json_int_t)st.removed, "repaired",
@@ -519,7 +519,7 @@ static void metrics_core(struct drv_routes *r, FILE *f)
 	const struct drv_ep *eps;
 
 	drv_core_stats(r->core, &cs);
-	vx_dp_stats_get(r->dp, &st);
+	drv_core_dp_stats(r->core, &st);
 	drv_core_nets(r->core, &nnets);
 	eps = drv_core_eps(r->core, &neps);
 	for (size_t i = 0; i < neps; i++)

@@ -18,7 +18,6 @@ struct drv_alloc;
 struct drv_api;
 struct drv_config;
 struct drv_core;
-struct vx_dp;
 
 #define DRV_REPORTS_MAX 4
 
@@ -33,7 +32,6 @@ struct drv_report {
 struct drv_routes {
 	struct drv_core *core;
 	struct drv_alloc *al;
-	struct vx_dp *dp;
 	const struct drv_config *cfg;
 	struct drv_api *api; /* for its request counters; NULL until served */
 	time_t started;

@@ -10,6 +10,8 @@
  * Values are always bound, never formatted into SQL.  Statements are prepared
  * on first use and cached for the life of the handle.
  */
+#include "driver/state.h"
+
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
@@ -25,8 +27,6 @@
 #include <unistd.h>
 
 #include <sqlite3.h>
-
-#include "driver/state.h"
 
 #define BUSY_TIMEOUT_MS 5000
 

@@ -23,6 +23,8 @@
  * Decoding uses the bounded msgpack reader of common/mpread.h: every count
  * and length is checked against the bytes left before anything is read.
  */
+#include "ipam/ring.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <stdbool.h>
@@ -36,7 +38,6 @@
 #include "common/addr.h"
 #include "common/mpread.h"
 #include "ipam/ipam.h"
-#include "ipam/ring.h"
 
 /* Clocks stay below 2^63, as gossip/table.c's: SQLite integers, no wrap. */
 #define CLOCK_LIMIT (UINT64_C(1) << 63)
