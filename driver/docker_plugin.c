@@ -73,6 +73,11 @@ static void dk_lease_err(struct drv_docker *d, const struct api_req *req, struct
 		dk_err(d, resp, "%s", why);
 }
 
+/* The want-table of calls that name one endpoint. */
+static const struct api_field endpoint_fields[] = {
+	{"EndpointID", JSON_STRING, 0},
+};
+
 /* The body's want-table check, answered as a Docker error. */
 #define DK_BODY(d, body, resp, f) dk_body(d, body, resp, f, sizeof(f) / sizeof((f)[0]))
 static int dk_body(struct drv_docker *d, const json_t *body, struct api_resp *resp,
@@ -589,14 +594,11 @@ static void h_create_endpoint(void *arg, const struct api_req *req, struct api_r
 
 static void h_delete_endpoint(void *arg, const struct api_req *req, struct api_resp *resp)
 {
-	static const struct api_field fields[] = {
-		{"EndpointID", JSON_STRING, 0},
-	};
 	struct drv_docker *d = dk(arg);
 	const char *epid = dk_jstr(req->body, "EndpointID");
 	struct dk_ep *e = epid ? dk_ep_find(d, epid) : NULL;
 
-	if (DK_BODY(d, req->body, resp, fields))
+	if (DK_BODY(d, req->body, resp, endpoint_fields))
 		return;
 	/* Unknown: dockerd cleans up endpoints of dead containers at start. */
 	if (e)
@@ -666,14 +668,11 @@ static void h_join(void *arg, const struct api_req *req, struct api_resp *resp)
 
 static void h_leave(void *arg, const struct api_req *req, struct api_resp *resp)
 {
-	static const struct api_field fields[] = {
-		{"EndpointID", JSON_STRING, 0},
-	};
 	struct drv_docker *d = dk(arg);
 	const char *epid = dk_jstr(req->body, "EndpointID");
 	struct dk_ep *e = epid ? dk_ep_find(d, epid) : NULL;
 
-	if (DK_BODY(d, req->body, resp, fields))
+	if (DK_BODY(d, req->body, resp, endpoint_fields))
 		return;
 	if (e) {
 		dk_leave(d, e);
@@ -684,15 +683,12 @@ static void h_leave(void *arg, const struct api_req *req, struct api_resp *resp)
 
 static void h_oper_info(void *arg, const struct api_req *req, struct api_resp *resp)
 {
-	static const struct api_field fields[] = {
-		{"EndpointID", JSON_STRING, 0},
-	};
 	struct drv_docker *d = dk(arg);
 	const char *epid = dk_jstr(req->body, "EndpointID");
 	struct dk_ep *e = epid ? dk_ep_find(d, epid) : NULL;
 	struct dk_net *n = e ? dk_net_find(d, e->net) : NULL;
 
-	if (DK_BODY(d, req->body, resp, fields))
+	if (DK_BODY(d, req->body, resp, endpoint_fields))
 		return;
 	if (!e) {
 		dk_err(d, resp,
