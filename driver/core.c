@@ -305,6 +305,10 @@ static int net_add(struct drv_core *c, const struct drv_net_rec *rec, int notify
 	int ret;
 
 	ret = drv_alloc_net_open(c->al, &n.rec, &n.an);
+	if (ret == -EEXIST) {
+		snprintf(why, len, "network \"%s\" already exists", rec->name);
+		return -EEXIST;
+	}
 	if (ret) {
 		snprintf(why, len, "network %s: %s", rec->name, ipam_strerror(ret));
 		return -EINVAL;
