@@ -606,8 +606,13 @@ static int ep_insert(struct drv_core *c, struct drv_net *n, const struct drv_ep_
 	}
 	if ((lease && (ret = drv_state_lease_insert(c->st, &l))) ||
 	    (ret = drv_state_ep_insert(c->st, &e.rec))) {
+		drv_state_rollback(c->st);
+		if (ret == -EEXIST) {
+			snprintf(why, len, "endpoint %s already exists", rec->id);
+			return -EEXIST;
+		}
 		snprintf(why, len, "state database: %s", strerror(-ret));
-		goto err_rollback;
+		return -EIO;
 	}
 	ep_spec(n, &e.rec, &spec);
 	ret = vx_dp_ep_put(c->dp, &spec, why, len);
