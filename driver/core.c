@@ -366,9 +366,9 @@ int drv_core_net_add(struct drv_core *c, const struct drv_net_rec *rec, char *wh
 	return net_add(c, rec, 1, why, len);
 }
 
-/* Remove a network without local endpoints here; destroyed tells the
- * hooks whether it goes cluster-wide. */
-static int net_drop(struct drv_core *c, const char *name_in, int destroyed)
+/* Remove a network without local endpoints here; notify: run net_removed,
+ * destroyed telling the hooks whether it goes cluster-wide. */
+static int net_drop(struct drv_core *c, const char *name_in, int notify, int destroyed)
 {
 	struct drv_net *n = net_find(c, name_in);
 	char name[VX_NET_NAME_MAX];
@@ -391,13 +391,14 @@ static int net_drop(struct drv_core *c, const char *name_in, int destroyed)
 	snprintf(name, sizeof(name), "%s", n->rec.name);
 	drv_alloc_net_close(c->al, n->an);
 	*n = c->nets[--c->nnets];
-	HOOKS(c, net_removed, name, destroyed);
+	if (notify)
+		HOOKS(c, net_removed, name, destroyed);
 	return 0;
 }
 
 int drv_core_net_remove(struct drv_core *c, const char *name)
 {
-	return net_drop(c, name, 0);
+	return net_drop(c, name, 1, 0);
 }
 
 int drv_core_net_create(struct drv_core *c, struct drv_net_rec *rec, char *why, size_t len)
@@ -440,7 +441,7 @@ int drv_core_net_create(struct drv_core *c, struct drv_net_rec *rec, char *why, 
 	if ((ret = drv_alloc_net_init_space(c->al, net_find(c, rec->name)->an))) {
 		snprintf(why, len, "network %s: cannot record its address space: %s", rec->name,
 			 strerror(-ret));
-		net_drop(c, rec->name, 0);
+		net_drop(c, rec->name, 0, 0); /* never announced */
 		return -EIO;
 	}
 	HOOKS(c, net_added, net_find(c, rec->name), 1);
@@ -466,7 +467,7 @@ int drv_core_net_destroy(struct drv_core *c, const char *name, char *why, size_t
 	if (VETO(c, net_destroy_check, why, len, n->rec.name))
 		return -EBUSY;
 	/* Removed here first: a failure must not delete it cluster-wide. */
-	ret = net_drop(c, n->rec.name, 1);
+	ret = net_drop(c, n->rec.name, 1, 1);
 	if (ret) {
 		snprintf(why, len, "state database: %s", strerror(-ret));
 		return -EIO;
