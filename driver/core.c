@@ -366,6 +366,15 @@ int drv_core_net_add(struct drv_core *c, const struct drv_net_rec *rec, char *wh
 	return net_add(c, rec, 1, why, len);
 }
 
+static void remotes_forget(struct drv_core *c, uint32_t vni)
+{
+	for (size_t i = 0; i < c->ninstalled;)
+		if (c->installed[i].vni == vni)
+			c->installed[i] = c->installed[--c->ninstalled];
+		else
+			i++;
+}
+
 /* Remove a network without local endpoints here; notify: run net_removed,
  * destroyed telling the hooks whether it goes cluster-wide. */
 static int net_drop(struct drv_core *c, const char *name_in, int notify, int destroyed)
@@ -386,6 +395,10 @@ static int net_drop(struct drv_core *c, const char *name_in, int notify, int des
 		if (ret)
 			log_warn("network %s: kernel cleanup: %s (the reconciler retries)",
 				 n->rec.name, strerror(-ret));
+		/* The datapath forgot the network's remote entries: so do we, or
+		 * the next remotes_set() would not put them in again. */
+		if (ret != -ENOENT && ret != -EBUSY)
+			remotes_forget(c, n->rec.vni);
 	}
 	log_info("network removed name=%s vni=%u", n->rec.name, n->rec.vni);
 	snprintf(name, sizeof(name), "%s", n->rec.name);
