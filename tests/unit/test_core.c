@@ -960,12 +960,20 @@ Test(core, reserved_addresses_are_never_leased)
 	blue();
 	cr_assert_eq(drv_core_reserve(w.c, "nope", ip4("10.20.0.5")), -ENOENT);
 	cr_assert_eq(drv_core_reserve(w.c, "blue", ip4("10.20.0.5")), 0);
-	cr_assert_neq(lease("blue", "10.20.0.5", "docker", NULL), 0);
+	cr_assert_eq(lease("blue", "10.20.0.5", "docker", NULL), -EADDRNOTAVAIL);
 	cr_assert_eq(lease_rows("blue"), 0);
 	cr_assert_eq(drv_core_reserve(w.c, "blue", ip4("10.21.0.5")), -EDOM);
 }
 
 /* ---- remote endpoints ---- */
+
+static const uint8_t *mac_of(uint8_t last)
+{
+	static uint8_t m[6];
+
+	memcpy(m, (uint8_t[6]){0x02, 0x00, 0x00, 0x00, 0x00, last}, 6);
+	return m;
+}
 
 static struct drv_remote remote(const char *ip, uint8_t mac, const char *vtep, int live)
 {
@@ -973,7 +981,7 @@ static struct drv_remote remote(const char *ip, uint8_t mac, const char *vtep, i
 
 	snprintf(r.net, sizeof(r.net), "blue");
 	r.ip = ip4(ip);
-	memcpy(r.mac, (uint8_t[6]){0x02, 0x00, 0x00, 0x00, 0x00, mac}, 6);
+	memcpy(r.mac, mac_of(mac), 6);
 	r.vtep = ip4(vtep);
 	return r;
 }
@@ -984,14 +992,6 @@ static int vxix(void)
 
 	cr_assert_not_null(l);
 	return l->ifindex;
-}
-
-static const uint8_t *mac_of(uint8_t last)
-{
-	static uint8_t m[6];
-
-	memcpy(m, (uint8_t[6]){0x02, 0x00, 0x00, 0x00, 0x00, last}, 6);
-	return m;
 }
 
 static struct drv_core_stats stats(void)
