@@ -904,7 +904,7 @@ int drv_core_load(struct drv_core *c)
 		if ((ret = net_load(c, &nets[i])))
 			goto out;
 	for (size_t i = 0; i < ne; i++) {
-		c->eps[c->neps].rec = eps[i];
+		c->eps[c->neps] = (struct drv_ep){.rec = eps[i]};
 		ep_apply(c, &c->eps[c->neps]);
 		c->neps++;
 	}
