@@ -634,6 +634,18 @@ Test(core, network_from_outside_is_added_with_created_zero)
 	cr_assert_eq(lease("red", NULL, "docker", &got), 0, "a ring-less pool leases locally");
 }
 
+Test(core, network_with_its_own_mtu_keeps_it)
+{
+	struct drv_net_rec r = net_rec("jumbo", 400, "10.40.0.0/24", NULL);
+	char why[256] = "";
+
+	r.mtu = 8950;
+	cr_assert_eq(drv_core_net_create(w.c, &r, why, sizeof(why)), 0, "%s", why);
+	cr_assert_eq(drv_core_net_find(w.c, "jumbo")->mtu, 8950);
+	cr_assert_eq(fk_link(&w.k, "vxmv400")->mtu, 8950);
+	cr_assert_eq(fk_link(&w.k, "vxmb400")->mtu, 8950);
+}
+
 Test(core, network_from_outside_is_refused_like_a_created_one)
 {
 	static const struct net_refusal cases[] = {
@@ -1049,6 +1061,23 @@ Test(core, live_remotes_are_installed_replaced_withdrawn_and_freed)
 	cr_assert_eq(stats().addr_conflicts, 0);
 }
 
+Test(core, remote_the_kernel_refuses_is_held_and_tried_again_on_the_next_set)
+{
+	struct drv_remote r = remote("10.20.0.50", 0x51, "198.51.100.2", 1);
+
+	blue();
+	w.k.fail[FK_FDB_REPLACE] = -ENOBUFS;
+	cr_assert_eq(drv_core_remotes_set(w.c, &r, 1), 0);
+	cr_assert_null(fk_fdb(&w.k, vxix(), mac_of(0x51)));
+	cr_assert_eq(stats().remotes, 0, "not counted as installed");
+	cr_assert_eq(lease("blue", "10.20.0.50", "docker", NULL), -EADDRINUSE, "held all the same");
+	w.k.fail[FK_FDB_REPLACE] = 0;
+	cr_assert_eq(drv_core_remotes_set(w.c, &r, 1), 0);
+	cr_assert_not_null(fk_fdb(&w.k, vxix(), mac_of(0x51)));
+	cr_assert_not_null(fk_neigh(&w.k, vxix(), ip4("10.20.0.50")));
+	cr_assert_eq(stats().remotes, 1);
+}
+
 Test(core, remote_with_a_locally_leased_address_is_a_conflict_that_frees_nothing)
 {
 	struct drv_remote r = remote("10.20.0.60", 0x61, "198.51.100.3", 1);
@@ -1179,6 +1208,40 @@ Test(core, endpoint_whose_netns_vanished_stays_with_status_enoent)
 	cr_assert_eq(e->status, 0);
 	cr_assert(e->in_dp);
 	cr_assert_not_null(fk_peer(&w.k, NS2, "eth0"));
+}
+
+Test(core, network_the_kernel_refuses_at_start_is_put_in_by_a_later_reconcile)
+{
+	struct in_addr a1, a2, d;
+	const struct drv_net *n;
+	const struct drv_ep *e;
+
+	restart_world(&a1, &a2, &d);
+	/* A reboot: the kernel forgot everything, then refuses bridges. */
+	fk_init(&w.k);
+	fk_netns_add(&w.k, NS1);
+	fk_netns_add(&w.k, NS2);
+	w.k.fail[FK_BRIDGE_ADD] = -ENOBUFS;
+	restart();
+	n = drv_core_net_find(w.c, "blue");
+	cr_assert_not_null(n, "kept from the state database");
+	cr_assert_not(n->in_dp);
+	cr_assert(n->err[0]);
+	e = drv_core_ep_find(w.c, EP1);
+	cr_assert_not_null(e);
+	cr_assert_eq(e->status, -ENETDOWN);
+	cr_assert_not(e->in_dp, "not in the datapath");
+	cr_assert(ep_row(EP1));
+	cr_assert(net_row("blue"));
+	w.k.fail[FK_BRIDGE_ADD] = 0;
+	drv_core_reconcile(w.c);
+	cr_assert(drv_core_net_find(w.c, "blue")->in_dp);
+	cr_assert(drv_core_net_find(w.c, "red")->in_dp);
+	e = drv_core_ep_find(w.c, EP1);
+	cr_assert(e->in_dp);
+	cr_assert_eq(e->status, 0, "status %d", e->status);
+	cr_assert_eq(fk_peer(&w.k, NS1, "eth0")->ip.s_addr, a1.s_addr);
+	cr_assert_eq(fk_peer(&w.k, NS2, "eth0")->ip.s_addr, a2.s_addr);
 }
 
 Test(core, netns_that_vanishes_while_running_shows_in_the_status)
