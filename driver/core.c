@@ -342,6 +342,10 @@ static int net_add(struct drv_core *c, const struct drv_net_rec *rec, int notify
 	int ret;
 
 	ret = drv_alloc_net_open(c->al, &n.rec, &n.an);
+	if (ret == -EEXIST) {
+		snprintf(why, len, "network \"%s\" already exists", rec->name);
+		return -EEXIST;
+	}
 	if (ret) {
 		snprintf(why, len, "network %s: %s", rec->name, ipam_strerror(ret));
 		return -EINVAL;
@@ -399,9 +403,18 @@ int drv_core_net_add(struct drv_core *c, const struct drv_net_rec *rec, char *wh
 	return net_add(c, rec, 1, why, len);
 }
 
-/* Remove a network without local endpoints here; destroyed tells the
- * hooks whether it goes cluster-wide. */
-static int net_drop(struct drv_core *c, const char *name_in, int destroyed)
+static void remotes_forget(struct drv_core *c, uint32_t vni)
+{
+	for (size_t i = 0; i < c->ninstalled;)
+		if (c->installed[i].vni == vni)
+			c->installed[i] = c->installed[--c->ninstalled];
+		else
+			i++;
+}
+
+/* Remove a network without local endpoints here; notify: run net_removed,
+ * destroyed telling the hooks whether it goes cluster-wide. */
+static int net_drop(struct drv_core *c, const char *name_in, int notify, int destroyed)
 {
 	struct drv_net *n = net_find(c, name_in);
 	char name[VX_NET_NAME_MAX];
@@ -419,18 +432,23 @@ static int net_drop(struct drv_core *c, const char *name_in, int destroyed)
 		if (ret)
 			log_warn("network %s: kernel cleanup: %s (the reconciler retries)",
 				 n->rec.name, strerror(-ret));
+		/* The datapath forgot the network's remote entries: so do we, or
+		 * the next remotes_set() would not put them in again. */
+		if (ret != -ENOENT && ret != -EBUSY)
+			remotes_forget(c, n->rec.vni);
 	}
 	log_info("network removed name=%s vni=%u", n->rec.name, n->rec.vni);
 	snprintf(name, sizeof(name), "%s", n->rec.name);
 	drv_alloc_net_close(c->al, n->an);
 	*n = c->nets[--c->nnets];
-	HOOKS(c, net_removed, name, destroyed);
+	if (notify)
+		HOOKS(c, net_removed, name, destroyed);
 	return 0;
 }
 
 int drv_core_net_remove(struct drv_core *c, const char *name)
 {
-	return net_drop(c, name, 0);
+	return net_drop(c, name, 1, 0);
 }
 
 int drv_core_net_create(struct drv_core *c, struct drv_net_rec *rec, char *why, size_t len)
@@ -468,7 +486,7 @@ int drv_core_net_create(struct drv_core *c, struct drv_net_rec *rec, char *why, 
 	if ((ret = drv_alloc_net_init_space(c->al, net_find(c, rec->name)->an))) {
 		snprintf(why, len, "network %s: cannot record its address space: %s", rec->name,
 			 strerror(-ret));
-		net_drop(c, rec->name, 0);
+		net_drop(c, rec->name, 0, 0); /* never announced */
 		return -EIO;
 	}
 	HOOKS(c, net_added, net_find(c, rec->name), 1);
@@ -494,7 +512,7 @@ int drv_core_net_destroy(struct drv_core *c, const char *name, char *why, size_t
 	if (VETO(c, net_destroy_check, why, len, n->rec.name))
 		return -EBUSY;
 	/* Removed here first: a failure must not delete it cluster-wide. */
-	ret = net_drop(c, n->rec.name, 1);
+	ret = net_drop(c, n->rec.name, 1, 1);
 	if (ret) {
 		snprintf(why, len, "state database: %s", strerror(-ret));
 		return -EIO;
@@ -634,8 +652,13 @@ static int ep_insert(struct drv_core *c, struct drv_net *n, const struct drv_ep_
 	}
 	if ((lease && (ret = drv_state_lease_insert(c->st, &l))) ||
 	    (ret = drv_state_ep_insert(c->st, &e.rec))) {
+		drv_state_rollback(c->st);
+		if (ret == -EEXIST) {
+			snprintf(why, len, "endpoint %s already exists", rec->id);
+			return -EEXIST;
+		}
 		snprintf(why, len, "state database: %s", strerror(-ret));
-		goto err_rollback;
+		return -EIO;
 	}
 	ep_spec(n, &e.rec, &spec);
 	ret = vx_dp_ep_put(c->dp, &spec, why, len);
@@ -913,7 +936,7 @@ int drv_core_load(struct drv_core *c)
 		if ((ret = net_load(c, &nets[i])))
 			goto out;
 	for (size_t i = 0; i < ne; i++) {
-		c->eps[c->neps].rec = eps[i];
+		c->eps[c->neps] = (struct drv_ep){.rec = eps[i]};
 		ep_apply(c, &c->eps[c->neps]);
 		c->neps++;
 	}

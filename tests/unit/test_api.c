@@ -1420,3 +1420,22 @@ Test(api_docker, plain_text_keeps_its_type)
 	cr_expect_str_eq(c.ctype, "text/plain; version=0.0.4");
 	call_free(&c);
 }
+
+/* Every errno driver/core.h lists (its own and the allocator's), as the edge
+ * turns it into an HTTP status. */
+Test(api_status, every_errno_of_the_core_contract_has_its_status)
+{
+	static const struct {
+		int err;
+		unsigned status;
+	} cases[] = {
+		{-EINVAL, 400}, {-EDOM, 400},	    {-EADDRNOTAVAIL, 400}, {-ENOENT, 404},
+		{-EEXIST, 409}, {-EADDRINUSE, 409}, {-EBUSY, 409},	   {-ENOSPC, 409},
+		{-EPERM, 409},	{-EAGAIN, 503},	    {-EHOSTUNREACH, 503},  {-EIO, 500},
+		{-ENOMEM, 500},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		cr_expect_eq(api_status_of(cases[i].err), cases[i].status, "%s: %u, not %u",
+			     strerror(-cases[i].err), api_status_of(cases[i].err), cases[i].status);
+}
