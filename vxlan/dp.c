@@ -792,8 +792,11 @@ int vx_dp_net_del(struct vx_dp *dp, uint32_t vni)
 		if (dp->eps[i].spec.vni == vni)
 			return -EBUSY;
 	rem_range(dp, vni, &lo, &hi);
-	memmove(&dp->rems[lo], &dp->rems[hi], (dp->nrems - hi) * sizeof(*dp->rems));
-	dp->nrems -= hi - lo;
+	/* rems is NULL while no remote was ever put: no pointer arithmetic on it. */
+	if (hi > lo) {
+		memmove(&dp->rems[lo], &dp->rems[hi], (dp->nrems - hi) * sizeof(*dp->rems));
+		dp->nrems -= hi - lo;
+	}
 
 	/* The device's FDB and neighbour entries go with it. */
 	names[0] = net->spec.vxname;
