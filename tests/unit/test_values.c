@@ -20,20 +20,11 @@
 #include "common/version.h"
 #include "driver/values.h"
 #include "gossip/wire.h"
+#include "tests/unit/dup_exact.h"
 
 /* A string literal as (bytes, length), embedded NULs included. */
 #define LIT(s)	  (const uint8_t *)(s), sizeof(s) - 1
 #define NCASES(a) (sizeof(a) / sizeof((a)[0]))
-
-static uint8_t *dup_exact(const void *p, size_t n)
-{
-	uint8_t *d = malloc(n ? n : 1);
-
-	cr_assert_not_null(d);
-	if (n)
-		memcpy(d, p, n);
-	return d;
-}
 
 static struct in_addr ip4(const char *s)
 {
