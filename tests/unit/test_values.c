@@ -164,6 +164,7 @@ struct meta_case {
 #define VTEP "\xa4" "vtep" "\xae" "192.0.2.1:4789"
 #define VXM  "\xa6" "vxmesh" "\xa3" "1.0"
 #define ROLE "\xa4" "role" "\xa3" "web"
+#define ID63 "iiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiii"
 
 static const struct meta_case meta_cases[] = {
 	{"valid", LIT("\xff\x83" ID VTEP VXM), 1, "n1", "192.0.2.1", 4789, 3},
@@ -202,6 +203,11 @@ static const struct meta_case meta_cases[] = {
 	{"str8 and bin values", LIT("\xff\x83" "\xa2" "id" "\xd9\x02" "n1" VTEP "\xa6" "vxmesh"
 				    "\xc4\x03" "1.0"),
 	 1, "n1", "192.0.2.1", 4789, 3},
+	{"id of 63 bytes kept", LIT("\xff\x83" "\xa2" "id" "\xd9\x3f" ID63 VTEP VXM), 1, ID63,
+	 "192.0.2.1", 4789, 3},
+	{"id of 64 bytes refused, not cut", LIT("\xff\x83" "\xa2" "id" "\xd9\x40" ID63 "i" VTEP
+						VXM),
+	 0, "", "192.0.2.1", 4789, 3},
 	{"a key of 64 bytes is skipped",
 	 LIT("\xff\x84" ID VTEP VXM "\xd9\x40"
 	     "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk"
