@@ -52,6 +52,12 @@ FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
 # Library sources a fuzz target may need: the pure decoders only.
 FUZZ_LIB := $(wildcard gossip/wire.c gossip/lzw.c gossip/crypt.c gossip/stream.c gossip/table.c \
 	common/addr.c common/mpread.c)
+# fuzz_values: the codecs under test are built instrumented; what else they
+# call (the name rule in state.c, the ring-id rule in alloc.c, the version
+# string) comes from the library archive, whose members those pull in.
+FUZZ_VALUES_SRCS := driver/values.c driver/keyring.c
+build/fuzz/fuzz_values: FUZZ_EXTRA = $(FUZZ_VALUES_SRCS) $(O)/libvxmesh.a
+build/fuzz/fuzz_values: $(FUZZ_VALUES_SRCS) $(O)/libvxmesh.a
 
 .PHONY: FORCE all deps test unit unit-bins kernel-bins sim-bins fuzz-bins demo demo-clean install clean \
 	bench format check-format coverage
@@ -102,7 +108,7 @@ build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZ    $@")
 	$(Q)clang $(CSTD) -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude/uapi -I. \
-		$(PKG_CFLAGS) -o $@ $< $(FUZZ_LIB) $(PKG_LIBS)
+		$(PKG_CFLAGS) -o $@ $< $(FUZZ_LIB) $(FUZZ_EXTRA) $(LDLIBS)
 
 unit-bins: $(UNIT_BINS)
 kernel-bins: $(KTEST_BINS)

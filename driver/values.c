@@ -144,8 +144,10 @@ void drv_meta_decode(const uint8_t *meta, size_t len, struct drv_peer_info *pi, 
 				json_object_set_new(pi->tags, k, json_string(v));
 			if (!strcmp(k, "vxmesh"))
 				pi->vxmesh = 1;
-			else if (!strcmp(k, "id"))
-				snprintf(pi->id, sizeof(pi->id), "%.63s", v);
+			/* Refused, not cut, when too long: a cut id could name
+			 * another node. */
+			else if (!strcmp(k, "id") && raw_str(vp, vn, pi->id, sizeof(pi->id)))
+				pi->id[0] = '\0';
 			else if (!strcmp(k, "vtep") &&
 				 addr_parse_hostport(v, &pi->vtep, &pi->vtep_port))
 				pi->vtep.s_addr = 0;

@@ -87,10 +87,16 @@ for t in build/tests/sim-*; do
 done
 # A short libFuzzer run of every decoder of outside input (longer runs:
 # docs/testing.md).  A crash or sanitizer report fails the suite.
+# A target's seeds (tests/fuzz/corpus/NAME for fuzz_NAME) are read, never
+# written: new inputs go to a scratch corpus listed first.
 fuzz_one() {
-    local out rc
-    out=$("$1" -max_total_time="${FUZZ_SECONDS:-20}" -rss_limit_mb=1024 -print_final_stats=1 2>&1)
+    local out rc work seeds=()
+    work=$(mktemp -d)
+    [ -d "tests/fuzz/corpus/${1##*/fuzz_}" ] && seeds=("tests/fuzz/corpus/${1##*/fuzz_}")
+    out=$("$1" -max_total_time="${FUZZ_SECONDS:-20}" -rss_limit_mb=1024 -print_final_stats=1 \
+        "$work" "${seeds[@]}" 2>&1)
     rc=$?
+    rm -rf "$work"
     if [ $rc = 0 ]; then
         echo "ok 1 - $(basename "$1"): $(grep -o 'stat::number_of_executed_units: *[0-9]*' <<<"$out" | grep -o '[0-9]*$') inputs, no crash"
     else

@@ -7,20 +7,9 @@
 #include <string.h>
 
 #include "common/mpread.h"
+#include "tests/unit/dup_exact.h"
 
 #define B(...) ((const uint8_t[]){__VA_ARGS__}), sizeof((const uint8_t[]){__VA_ARGS__})
-
-/* Every input is copied to an allocation of exactly its size, so ASan sees
- * any read past the end. */
-static uint8_t *dup_exact(const uint8_t *p, size_t n)
-{
-	uint8_t *d = malloc(n ? n : 1);
-
-	cr_assert(d);
-	if (n)
-		memcpy(d, p, n);
-	return d;
-}
 
 struct head_case {
 	const char *what;
