@@ -25,44 +25,28 @@
 #include "driver/alloc.h"
 #include "driver/api.h"
 #include "gossip/table.h"
+#include "ipam/broker.h"
 #include "ipam/ipam.h"
 #include "ipam/ring.h"
 
-#define TICK_MS	       200
-#define REPORT_MS      1000
-#define ASK_TIMEOUT_MS 700  /* one space or address request */
-#define ASK_TRIES      4    /* donors tried before giving up */
-#define FAIL_HOLD_MS   3000 /* a failed space search is not retried sooner */
-#define ANSWER_KEEP_MS 2000 /* an answer serves the requests waiting for it */
-#define LOW_WATER      8    /* ask for more when fewer free addresses are owned */
+#define TICK_MS	  IPAM_BROKER_TICK_MS
+#define REPORT_MS 1000
 
-enum ans { ANS_NONE, ANS_GRANTED, ANS_LEASED, ANS_NOT_OWNER, ANS_TIMEOUT };
-
-struct ipreq {
-	uint32_t ip; /* host order */
-	char owner[RING_ID_MAX];
-	uint64_t seq, deadline, at;
-	enum ans ans;
-};
+_Static_assert(DRV_ALLOC_MSG_SPACE_REQ == IPAM_MSG_SPACE_REQ &&
+		       DRV_ALLOC_MSG_SPACE_ANS == IPAM_MSG_SPACE_ANS &&
+		       DRV_ALLOC_MSG_IP_REQ == IPAM_MSG_IP_REQ &&
+		       DRV_ALLOC_MSG_IP_ANS == IPAM_MSG_IP_ANS,
+	       "wire type bytes are the broker's message types");
 
 struct drv_alloc_net {
+	struct drv_alloc *al; /* the broker's ops reach the peers through it */
 	struct drv_net_rec rec;
 	struct ipam_pool *pool;
-	struct ring *ring; /* NULL: no ring id (per-host pool only) */
+	struct ring *ring;	    /* NULL: no ring id (per-host pool only) */
+	struct ipam_broker *broker; /* with ring: the request protocol */
 	struct ring_leases held;
 	struct ring_leases local; /* this host's leases, a subset of held */
 	uint32_t first, end;
-	/* space request in flight */
-	int asking;
-	char asked[RING_ID_MAX];
-	uint64_t seq, deadline;
-	unsigned tries;
-	char refused[ASK_TRIES][RING_ID_MAX];
-	size_t nrefused;
-	uint64_t failed_at;
-	char why[200];
-	struct ipreq *ipr;
-	size_t nipr;
 	int dirty;	  /* report to publish */
 	int check;	  /* look for leases outside own space */
 	size_t conflicts; /* local leases found outside it */
@@ -79,12 +63,10 @@ struct drv_alloc {
 	struct rx_timer *wake_timer;
 	struct drv_alloc_net **nets; /* in open order; close moves the last into the hole */
 	size_t nnets;
-	uint64_t seq;
 	int retired;
 	uint64_t last_report;
 	unsigned long long bad;
-	unsigned long long space_asked, space_granted, space_none, space_given;
-	unsigned long long ip_asked, ip_granted, ip_refused, ip_given;
+	struct ipam_broker_stats closed; /* closed networks' brokers: counters never go back */
 };
 
 /* ---- small helpers ---- */
@@ -141,17 +123,6 @@ static int node_id_ok(const char *s)
 		if (s[i] <= ' ' || s[i] > '~' || s[i] == '/')
 			return 0;
 	return 1;
-}
-
-static int id_cmp(const void *x, const void *y)
-{
-	return strcmp(x, y);
-}
-
-/* Is id in a sorted list from peers->live_ids? */
-static int id_in(char (*ids)[GT_ID_MAX], size_t n, const char *id)
-{
-	return n && bsearch(id, ids, n, GT_ID_MAX, id_cmp) != NULL;
 }
 
 static struct drv_alloc_net *net_by_ring(const struct drv_alloc *al, const char *rid)
@@ -221,13 +192,6 @@ static int p_member_state(const struct drv_alloc *al, const char *id, char *name
 static int p_member_by_name(const struct drv_alloc *al, const char *name, char *id, size_t len)
 {
 	return al->peers ? al->peers->member_by_name(al->parg, name, id, len) : -1;
-}
-
-static int p_live_ids(const struct drv_alloc *al, char (**ids)[GT_ID_MAX], size_t *n)
-{
-	*ids = NULL;
-	*n = 0;
-	return al->peers ? al->peers->live_ids(al->parg, ids, n) : -ENOTCONN;
 }
 
 /* ---- names ---- */
@@ -433,6 +397,14 @@ static void wake_later(struct drv_alloc *al)
 	rx_timer_arm(al->wake_timer, 0, 0);
 }
 
+/* Run the tick within TICK_MS.  An armed timer is left alone: moving it on
+ * every event would starve the timeouts of a busy host. */
+static void tick_soon(struct drv_alloc *al)
+{
+	if (!rx_timer_armed(al->timer))
+		rx_timer_arm(al->timer, TICK_MS, 0);
+}
+
 /* Local leases in space the ring gives to another host: only a broken
  * assumption (a wrongful `node rm`, a restored old state directory) makes
  * one.  Kept as a gauge; logged when the number grows. */
@@ -455,162 +427,25 @@ static void check_conflicts(struct drv_alloc *al, struct drv_alloc_net *an)
 	an->conflicts = count;
 }
 
+/* Ownership changed (a merge that mattered, an own write): report, look
+ * for conflicts, let the broker end its search and wake its callers. */
 static void changed(struct drv_alloc *al, struct drv_alloc_net *an)
 {
 	an->dirty = 1;
 	an->check = 1;
-	if (an->asking && ring_free(an->ring, &an->held) > 0) {
-		an->asking = 0;
-		an->nrefused = 0;
-		an->failed_at = 0;
-	}
-	rx_timer_arm(al->timer, TICK_MS, 0);
+	ipam_broker_ring_changed(an->broker);
+	tick_soon(al);
 	wake_later(al);
 }
 
-/* ---- per network ---- */
+/* ---- the broker's ops: the request protocol over the peers ---- */
 
-static void merge_cb(void *arg, const struct gt_entry *g)
-{
-	struct drv_alloc_net *an = arg;
-	char rid[DRV_RING_ID_LEN + 1];
-	struct ring_entry e;
-
-	if (!ring_parse(g, rid, &e) && !strcmp(rid, an->rec.ring))
-		(void)!ring_merge(an->ring, &e);
-}
-
-static void net_free(struct drv_alloc_net *an)
-{
-	ring_destroy(an->ring);
-	ring_leases_fini(&an->held);
-	ring_leases_fini(&an->local);
-	free(an->ipr);
-	ipam_pool_destroy(an->pool);
-	free(an);
-}
-
-int drv_alloc_net_open(struct drv_alloc *al, const struct drv_net_rec *rec,
-		       struct drv_alloc_net **out)
-{
-	struct drv_alloc_net *an, **grown;
-	int ret;
-
-	if (net_by_name(al, rec->name))
-		return -EEXIST;
-	an = calloc(1, sizeof(*an));
-	if (!an)
-		return -ENOMEM;
-	an->rec = *rec;
-	ring_leases_init(&an->held);
-	ring_leases_init(&an->local);
-	ret = ipam_pool_create(&an->pool, &an->rec.subnet, an->rec.gw.s_addr ? &an->rec.gw : NULL);
-	if (ret)
-		goto err_free;
-	if (an->rec.gw.s_addr && (ret = ring_leases_add(&an->held, h32(an->rec.gw))))
-		goto err_free;
-	if (an->rec.ring[0]) {
-		ret = ring_space(&an->rec.subnet, &an->first, &an->end);
-		if (!ret)
-			ret = ring_create(&an->ring, an->first, an->end, al->self);
-		if (ret)
-			goto err_free;
-		p_foreach(al, GT_KIND_RING, merge_cb, an);
-		an->dirty = 1;
-	}
-	grown = realloc(al->nets, (al->nnets + 1) * sizeof(*grown));
-	if (!grown) {
-		ret = -ENOMEM;
-		goto err_free;
-	}
-	al->nets = grown;
-	al->nets[al->nnets++] = an;
-	*out = an;
-	return 0;
-
-err_free:
-	net_free(an);
-	return ret;
-}
-
-void drv_alloc_net_close(struct drv_alloc *al, struct drv_alloc_net *an)
-{
-	if (!an)
-		return;
-	for (size_t i = 0; i < al->nnets; i++)
-		if (al->nets[i] == an) {
-			al->nets[i] = al->nets[--al->nnets];
-			break;
-		}
-	net_free(an);
-}
-
-int drv_alloc_net_init_space(struct drv_alloc *al, struct drv_alloc_net *an)
-{
-	struct ring_entry e;
-	int ret;
-
-	if (!an->ring)
-		return 0;
-	ret = ring_init_space(an->ring, &e);
-	if (ret)
-		return ret;
-	ret = ring_publish(al, an, &e);
-	changed(al, an);
-	return ret;
-}
-
-/* ---- asking for space ---- */
-
-struct report_scan {
-	const struct drv_alloc *al;
-	const struct drv_alloc_net *an;
-	char (*live)[GT_ID_MAX]; /* live members' ids, sorted */
-	size_t nlive;
-	struct ring_report *rep;
-	size_t nrep, cap;
+static const char *const result_str[] = {
+	[IPAM_RES_GRANTED] = "granted",
+	[IPAM_RES_NONE] = "none",
+	[IPAM_RES_LEASED] = "leased",
+	[IPAM_RES_NOT_OWNER] = "not-owner",
 };
-
-static int refused(const struct drv_alloc_net *an, const char *id)
-{
-	for (size_t i = 0; i < an->nrefused; i++)
-		if (!strcmp(an->refused[i], id))
-			return 1;
-	return 0;
-}
-
-/* Report keys are "<ring id>/<node id>". */
-static void report_cb(void *arg, const struct gt_entry *g)
-{
-	struct report_scan *rs = arg;
-	const char *id = g->key + DRV_RING_ID_LEN + 1;
-	uint64_t space = rs->an->end - rs->an->first;
-	json_int_t fr = 0;
-	json_t *o;
-
-	if (strncmp(g->key, rs->an->rec.ring, DRV_RING_ID_LEN) || g->key[DRV_RING_ID_LEN] != '/' ||
-	    !node_id_ok(id) || !strcmp(id, rs->al->self) || refused(rs->an, id) ||
-	    !id_in(rs->live, rs->nlive, id))
-		return;
-	o = json_loadb((const char *)g->value, g->value_len, 0, NULL);
-	if (!o || json_unpack(o, "{s:I}", "free", &fr) || fr <= 0) {
-		json_decref(o);
-		return;
-	}
-	json_decref(o);
-	if (rs->nrep == rs->cap) {
-		size_t cap = rs->cap ? 2 * rs->cap : 8;
-		struct ring_report *g2 = realloc(rs->rep, cap * sizeof(*g2));
-
-		if (!g2)
-			return;
-		rs->rep = g2;
-		rs->cap = cap;
-	}
-	snprintf(rs->rep[rs->nrep].id, RING_ID_MAX, "%s", id);
-	/* No honest report exceeds the space; a bogus one must not take every pick. */
-	rs->rep[rs->nrep++].free = (uint64_t)fr < space ? (uint64_t)fr : space;
-}
 
 static int send_json(struct drv_alloc *al, const char *to, uint8_t type, json_t *o)
 {
@@ -630,214 +465,291 @@ static int send_json(struct drv_alloc *al, const char *to, uint8_t type, json_t 
 	return ret;
 }
 
-/* Send a space request to the next donor.  0 (asking), -ENOSPC (nobody left). */
-static int space_ask(struct drv_alloc *al, struct drv_alloc_net *an)
+/* Requests {"ring","net","from","seq"[,"ip"]}, answers {"ring","seq","result"[,"ip"]}. */
+static int b_send(void *arg, const char *to, const struct ipam_msg *m)
 {
-	struct report_scan rs = {.al = al, .an = an};
-	char donor[RING_ID_MAX];
-	uint64_t rnd = 0;
-	int ret;
-
-	if (!p_live_ids(al, &rs.live, &rs.nlive))
-		p_foreach(al, GT_KIND_IPREPORT, report_cb, &rs);
-	free(rs.live);
-	if (getrandom(&rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
-		rnd = rx_now_ms(al->loop);
-	ret = ring_pick_donor(an->ring, rs.rep, rs.nrep, rnd, donor);
-	free(rs.rep);
-	/* Without reports the pick is whoever owns most: it must be usable too. */
-	if (!ret && (!strcmp(donor, al->self) || refused(an, donor) ||
-		     p_member_state(al, donor, NULL, 0) != 1))
-		ret = -ENOENT;
-	while (!ret && an->tries < ASK_TRIES) {
-		an->seq = ++al->seq;
-		ret = send_json(al, donor, DRV_ALLOC_MSG_SPACE_REQ,
-				json_pack("{s:s,s:s,s:s,s:I}", "ring", an->rec.ring, "net",
-					  an->rec.name, "from", al->self, "seq",
-					  (json_int_t)an->seq));
-		an->tries++;
-		if (ret)
-			break;
-		al->space_asked++;
-		an->asking = 1;
-		snprintf(an->asked, sizeof(an->asked), "%s", donor);
-		an->deadline = rx_now_ms(al->loop) + ASK_TIMEOUT_MS;
-		rx_timer_arm(al->timer, TICK_MS, 0);
-		log_dbg("ipam: network %s: asked %s for addresses", an->rec.name, donor);
-		return 0;
-	}
-	an->asking = 0;
-	an->failed_at = rx_now_ms(al->loop);
-	snprintf(an->why, sizeof(an->why),
-		 "no free addresses in network %s: this host owns none free and no reachable host "
-		 "could donate (%u asked)",
-		 an->rec.name, an->tries);
-	an->tries = 0;
-	an->nrefused = 0;
-	wake_later(al);
-	return -ENOSPC;
-}
-
-static void space_refused(struct drv_alloc *al, struct drv_alloc_net *an, const char *who)
-{
-	if (an->nrefused < ASK_TRIES)
-		snprintf(an->refused[an->nrefused++], RING_ID_MAX, "%s", who);
-	an->asking = 0;
-	(void)space_ask(al, an);
-}
-
-/* Start a search unless one runs or just failed.  0 (running), -ENOSPC. */
-static int space_want(struct drv_alloc *al, struct drv_alloc_net *an)
-{
-	if (an->asking)
-		return 0;
-	if (an->failed_at && rx_now_ms(al->loop) - an->failed_at < FAIL_HOLD_MS)
-		return -ENOSPC;
-	an->failed_at = 0;
-	an->tries = 0;
-	an->nrefused = 0;
-	return space_ask(al, an);
-}
-
-/* ---- asking for one address ---- */
-
-static struct ipreq *ipreq_find(struct drv_alloc_net *an, uint32_t ip)
-{
-	for (size_t i = 0; i < an->nipr; i++)
-		if (an->ipr[i].ip == ip)
-			return &an->ipr[i];
-	return NULL;
-}
-
-static void ipreq_drop(struct drv_alloc_net *an, struct ipreq *r)
-{
-	*r = an->ipr[--an->nipr];
-}
-
-static int ip_ask(struct drv_alloc *al, struct drv_alloc_net *an, uint32_t ip, const char *owner)
-{
-	struct ipreq *r = ipreq_find(an, ip);
+	struct drv_alloc_net *an = arg;
+	struct drv_alloc *al = an->al;
+	bool req = m->type == IPAM_MSG_SPACE_REQ || m->type == IPAM_MSG_IP_REQ;
 	char s[INET_ADDRSTRLEN];
+	json_t *o;
 	int ret;
 
-	if (!r) {
-		r = realloc(an->ipr, (an->nipr + 1) * sizeof(*r));
-		if (!r)
-			return -ENOMEM;
-		an->ipr = r;
-		r = &an->ipr[an->nipr++];
-	}
-	memset(r, 0, sizeof(*r));
-	r->ip = ip;
-	snprintf(r->owner, sizeof(r->owner), "%s", owner);
-	r->seq = ++al->seq;
-	r->at = rx_now_ms(al->loop);
-	r->deadline = r->at + ASK_TIMEOUT_MS * 2;
-	ret = send_json(al, owner, DRV_ALLOC_MSG_IP_REQ,
-			json_pack("{s:s,s:s,s:s,s:I,s:s}", "ring", an->rec.ring, "net",
-				  an->rec.name, "from", al->self, "seq", (json_int_t)r->seq, "ip",
-				  ipstr(ip, s)));
-	if (ret) {
-		ipreq_drop(an, r);
+	if (req)
+		o = json_pack("{s:s,s:s,s:s,s:I}", "ring", an->rec.ring, "net", an->rec.name,
+			      "from", al->self, "seq", (json_int_t)m->seq);
+	else
+		o = json_pack("{s:s,s:I,s:s}", "ring", an->rec.ring, "seq", (json_int_t)m->seq,
+			      "result", result_str[m->result] ? result_str[m->result] : "none");
+	if (o && m->type != IPAM_MSG_SPACE_REQ && m->type != IPAM_MSG_SPACE_ANS)
+		json_object_set_new(o, "ip", json_string(ipstr(m->ip, s)));
+	ret = send_json(al, to, (uint8_t)m->type, o);
+	if (ret && !req)
+		log_dbg("ipam: cannot answer %s", to);
+	if (!ret && req)
+		tick_soon(al); /* its timeout */
+	if (!ret && m->type == IPAM_MSG_SPACE_REQ)
+		log_dbg("ipam: network %s: asked %s for addresses", an->rec.name, to);
+	return ret;
+}
+
+/* A grant this host wrote: stored and gossiped before the answer. */
+static int b_publish(void *arg, const struct ring_entry *e)
+{
+	struct drv_alloc_net *an = arg;
+	int ret = ring_publish(an->al, an, e);
+
+	if (ret)
 		return ret;
-	}
-	al->ip_asked++;
-	rx_timer_arm(al->timer, TICK_MS, 0);
+	an->dirty = 1;
+	an->check = 1;
+	tick_soon(an->al);
+	log_info("ipam: network %s: gave %u addresses to %s", an->rec.name, e->end - e->start,
+		 e->owner);
 	return 0;
+}
+
+static void b_send_entry(void *arg, const char *to, const struct ring_entry *e)
+{
+	struct drv_alloc_net *an = arg;
+	char key[GT_KEY_MAX];
+
+	if (p_fans_out(an->al)) /* it went to every member already */
+		return;
+	ring_key(an->rec.ring, e, key);
+	(void)p_send_entry(an->al, to, GT_KIND_RING, key);
+}
+
+static void b_wake(void *arg)
+{
+	wake_later(((struct drv_alloc_net *)arg)->al);
+}
+
+static int b_member_state(void *arg, const char *id)
+{
+	return p_member_state(((struct drv_alloc_net *)arg)->al, id, NULL, 0);
+}
+
+static bool b_retired(void *arg, const char *id)
+{
+	struct drv_alloc *al = ((struct drv_alloc_net *)arg)->al;
+
+	return !strcmp(id, al->self) ? al->retired : p_get(al, GT_KIND_RETIRED, id) != NULL;
+}
+
+struct report_scan {
+	const struct drv_alloc_net *an;
+	ipam_broker_report_cb *cb;
+	void *cbarg;
+};
+
+/* Report keys are "<ring id>/<node id>"; the broker filters and clips. */
+static void report_cb(void *arg, const struct gt_entry *g)
+{
+	struct report_scan *rs = arg;
+	const char *id = g->key + DRV_RING_ID_LEN + 1;
+	struct ring_report rep = {0};
+	json_int_t fr = 0;
+	json_t *o;
+
+	if (strncmp(g->key, rs->an->rec.ring, DRV_RING_ID_LEN) || g->key[DRV_RING_ID_LEN] != '/' ||
+	    !node_id_ok(id))
+		return;
+	o = json_loadb((const char *)g->value, g->value_len, 0, NULL);
+	if (o && !json_unpack(o, "{s:I}", "free", &fr) && fr > 0) {
+		snprintf(rep.id, sizeof(rep.id), "%s", id);
+		rep.free = (uint64_t)fr;
+		rs->cb(rs->cbarg, &rep);
+	}
+	json_decref(o);
+}
+
+static void b_reports(void *arg, ipam_broker_report_cb *cb, void *cbarg)
+{
+	struct report_scan rs = {.an = arg, .cb = cb, .cbarg = cbarg};
+
+	p_foreach(rs.an->al, GT_KIND_IPREPORT, report_cb, &rs);
+}
+
+static const struct ipam_broker_ops broker_ops = {
+	.send = b_send,
+	.publish = b_publish,
+	.send_entry = b_send_entry,
+	.wake = b_wake,
+	.member_state = b_member_state,
+	.retired = b_retired,
+	.reports = b_reports,
+};
+
+/* The broker's why, worded with the peer's host name. */
+static void why_fmt(const struct drv_alloc *al, const struct drv_alloc_net *an,
+		    const struct ipam_broker_why_info *w, const uint32_t *ip, char *buf, size_t len)
+{
+	char nm[GT_ID_MAX], s[INET_ADDRSTRLEN];
+
+	ipam_broker_why_fmt(w, an->rec.name, ip ? ipstr(*ip, s) : NULL,
+			    w->peer[0] ? node_name(al, w->peer, nm, sizeof(nm)) : NULL, buf, len);
+}
+
+/* ---- per network ---- */
+
+static void merge_cb(void *arg, const struct gt_entry *g)
+{
+	struct drv_alloc_net *an = arg;
+	char rid[DRV_RING_ID_LEN + 1];
+	struct ring_entry e;
+
+	if (!ring_parse(g, rid, &e) && !strcmp(rid, an->rec.ring))
+		(void)!ring_merge(an->ring, &e);
+}
+
+static void net_free(struct drv_alloc_net *an)
+{
+	ipam_broker_destroy(an->broker);
+	ring_destroy(an->ring);
+	ring_leases_fini(&an->held);
+	ring_leases_fini(&an->local);
+	ipam_pool_destroy(an->pool);
+	free(an);
+}
+
+/* The ring replica from the table and its broker. */
+static int net_ring_open(struct drv_alloc *al, struct drv_alloc_net *an)
+{
+	struct ipam_broker_config cfg = {.held = &an->held, .self = al->self};
+	int ret = ring_space(&an->rec.subnet, &an->first, &an->end);
+
+	if (!ret)
+		ret = ring_create(&an->ring, an->first, an->end, al->self);
+	if (ret)
+		return ret;
+	/* Answers to a previous run's requests must not match this run's. */
+	if (getrandom(&cfg.seed, sizeof(cfg.seed), 0) != (ssize_t)sizeof(cfg.seed))
+		cfg.seed = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)an;
+	cfg.ring = an->ring;
+	ret = ipam_broker_create(&an->broker, &cfg, &broker_ops, an);
+	if (ret)
+		return ret;
+	p_foreach(al, GT_KIND_RING, merge_cb, an);
+	an->dirty = 1;
+	return 0;
+}
+
+int drv_alloc_net_open(struct drv_alloc *al, const struct drv_net_rec *rec,
+		       struct drv_alloc_net **out)
+{
+	struct drv_alloc_net *an, **grown;
+	int ret;
+
+	if (net_by_name(al, rec->name))
+		return -EEXIST;
+	an = calloc(1, sizeof(*an));
+	if (!an)
+		return -ENOMEM;
+	an->al = al;
+	an->rec = *rec;
+	ring_leases_init(&an->held);
+	ring_leases_init(&an->local);
+	ret = ipam_pool_create(&an->pool, &an->rec.subnet, an->rec.gw.s_addr ? &an->rec.gw : NULL);
+	if (ret)
+		goto err_free;
+	if (an->rec.gw.s_addr && (ret = ring_leases_add(&an->held, h32(an->rec.gw))))
+		goto err_free;
+	if (an->rec.ring[0] && (ret = net_ring_open(al, an)))
+		goto err_free;
+	grown = realloc(al->nets, (al->nnets + 1) * sizeof(*grown));
+	if (!grown) {
+		ret = -ENOMEM;
+		goto err_free;
+	}
+	al->nets = grown;
+	al->nets[al->nnets++] = an;
+	*out = an;
+	return 0;
+
+err_free:
+	net_free(an);
+	return ret;
+}
+
+static void stats_add(struct ipam_broker_stats *sum, const struct drv_alloc_net *an)
+{
+	struct ipam_broker_stats st;
+
+	if (!an->broker)
+		return;
+	ipam_broker_stats_get(an->broker, &st);
+	sum->space_asked += st.space_asked;
+	sum->space_granted += st.space_granted;
+	sum->space_none += st.space_none;
+	sum->space_given += st.space_given;
+	sum->ip_asked += st.ip_asked;
+	sum->ip_granted += st.ip_granted;
+	sum->ip_refused += st.ip_refused;
+	sum->ip_given += st.ip_given;
+}
+
+void drv_alloc_net_close(struct drv_alloc *al, struct drv_alloc_net *an)
+{
+	if (!an)
+		return;
+	for (size_t i = 0; i < al->nnets; i++)
+		if (al->nets[i] == an) {
+			al->nets[i] = al->nets[--al->nnets];
+			break;
+		}
+	stats_add(&al->closed, an);
+	net_free(an);
+}
+
+int drv_alloc_net_init_space(struct drv_alloc *al, struct drv_alloc_net *an)
+{
+	struct ring_entry e;
+	int ret;
+
+	if (!an->ring)
+		return 0;
+	ret = ring_init_space(an->ring, &e);
+	if (ret)
+		return ret;
+	ret = ring_publish(al, an, &e);
+	changed(al, an);
+	return ret;
 }
 
 /* ---- leasing ---- */
 
+/* want through the pool first (validity, taken here), then the broker. */
 static int lease_specific(struct drv_alloc *al, struct drv_alloc_net *an, struct in_addr want,
 			  char *why, size_t len)
 {
-	char owner[RING_ID_MAX], nm[GT_ID_MAX], s[INET_ADDRSTRLEN];
-	uint32_t ip = h32(want);
-	struct ipreq *r;
-	int ret, st;
+	struct ipam_broker_why_info w;
+	uint32_t ip = h32(want), got;
+	char s[INET_ADDRSTRLEN];
+	int ret;
 
-	inet_ntop(AF_INET, &want, s, sizeof(s));
 	ret = an->ring ? ipam_pool_claim(an->pool, want) : take(an, want);
 	if (ret || !an->ring) {
 		if (ret)
-			snprintf(why, len, "address %s in network %s: %s", s, an->rec.name,
+			snprintf(why, len, "address %s in network %s: %s",
+				 inet_ntop(AF_INET, &want, s, sizeof(s)), an->rec.name,
 				 ipam_strerror(ret));
 		return ret;
 	}
-	ret = ring_claim(an->ring, &an->held, ip, owner);
-	if (ret == 0) {
-		r = ipreq_find(an, ip);
-		if (r)
-			ipreq_drop(an, r);
-		return 0;
-	}
-	ipam_pool_release(an->pool, want);
-	if (ret == -ENOENT) {
-		/* The creation entry covers the whole space: it is on its way. */
-		snprintf(why, len,
-			 "address %s in network %s: no host owns it yet (waiting for the network's "
-			 "ownership record)",
-			 s, an->rec.name);
-		return -EAGAIN;
-	}
-	if (ret != -EREMOTE) {
-		snprintf(why, len, "address %s in network %s: %s", s, an->rec.name, strerror(-ret));
-		return ret;
-	}
-	node_name(al, owner, nm, sizeof(nm));
-	r = ipreq_find(an, ip);
-	if (r && r->ans == ANS_LEASED && rx_now_ms(al->loop) - r->at < ANSWER_KEEP_MS) {
-		snprintf(why, len, "address %s in network %s is already in use on host %s", s,
-			 an->rec.name, nm);
-		return -EADDRINUSE;
-	}
-	if (r && !strcmp(r->owner, owner) && (r->ans == ANS_NONE || r->ans == ANS_GRANTED) &&
-	    rx_now_ms(al->loop) < r->deadline + (r->ans == ANS_GRANTED ? ASK_TIMEOUT_MS * 3 : 0)) {
-		snprintf(why, len, "address %s in network %s: waiting for host %s, its owner", s,
-			 an->rec.name, nm);
-		return -EAGAIN;
-	}
-	if (r && !strcmp(r->owner, owner) && r->ans == ANS_TIMEOUT &&
-	    rx_now_ms(al->loop) - r->at < ANSWER_KEEP_MS) {
-		snprintf(why, len,
-			 "address %s in network %s is owned by host %s, which did not answer", s,
-			 an->rec.name, nm);
-		return -EHOSTUNREACH;
-	}
-	/* The owner in our view says it is not: its newer entry is on its way
-	 * to us; wait for it rather than asking again. */
-	if (r && !strcmp(r->owner, owner) && r->ans == ANS_NOT_OWNER &&
-	    rx_now_ms(al->loop) - r->at < ANSWER_KEEP_MS) {
-		snprintf(why, len,
-			 "address %s in network %s: host %s no longer owns it; waiting for the "
-			 "ownership record",
-			 s, an->rec.name, nm);
-		return -EAGAIN;
-	}
-	st = p_member_state(al, owner, NULL, 0);
-	if (st != 1) {
-		snprintf(why, len,
-			 "address %s in network %s is owned by host %s, which is unreachable (%s); "
-			 "pick another address, or remove that host with `vxmesh node rm` if it is "
-			 "gone for good",
-			 s, an->rec.name, nm, st == 0 ? "dead or left" : "dead, or not a member");
-		return -EHOSTUNREACH;
-	}
-	ret = ip_ask(al, an, ip, owner);
+	ret = ipam_broker_lease(an->broker, rx_now_ms(al->loop), &ip, &got, &w);
 	if (ret) {
-		snprintf(why, len, "address %s: cannot ask host %s: %s", s, nm, strerror(-ret));
-		return -EHOSTUNREACH;
+		ipam_pool_release(an->pool, want);
+		why_fmt(al, an, &w, &ip, why, len);
 	}
-	snprintf(why, len, "address %s in network %s: waiting for host %s, its owner", s,
-		 an->rec.name, nm);
-	return -EAGAIN;
+	return ret;
 }
 
-/* Any free address this host owns, else ask for space. */
+/* Any free address this host owns, else the broker asks for space. */
 static int lease_any(struct drv_alloc *al, struct drv_alloc_net *an, struct in_addr *out, char *why,
 		     size_t len)
 {
-	char nm[GT_ID_MAX];
+	struct ipam_broker_why_info w;
+	char s[INET_ADDRSTRLEN];
 	uint32_t h;
 	int ret;
 
@@ -850,7 +762,7 @@ static int lease_any(struct drv_alloc *al, struct drv_alloc_net *an, struct in_a
 		return ret;
 	}
 	for (;;) {
-		ret = ring_alloc(an->ring, &an->held, &h);
+		ret = ipam_broker_lease(an->broker, rx_now_ms(al->loop), NULL, &h, &w);
 		if (ret)
 			break;
 		*out = ip4(h);
@@ -858,24 +770,9 @@ static int lease_any(struct drv_alloc *al, struct drv_alloc_net *an, struct in_a
 			return 0;
 		/* Taken in the pool but not in held: cannot happen; keep it out. */
 		log_err("ipam: network %s: %s is taken but was not held", an->rec.name,
-			ipstr(h, nm));
+			ipstr(h, s));
 	}
-	if (ret == -ENOSPC && !ring_entry_count(an->ring)) {
-		/* Learnt the network, not yet its ownership entries. */
-		snprintf(why, len, "network %s: waiting for the network's ownership record",
-			 an->rec.name);
-		return -EAGAIN;
-	}
-	if (ret == -ENOSPC) {
-		if (space_want(al, an) == 0) {
-			snprintf(why, len, "network %s: waiting for host %s to donate addresses",
-				 an->rec.name, node_name(al, an->asked, nm, sizeof(nm)));
-			return -EAGAIN;
-		}
-		snprintf(why, len, "%s", an->why);
-		return -ENOSPC;
-	}
-	snprintf(why, len, "network %s: %s", an->rec.name, strerror(-ret));
+	why_fmt(al, an, &w, NULL, why, len);
 	return ret;
 }
 
@@ -885,11 +782,9 @@ int drv_alloc_lease(struct drv_alloc *al, struct drv_alloc_net *an, const struct
 	struct in_addr got;
 	int ret;
 
-	if (al->retired) {
-		snprintf(why, len,
-			 "this host was removed from the cluster with `vxmesh node rm` and may not "
-			 "allocate: stop the agent, move its state directory away and start it "
-			 "again to join with a new identity");
+	if (al->retired) { /* the broker knows too; this covers networks without a ring */
+		why_fmt(al, an, &(struct ipam_broker_why_info){.why = IPAM_WHY_RETIRED}, NULL, why,
+			len);
 		return -EPERM;
 	}
 	if (want) {
@@ -908,10 +803,7 @@ int drv_alloc_lease(struct drv_alloc *al, struct drv_alloc_net *an, const struct
 	}
 	*out = got;
 	an->dirty = 1;
-	rx_timer_arm(al->timer, TICK_MS, 0);
-	/* Ask ahead, so bursts of attaches rarely wait. */
-	if (an->ring && !an->asking && ring_free(an->ring, &an->held) < LOW_WATER)
-		(void)space_want(al, an);
+	tick_soon(al);
 	return 0;
 }
 
@@ -936,88 +828,27 @@ void drv_alloc_release(struct drv_alloc *al, struct drv_alloc_net *an, struct in
 		return;
 	untake(an, ip);
 	an->dirty = 1;
-	rx_timer_arm(al->timer, TICK_MS, 0);
+	tick_soon(al);
 }
 
 /* ---- messages ---- */
 
-static void answer(struct drv_alloc *al, const char *to, uint8_t type, const char *rid,
-		   json_int_t seq, const char *ip, const char *result)
+static enum ipam_result result_parse(const char *s)
 {
-	json_t *o = json_pack("{s:s,s:I,s:s}", "ring", rid, "seq", seq, "result", result);
-
-	if (o && ip)
-		json_object_set_new(o, "ip", json_string(ip));
-	if (send_json(al, to, type, o))
-		log_dbg("ipam: cannot answer %s", to);
-}
-
-/* Space given to a node that is not a live member, or was removed, would be
- * stranded; a removed host's space belongs to its remover. */
-static int may_donate(const struct drv_alloc *al, const char *to)
-{
-	return !al->retired && p_member_state(al, to, NULL, 0) == 1 &&
-	       !p_get(al, GT_KIND_RETIRED, to);
-}
-
-static void on_space_req(struct drv_alloc *al, struct drv_alloc_net *an, const char *from,
-			 json_int_t seq)
-{
-	struct ring_entry e;
-	char key[GT_KEY_MAX];
-	int ret = -EPERM;
-
-	if (may_donate(al, from))
-		ret = ring_donate(an->ring, &an->held, from, 0, &e);
-	if (ret == 0)
-		ret = ring_publish(al, an, &e);
-	if (ret) {
-		answer(al, from, DRV_ALLOC_MSG_SPACE_ANS, an->rec.ring, seq, NULL, "none");
-		return;
-	}
-	al->space_given++;
-	ring_key(an->rec.ring, &e, key);
-	if (!p_fans_out(al)) /* else it went to every member already */
-		(void)p_send_entry(al, from, GT_KIND_RING, key);
-	answer(al, from, DRV_ALLOC_MSG_SPACE_ANS, an->rec.ring, seq, NULL, "granted");
-	changed(al, an);
-	log_info("ipam: network %s: gave %u addresses to %s", an->rec.name, e.end - e.start, from);
-}
-
-static void on_ip_req(struct drv_alloc *al, struct drv_alloc_net *an, const char *from,
-		      json_int_t seq, const char *ips)
-{
-	struct ring_entry e;
-	char key[GT_KEY_MAX];
-	struct in_addr ip;
-	const char *res;
-	int ret;
-
-	if (addr_parse_ip4(ips, &ip)) {
-		bad_input(al, "address request for", ips);
-		return;
-	}
-	ret = may_donate(al, from) ? ring_donate_ip(an->ring, &an->held, from, h32(ip), &e)
-				   : -EPERM;
-	if (ret == 0)
-		ret = ring_publish(al, an, &e);
-	if (ret == 0) {
-		al->ip_given++;
-		ring_key(an->rec.ring, &e, key);
-		if (!p_fans_out(al))
-			(void)p_send_entry(al, from, GT_KIND_RING, key);
-		changed(al, an);
-		res = "granted";
-	} else {
-		res = ret == -EADDRINUSE ? "leased" : "not-owner";
-	}
-	answer(al, from, DRV_ALLOC_MSG_IP_ANS, an->rec.ring, seq, ips, res);
+	if (!s)
+		return IPAM_RES_ABSENT;
+	for (size_t i = 0; i < sizeof(result_str) / sizeof(result_str[0]); i++)
+		if (result_str[i] && !strcmp(s, result_str[i]))
+			return (enum ipam_result)i;
+	return IPAM_RES_NOT_OWNER; /* a refusal, whatever it says */
 }
 
 void drv_alloc_user_msg(struct drv_alloc *al, const uint8_t *buf, size_t len)
 {
 	const char *rid, *from = NULL, *result = NULL, *ips = NULL;
+	struct ipam_msg m = {0};
 	struct drv_alloc_net *an;
+	struct in_addr ip;
 	json_int_t seq;
 	json_t *o;
 
@@ -1036,52 +867,23 @@ void drv_alloc_user_msg(struct drv_alloc *al, const uint8_t *buf, size_t len)
 	an = net_by_ring(al, rid);
 	if (!an)
 		goto out; /* a network this host does not have (yet) */
-	switch (buf[0]) {
-	case DRV_ALLOC_MSG_SPACE_REQ:
-		if (from && strcmp(from, al->self))
-			on_space_req(al, an, from, seq);
-		break;
-	case DRV_ALLOC_MSG_IP_REQ:
-		if (from && ips && strcmp(from, al->self))
-			on_ip_req(al, an, from, seq, ips);
-		break;
-	case DRV_ALLOC_MSG_SPACE_ANS:
-		/* The granted entry is sent before the answer and usually ends
-		 * the search first (changed()): still count the grant. */
-		if (!result || !an->seq || (uint64_t)seq != an->seq)
-			break;
-		an->seq = 0; /* one answer per request */
-		if (!strcmp(result, "granted")) {
-			al->space_granted++;
-			/* The entry itself comes as a table update; wait for it. */
-			if (an->asking)
-				an->deadline = rx_now_ms(al->loop) + ASK_TIMEOUT_MS * 3;
-		} else if (an->asking) {
-			al->space_none++;
-			space_refused(al, an, an->asked);
+	m.type = buf[0];
+	m.seq = (uint64_t)seq;
+	m.result = result_parse(result);
+	if (from)
+		snprintf(m.from, sizeof(m.from), "%s", from);
+	if (m.type == IPAM_MSG_IP_REQ || m.type == IPAM_MSG_IP_ANS) {
+		if (!ips)
+			goto out;
+		if (addr_parse_ip4(ips, &ip)) {
+			/* A peer's request is refused loudly, a bad answer dropped. */
+			if (m.type == IPAM_MSG_IP_REQ && from && strcmp(from, al->self))
+				bad_input(al, "address request for", ips);
+			goto out;
 		}
-		break;
-	case DRV_ALLOC_MSG_IP_ANS: {
-		struct in_addr ip;
-		struct ipreq *r;
-
-		if (!result || !ips || addr_parse_ip4(ips, &ip))
-			break;
-		r = ipreq_find(an, h32(ip));
-		if (!r || r->seq != (uint64_t)seq || (r->ans != ANS_NONE && r->ans != ANS_TIMEOUT))
-			break;
-		r->at = rx_now_ms(al->loop);
-		if (!strcmp(result, "granted")) {
-			r->ans = ANS_GRANTED;
-			al->ip_granted++;
-		} else {
-			r->ans = !strcmp(result, "leased") ? ANS_LEASED : ANS_NOT_OWNER;
-			al->ip_refused++;
-		}
-		wake_later(al);
-		break;
+		m.ip = h32(ip);
 	}
-	}
+	ipam_broker_recv(an->broker, rx_now_ms(al->loop), &m);
 out:
 	json_decref(o);
 }
@@ -1165,23 +967,6 @@ static void report(struct drv_alloc *al, struct drv_alloc_net *an)
 		(void)p_put(al, GT_KIND_IPREPORT, key, NULL, (uint8_t *)txt, strlen(txt));
 }
 
-/* Address requests: a timeout wakes the caller, a stale answer goes. */
-static void ipreqs_tick(struct drv_alloc *al, struct drv_alloc_net *an, uint64_t now)
-{
-	for (size_t j = 0; j < an->nipr; j++) {
-		struct ipreq *r = &an->ipr[j];
-
-		if (r->ans == ANS_NONE && now > r->deadline) {
-			r->ans = ANS_TIMEOUT;
-			r->at = now;
-			wake_later(al);
-		} else if (r->ans != ANS_NONE && now - r->at > ANSWER_KEEP_MS) {
-			ipreq_drop(an, r);
-			j--;
-		}
-	}
-}
-
 static void tick_cb(struct rx_loop *loop, struct rx_timer *t, void *arg)
 {
 	struct drv_alloc *al = arg;
@@ -1193,18 +978,14 @@ static void tick_cb(struct rx_loop *loop, struct rx_timer *t, void *arg)
 
 		if (!an->ring)
 			continue;
-		if (an->asking && now > an->deadline) {
-			log_dbg("ipam: network %s: %s did not answer", an->rec.name, an->asked);
-			space_refused(al, an, an->asked);
-		}
-		ipreqs_tick(al, an, now);
+		busy |= ipam_broker_tick(an->broker, now);
 		if (an->check) {
 			an->check = 0;
 			check_conflicts(al, an);
 		}
 		if (an->dirty && report_due)
 			report(al, an);
-		busy |= an->asking || an->nipr || an->dirty;
+		busy |= an->dirty;
 	}
 	if (report_due)
 		al->last_report = now;
@@ -1216,7 +997,6 @@ int drv_alloc_open(struct drv_alloc **out, struct rx_loop *loop, const char *sel
 		   void (*wake)(void *arg), void *wake_arg)
 {
 	struct drv_alloc *al;
-	uint32_t seed = 0;
 
 	al = calloc(1, sizeof(*al));
 	if (!al)
@@ -1225,17 +1005,13 @@ int drv_alloc_open(struct drv_alloc **out, struct rx_loop *loop, const char *sel
 	snprintf(al->self, sizeof(al->self), "%s", self_id);
 	al->wake = wake;
 	al->wake_arg = wake_arg;
-	/* Answers to a previous run's requests must not match this run's. */
-	if (getrandom(&seed, sizeof(seed), 0) != (ssize_t)sizeof(seed))
-		seed = (uint32_t)time(NULL);
-	al->seq = (uint64_t)seed << 16;
 	al->timer = rx_timer_create(loop, tick_cb, al);
 	if (!al->timer)
 		goto err_free;
 	al->wake_timer = rx_timer_create(loop, wake_cb, al);
 	if (!al->wake_timer)
 		goto err_timer;
-	rx_timer_arm(al->timer, TICK_MS, 0);
+	tick_soon(al);
 	*out = al;
 	return 0;
 
@@ -1345,6 +1121,7 @@ static json_t *net_ipam_json(const struct drv_alloc *al, const struct drv_alloc_
 	struct node_sum *sum = NULL;
 	size_t nmap = 0, nsum = 0;
 	json_t *o, *ranges, *nodes;
+	const char *asking;
 
 	addr_fmt_prefix(&an->rec.subnet, sub);
 	drv_alloc_counts(al, an, &c);
@@ -1381,9 +1158,10 @@ static json_t *net_ipam_json(const struct drv_alloc *al, const struct drv_alloc_
 		json_array_append_new(nodes, node_json(al, an, &sum[j], &c));
 	free(sum);
 	free(map);
+	asking = ipam_broker_asking(an->broker);
 	json_object_set_new(o, "asking",
-			    an->asking ? json_string(node_name(al, an->asked, nm, sizeof(nm)))
-				       : json_null());
+			    asking ? json_string(node_name(al, asking, nm, sizeof(nm)))
+				   : json_null());
 	return o;
 err:
 	free(sum);
@@ -1559,10 +1337,13 @@ const size_t drv_alloc_nroutes = sizeof(drv_alloc_routes) / sizeof(drv_alloc_rou
 
 void drv_alloc_metrics(const struct drv_alloc *al, FILE *f)
 {
+	struct ipam_broker_stats st = al->closed;
 	size_t conflicts = 0;
 
-	for (size_t i = 0; i < al->nnets; i++)
+	for (size_t i = 0; i < al->nnets; i++) {
 		conflicts += al->nets[i]->conflicts;
+		stats_add(&st, al->nets[i]);
+	}
 	fprintf(f, "# HELP vxmesh_ipam_addresses Addresses of this host per network, by state.\n"
 		   "# TYPE vxmesh_ipam_addresses gauge\n");
 	for (size_t i = 0; i < al->nnets; i++) {
@@ -1594,6 +1375,6 @@ void drv_alloc_metrics(const struct drv_alloc *al, FILE *f)
 		"# TYPE vxmesh_ipam_refused_total counter\nvxmesh_ipam_refused_total %llu\n"
 		"# HELP vxmesh_ipam_conflicts Local leases in another host's space (should be 0).\n"
 		"# TYPE vxmesh_ipam_conflicts gauge\nvxmesh_ipam_conflicts %zu\n",
-		al->space_asked, al->space_granted, al->space_none, al->space_given, al->ip_asked,
-		al->ip_granted, al->ip_refused, al->ip_given, al->bad, conflicts);
+		st.space_asked, st.space_granted, st.space_none, st.space_given, st.ip_asked,
+		st.ip_granted, st.ip_refused, st.ip_given, al->bad, conflicts);
 }

@@ -34,14 +34,15 @@ struct ipam_broker {
 	const struct ipam_broker_ops *ops;
 	void *arg;
 	uint64_t rng, seq_next;
-	/* the space search */
-	bool asking, failed;
+	/* the space search; waiting: no donor left, but our view is stale */
+	bool asking, waiting, stale, failed;
 	char asked[RING_ID_MAX];
 	uint64_t seq, deadline; /* seq 0: the answer came (or none is due) */
 	unsigned tries, fail_tries;
-	char refused[IPAM_BROKER_ASK_TRIES][RING_ID_MAX];
+	char refused[2 * IPAM_BROKER_ASK_TRIES][RING_ID_MAX];
+	bool said_none[2 * IPAM_BROKER_ASK_TRIES]; /* answered "none" (else silent) */
 	size_t nrefused;
-	uint64_t failed_at;
+	uint64_t failed_at, wait_until;
 	/* reports gathered for one donor pick */
 	struct ring_report *rep;
 	size_t nrep, caprep;
@@ -113,12 +114,13 @@ void ipam_broker_destroy(struct ipam_broker *b)
 
 /* ---- asking for space ---- */
 
-static bool refused(const struct ipam_broker *b, const char *id)
+/* 0 not refused in this search, 1 silent, 2 answered "none". */
+static int refused(const struct ipam_broker *b, const char *id)
 {
 	for (size_t i = 0; i < b->nrefused; i++)
 		if (!strcmp(b->refused[i], id))
-			return true;
-	return false;
+			return b->said_none[i] ? 2 : 1;
+	return 0;
 }
 
 static void report_cb(void *cbarg, const struct ring_report *r)
@@ -126,9 +128,16 @@ static void report_cb(void *cbarg, const struct ring_report *r)
 	struct ipam_broker *b = cbarg;
 	uint64_t size = ring_size(b->ring);
 
-	if (!r->free || !r->id[0] || !strcmp(r->id, b->self) || refused(b, r->id) ||
+	if (!r->free || !r->id[0] || !strcmp(r->id, b->self) ||
 	    b->ops->member_state(b->arg, r->id) != 1)
 		return;
+	if (refused(b, r->id)) {
+		/* It said "none", yet its last report shows free space: it gave
+		 * that space away since, and the entries are on their way.
+		 * (Silence says nothing of the kind.) */
+		b->stale |= refused(b, r->id) == 2;
+		return;
+	}
 	if (b->nrep == b->caprep) {
 		size_t cap = b->caprep ? 2 * b->caprep : 8;
 		struct ring_report *g = realloc(b->rep, cap * sizeof(*g));
@@ -148,6 +157,7 @@ static void report_cb(void *cbarg, const struct ring_report *r)
 static void search_failed(struct ipam_broker *b, uint64_t now)
 {
 	b->asking = false;
+	b->waiting = false;
 	b->failed = true;
 	b->failed_at = now;
 	b->fail_tries = b->tries;
@@ -156,20 +166,53 @@ static void search_failed(struct ipam_broker *b, uint64_t now)
 	b->ops->wake(b->arg);
 }
 
-/* Send a space request to the next donor.  0 (asking), -ENOSPC (nobody left). */
+static bool usable(struct ipam_broker *b, const char *id)
+{
+	return strcmp(id, b->self) && !refused(b, id) && b->ops->member_state(b->arg, id) == 1;
+}
+
+/* The usable owner of the largest run in this view (it grows as grants
+ * arrive), for when no report names a usable donor.  0 or -ENOENT. */
+static int biggest_owner(struct ipam_broker *b, char donor[RING_ID_MAX])
+{
+	struct ring_entry *map;
+	uint32_t best = 0;
+	size_t n;
+
+	if (ring_map(b->ring, &map, &n))
+		return -ENOENT;
+	for (size_t i = 0; i < n; i++)
+		if (map[i].end - map[i].start > best && usable(b, map[i].owner)) {
+			best = map[i].end - map[i].start;
+			snprintf(donor, RING_ID_MAX, "%s", map[i].owner);
+		}
+	free(map);
+	return best ? 0 : -ENOENT;
+}
+
+/* Send a space request to the next donor.  0 (asking, or waiting for news
+ * after a refusal our view contradicts), -ENOSPC (nobody left). */
 static int space_ask(struct ipam_broker *b, uint64_t now)
 {
 	char donor[RING_ID_MAX];
+	unsigned max;
 	int ret;
 
 	b->nrep = 0;
+	b->stale = false;
 	b->ops->reports(b->arg, report_cb, b);
 	ret = ring_pick_donor(b->ring, b->rep, b->nrep, rnd(b), donor);
-	/* Without reports the pick is whoever owns most: it must be usable too. */
-	if (!ret && (!strcmp(donor, b->self) || refused(b, donor) ||
-		     b->ops->member_state(b->arg, donor) != 1))
-		ret = -ENOENT;
-	if (!ret && b->tries < IPAM_BROKER_ASK_TRIES) {
+	if (ret || !usable(b, donor))
+		ret = biggest_owner(b, donor);
+	/* Refusals our view contradicts are news on the way, not exhaustion. */
+	max = b->stale ? 2 * IPAM_BROKER_ASK_TRIES : IPAM_BROKER_ASK_TRIES;
+	if (ret && b->tries < max && b->stale && (!b->waiting || now < b->wait_until)) {
+		if (!b->waiting)
+			b->wait_until = now + IPAM_BROKER_NEWS_MS;
+		b->waiting = true;
+		return 0;
+	}
+	if (!ret && b->tries < max) {
 		struct ipam_msg m = {.type = IPAM_MSG_SPACE_REQ};
 
 		b->seq = m.seq = next_seq(b);
@@ -179,6 +222,7 @@ static int space_ask(struct ipam_broker *b, uint64_t now)
 		if (!ret) {
 			b->st.space_asked++;
 			b->asking = true;
+			b->waiting = false;
 			snprintf(b->asked, sizeof(b->asked), "%s", donor);
 			b->deadline = now + IPAM_BROKER_ASK_TIMEOUT_MS;
 			return 0;
@@ -188,10 +232,12 @@ static int space_ask(struct ipam_broker *b, uint64_t now)
 	return -ENOSPC;
 }
 
-static void space_refused(struct ipam_broker *b, uint64_t now, const char *who)
+static void space_refused(struct ipam_broker *b, uint64_t now, const char *who, bool none)
 {
-	if (b->nrefused < IPAM_BROKER_ASK_TRIES)
+	if (b->nrefused < 2 * IPAM_BROKER_ASK_TRIES) {
+		b->said_none[b->nrefused] = none;
 		snprintf(b->refused[b->nrefused++], RING_ID_MAX, "%s", who);
+	}
 	b->asking = false;
 	(void)space_ask(b, now);
 }
@@ -201,6 +247,8 @@ static int space_want(struct ipam_broker *b, uint64_t now)
 {
 	if (b->asking)
 		return 0;
+	if (b->waiting)
+		return space_ask(b, now); /* news may have come */
 	if (b->failed && now - b->failed_at < IPAM_BROKER_FAIL_HOLD_MS)
 		return -ENOSPC;
 	b->failed = false;
@@ -211,8 +259,9 @@ static int space_want(struct ipam_broker *b, uint64_t now)
 
 void ipam_broker_ring_changed(struct ipam_broker *b)
 {
-	if (b->asking && ring_free(b->ring, b->held) > 0) {
+	if ((b->asking || b->waiting) && ring_free(b->ring, b->held) > 0) {
 		b->asking = false;
+		b->waiting = false;
 		b->nrefused = 0;
 		b->failed = false;
 	}
@@ -347,7 +396,8 @@ static int lease_any(struct ipam_broker *b, uint64_t now, uint32_t *out,
 	}
 	if (ret == -ENOSPC) {
 		if (space_want(b, now) == 0) {
-			why_set(why, IPAM_WHY_ASKING_SPACE, b->asked, 0);
+			why_set(why, b->asking ? IPAM_WHY_ASKING_SPACE : IPAM_WHY_AWAIT_SPACE,
+				b->asked, 0);
 			return -EAGAIN;
 		}
 		why_set(why, IPAM_WHY_NO_DONOR, NULL, 0);
@@ -380,7 +430,7 @@ int ipam_broker_lease(struct ipam_broker *b, uint64_t now, const uint32_t *want,
 		return ret;
 	why_set(why, IPAM_WHY_OK, NULL, 0);
 	/* Ask ahead, so bursts of attaches rarely wait. */
-	if (!b->asking && ring_free(b->ring, b->held) < IPAM_BROKER_LOW_WATER)
+	if (!b->asking && !b->waiting && ring_free(b->ring, b->held) < IPAM_BROKER_LOW_WATER)
 		(void)space_want(b, now);
 	return 0;
 }
@@ -461,7 +511,7 @@ static void on_space_ans(struct ipam_broker *b, uint64_t now, const struct ipam_
 			b->deadline = now + IPAM_BROKER_ASK_TIMEOUT_MS * 3;
 	} else if (b->asking) {
 		b->st.space_none++;
-		space_refused(b, now, b->asked);
+		space_refused(b, now, b->asked, true);
 	}
 }
 
@@ -508,7 +558,9 @@ void ipam_broker_recv(struct ipam_broker *b, uint64_t now, const struct ipam_msg
 bool ipam_broker_tick(struct ipam_broker *b, uint64_t now)
 {
 	if (b->asking && now > b->deadline)
-		space_refused(b, now, b->asked);
+		space_refused(b, now, b->asked, false);
+	else if (b->waiting)
+		(void)space_ask(b, now); /* fresher reports, or the wait is over */
 	for (size_t j = 0; j < b->nipr; j++) {
 		struct ipreq *r = &b->ipr[j];
 
@@ -521,7 +573,7 @@ bool ipam_broker_tick(struct ipam_broker *b, uint64_t now)
 			j--;
 		}
 	}
-	return b->asking || b->nipr;
+	return b->asking || b->waiting || b->nipr;
 }
 
 const char *ipam_broker_asking(const struct ipam_broker *b)
@@ -561,6 +613,12 @@ void ipam_broker_why_fmt(const struct ipam_broker_why_info *w, const char *net, 
 		break;
 	case IPAM_WHY_ASKING_SPACE:
 		snprintf(buf, len, "network %s: waiting for host %s to donate addresses", net, p);
+		break;
+	case IPAM_WHY_AWAIT_SPACE:
+		snprintf(buf, len,
+			 "network %s: host %s had no addresses left to donate; waiting for news of "
+			 "the hosts it gave them to",
+			 net, p);
 		break;
 	case IPAM_WHY_NO_DONOR:
 		snprintf(buf, len,

@@ -34,6 +34,9 @@
 #define IPAM_BROKER_FAIL_HOLD_MS   3000 /* a failed search is not retried sooner */
 #define IPAM_BROKER_ANSWER_KEEP_MS 2000 /* an address answer serves later leases this long */
 #define IPAM_BROKER_LOW_WATER	   8	/* ask ahead when fewer owned addresses are free */
+#define IPAM_BROKER_NEWS_MS                                                                        \
+	1500 /* a search out of donors waits this long for news when a                             \
+		refuser's report still shows free space */
 
 struct ipam_broker;
 
@@ -81,6 +84,8 @@ enum ipam_broker_why {
 	IPAM_WHY_UNREACHABLE,  /* -EHOSTUNREACH: `peer` is not alive (`state` as member_state) */
 	IPAM_WHY_SEND_FAILED,  /* -EHOSTUNREACH: cannot send to `peer` (`err`) */
 	IPAM_WHY_RING,	       /* `err` from the ring (-EDOM, -ENOMEM, ...) */
+	IPAM_WHY_AWAIT_SPACE,  /* -EAGAIN: donor `peer` refused, but its report shows free
+				  space: waiting for news (the entries of its grants) */
 };
 
 struct ipam_broker_why_info {

@@ -79,7 +79,7 @@ struct sim {
 	struct ring_entry *log;
 	size_t nlog, caplog;
 	struct ring_report *reports;
-	uint64_t msgs, lost, no_space, deferred_out;
+	uint64_t msgs, lost, no_space, no_space_free, deferred_out;
 	uint64_t claims_ok, claims_unreachable, claims_silent, claims_leased, claims_other;
 	bool partitioned;
 };
@@ -297,6 +297,16 @@ static const struct ipam_broker_ops broker_ops = {
 
 /* ---- node behaviour ---- */
 
+/* Free addresses in the network: what every node owns and has not leased. */
+static uint64_t free_total(const struct sim *sim)
+{
+	uint64_t sum = 0;
+
+	for (size_t k = 0; k < sim->n; k++)
+		sum += ring_free(sim->nodes[k].r, &sim->nodes[k].leases);
+	return sum;
+}
+
 /* Until the broker wakes the node, or the API's deferral runs out. */
 static void wait(struct sim *sim, uint32_t i)
 {
@@ -368,6 +378,7 @@ static void want(struct sim *sim, uint32_t i)
 	}
 	if (ret == -ENOSPC) {
 		sim->no_space++;
+		sim->no_space_free += free_total(sim) > 0;
 		tick(sim, i, sim->now + IPAM_BROKER_FAIL_HOLD_MS);
 		return;
 	}
@@ -655,6 +666,10 @@ static void concurrent(size_t n, uint32_t per, uint64_t seed)
 	     " messages, %" PRIu64 " lost",
 	     st.space_asked, st.space_given, st.space_none, sim.no_space, sim.deferred_out,
 	     DEFER_MS, sim.msgs, sim.lost);
+	tap(sim.no_space_free == 0,
+	    "concurrent: no lease failed with -ENOSPC while the network had free space (%" PRIu64
+	    " did)",
+	    sim.no_space_free);
 	run_until(&sim, UINT64_MAX); /* every gossip copy, the late ones too */
 	bad = violations(&sim, &leased);
 	tap(bad == 0 && leased == n * per,
