@@ -9,7 +9,8 @@
  * Every pool change goes through take()/untake() below, which keep the pool
  * and `held` in step; `local` changes only in lease, restore and release.
  */
-#include <arpa/inet.h>
+#include "driver/alloc.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +23,6 @@
 #include "common/addr.h"
 #include "common/log.h"
 #include "common/reactor.h"
-#include "driver/alloc.h"
 #include "driver/api.h"
 #include "gossip/table.h"
 #include "ipam/broker.h"
@@ -71,21 +71,10 @@ struct drv_alloc {
 
 /* ---- small helpers ---- */
 
-static uint32_t h32(struct in_addr ip)
+/* A host-order address as text (ring arithmetic is in host order). */
+static char *ipstr(uint32_t h, char buf[ADDR_IP4_STRLEN])
 {
-	return ntohl(ip.s_addr);
-}
-
-static struct in_addr ip4(uint32_t h)
-{
-	return (struct in_addr){htonl(h)};
-}
-
-static const char *ipstr(uint32_t h, char buf[INET_ADDRSTRLEN])
-{
-	struct in_addr a = ip4(h);
-
-	return inet_ntop(AF_INET, &a, buf, INET_ADDRSTRLEN);
+	return addr_fmt_ip4(addr_ip4_from_h(h), buf);
 }
 
 int drv_alloc_ring_id_ok(const char *s)
@@ -244,7 +233,7 @@ static const char *node_name(const struct drv_alloc *al, const char *id, char *b
 /* Mirror an address the pool just took into held, or give it back. */
 static int held_add(struct drv_alloc_net *an, struct in_addr ip)
 {
-	int ret = ring_leases_add(&an->held, h32(ip));
+	int ret = ring_leases_add(&an->held, addr_ip4_h(ip));
 
 	if (ret && ret != -EEXIST) {
 		ipam_pool_release(an->pool, ip);
@@ -263,7 +252,7 @@ static int take(struct drv_alloc_net *an, struct in_addr ip)
 static void untake(struct drv_alloc_net *an, struct in_addr ip)
 {
 	if (ipam_pool_release(an->pool, ip) == 0)
-		ring_leases_del(&an->held, h32(ip));
+		ring_leases_del(&an->held, addr_ip4_h(ip));
 }
 
 int drv_alloc_hold(struct drv_alloc_net *an, struct in_addr ip)
@@ -274,7 +263,7 @@ int drv_alloc_hold(struct drv_alloc_net *an, struct in_addr ip)
 void drv_alloc_unhold(struct drv_alloc_net *an, struct in_addr ip)
 {
 	/* Never a local lease: those leave through drv_alloc_release(). */
-	if (!ring_leases_has(&an->local, h32(ip)))
+	if (!ring_leases_has(&an->local, addr_ip4_h(ip)))
 		untake(an, ip);
 }
 
@@ -289,7 +278,7 @@ int drv_alloc_reserve(struct drv_alloc_net *an, struct in_addr ip)
 
 	if (ret)
 		return ret;
-	ret = ring_leases_add(&an->held, h32(ip));
+	ret = ring_leases_add(&an->held, addr_ip4_h(ip));
 	return ret == -EEXIST ? 0 : ret;
 }
 
@@ -303,7 +292,7 @@ static void ring_key(const char *rid, const struct ring_entry *e, char key[GT_KE
 
 static uint8_t *ring_value(const char *net, const struct ring_entry *e, size_t *len)
 {
-	char s[INET_ADDRSTRLEN], en[INET_ADDRSTRLEN];
+	char s[ADDR_IP4_STRLEN], en[ADDR_IP4_STRLEN];
 	json_t *o;
 	char *txt;
 
@@ -340,8 +329,8 @@ static int ring_parse(const struct gt_entry *g, char rid[DRV_RING_ID_LEN + 1], s
 	if (addr_parse_ip4(start, &s) || addr_parse_ip4(end, &en) || clock < 1 ||
 	    !node_id_ok(owner) || !node_id_ok(origin))
 		goto out;
-	e->start = h32(s);
-	e->end = h32(en);
+	e->start = addr_ip4_h(s);
+	e->end = addr_ip4_h(en);
 	e->clock = (uint64_t)clock;
 	snprintf(e->owner, sizeof(e->owner), "%s", owner);
 	snprintf(e->origin, sizeof(e->origin), "%s", origin);
@@ -410,7 +399,7 @@ static void tick_soon(struct drv_alloc *al)
  * one.  Kept as a gauge; logged when the number grows. */
 static void check_conflicts(struct drv_alloc *al, struct drv_alloc_net *an)
 {
-	char owner[RING_ID_MAX], nm[GT_ID_MAX], s[INET_ADDRSTRLEN];
+	char owner[RING_ID_MAX], nm[GT_ID_MAX], s[ADDR_IP4_STRLEN];
 	size_t count = 0;
 
 	for (size_t i = 0; i < an->local.n; i++) {
@@ -471,7 +460,7 @@ static int b_send(void *arg, const char *to, const struct ipam_msg *m)
 	struct drv_alloc_net *an = arg;
 	struct drv_alloc *al = an->al;
 	bool req = m->type == IPAM_MSG_SPACE_REQ || m->type == IPAM_MSG_IP_REQ;
-	char s[INET_ADDRSTRLEN];
+	char s[ADDR_IP4_STRLEN];
 	json_t *o;
 	int ret;
 
@@ -483,6 +472,8 @@ static int b_send(void *arg, const char *to, const struct ipam_msg *m)
 			      "result", result_str[m->result] ? result_str[m->result] : "none");
 	if (o && m->type != IPAM_MSG_SPACE_REQ && m->type != IPAM_MSG_SPACE_ANS)
 		json_object_set_new(o, "ip", json_string(ipstr(m->ip, s)));
+	if (o && m->type == IPAM_MSG_SPACE_ANS && m->hint[0])
+		json_object_set_new(o, "hint", json_string(m->hint));
 	ret = send_json(al, to, (uint8_t)m->type, o);
 	if (ret && !req)
 		log_dbg("ipam: cannot answer %s", to);
@@ -585,7 +576,7 @@ static const struct ipam_broker_ops broker_ops = {
 static void why_fmt(const struct drv_alloc *al, const struct drv_alloc_net *an,
 		    const struct ipam_broker_why_info *w, const uint32_t *ip, char *buf, size_t len)
 {
-	char nm[GT_ID_MAX], s[INET_ADDRSTRLEN];
+	char nm[GT_ID_MAX], s[ADDR_IP4_STRLEN];
 
 	ipam_broker_why_fmt(w, an->rec.name, ip ? ipstr(*ip, s) : NULL,
 			    w->peer[0] ? node_name(al, w->peer, nm, sizeof(nm)) : NULL, buf, len);
@@ -653,7 +644,7 @@ int drv_alloc_net_open(struct drv_alloc *al, const struct drv_net_rec *rec,
 	ret = ipam_pool_create(&an->pool, &an->rec.subnet, an->rec.gw.s_addr ? &an->rec.gw : NULL);
 	if (ret)
 		goto err_free;
-	if (an->rec.gw.s_addr && (ret = ring_leases_add(&an->held, h32(an->rec.gw))))
+	if (an->rec.gw.s_addr && (ret = ring_leases_add(&an->held, addr_ip4_h(an->rec.gw))))
 		goto err_free;
 	if (an->rec.ring[0] && (ret = net_ring_open(al, an)))
 		goto err_free;
@@ -724,16 +715,15 @@ static int lease_specific(struct drv_alloc *al, struct drv_alloc_net *an, struct
 			  char *why, size_t len)
 {
 	struct ipam_broker_why_info w;
-	uint32_t ip = h32(want), got;
-	char s[INET_ADDRSTRLEN];
+	uint32_t ip = addr_ip4_h(want), got;
+	char s[ADDR_IP4_STRLEN];
 	int ret;
 
 	ret = an->ring ? ipam_pool_claim(an->pool, want) : take(an, want);
 	if (ret || !an->ring) {
 		if (ret)
-			snprintf(why, len, "address %s in network %s: %s",
-				 inet_ntop(AF_INET, &want, s, sizeof(s)), an->rec.name,
-				 ipam_strerror(ret));
+			snprintf(why, len, "address %s in network %s: %s", addr_fmt_ip4(want, s),
+				 an->rec.name, ipam_strerror(ret));
 		return ret;
 	}
 	ret = ipam_broker_lease(an->broker, rx_now_ms(al->loop), &ip, &got, &w);
@@ -749,7 +739,7 @@ static int lease_any(struct drv_alloc *al, struct drv_alloc_net *an, struct in_a
 		     size_t len)
 {
 	struct ipam_broker_why_info w;
-	char s[INET_ADDRSTRLEN];
+	char s[ADDR_IP4_STRLEN];
 	uint32_t h;
 	int ret;
 
@@ -765,7 +755,7 @@ static int lease_any(struct drv_alloc *al, struct drv_alloc_net *an, struct in_a
 		ret = ipam_broker_lease(an->broker, rx_now_ms(al->loop), NULL, &h, &w);
 		if (ret)
 			break;
-		*out = ip4(h);
+		*out = addr_ip4_from_h(h);
 		if (!ipam_pool_claim(an->pool, *out))
 			return 0;
 		/* Taken in the pool but not in held: cannot happen; keep it out. */
@@ -795,7 +785,7 @@ int drv_alloc_lease(struct drv_alloc *al, struct drv_alloc_net *an, const struct
 	}
 	if (ret)
 		return ret;
-	ret = ring_leases_add(&an->local, h32(got));
+	ret = ring_leases_add(&an->local, addr_ip4_h(got));
 	if (ret && ret != -EEXIST) {
 		untake(an, got);
 		snprintf(why, len, "network %s: %s", an->rec.name, strerror(-ret));
@@ -813,7 +803,7 @@ int drv_alloc_lease_restore(struct drv_alloc *al, struct drv_alloc_net *an, stru
 
 	if (ret)
 		return ret;
-	ret = ring_leases_add(&an->local, h32(ip));
+	ret = ring_leases_add(&an->local, addr_ip4_h(ip));
 	if (ret && ret != -EEXIST) {
 		untake(an, ip);
 		return ret;
@@ -824,7 +814,7 @@ int drv_alloc_lease_restore(struct drv_alloc *al, struct drv_alloc_net *an, stru
 
 void drv_alloc_release(struct drv_alloc *al, struct drv_alloc_net *an, struct in_addr ip)
 {
-	if (ring_leases_del(&an->local, h32(ip)))
+	if (ring_leases_del(&an->local, addr_ip4_h(ip)))
 		return;
 	untake(an, ip);
 	an->dirty = 1;
@@ -845,7 +835,7 @@ static enum ipam_result result_parse(const char *s)
 
 void drv_alloc_user_msg(struct drv_alloc *al, const uint8_t *buf, size_t len)
 {
-	const char *rid, *from = NULL, *result = NULL, *ips = NULL;
+	const char *rid, *from = NULL, *result = NULL, *ips = NULL, *hint = NULL;
 	struct ipam_msg m = {0};
 	struct drv_alloc_net *an;
 	struct in_addr ip;
@@ -858,9 +848,10 @@ void drv_alloc_user_msg(struct drv_alloc *al, const uint8_t *buf, size_t len)
 	}
 	o = json_loadb((const char *)buf + 1, len - 1, JSON_REJECT_DUPLICATES, NULL);
 	if (!o ||
-	    json_unpack(o, "{s:s,s:I,s?s,s?s,s?s}", "ring", &rid, "seq", &seq, "from", &from,
-			"result", &result, "ip", &ips) ||
-	    !drv_alloc_ring_id_ok(rid) || !rid[0] || (from && !node_id_ok(from))) {
+	    json_unpack(o, "{s:s,s:I,s?s,s?s,s?s,s?s}", "ring", &rid, "seq", &seq, "from", &from,
+			"result", &result, "ip", &ips, "hint", &hint) ||
+	    !drv_alloc_ring_id_ok(rid) || !rid[0] || (from && !node_id_ok(from)) ||
+	    (hint && !node_id_ok(hint))) {
 		bad_input(al, "malformed message", "");
 		goto out;
 	}
@@ -872,6 +863,8 @@ void drv_alloc_user_msg(struct drv_alloc *al, const uint8_t *buf, size_t len)
 	m.result = result_parse(result);
 	if (from)
 		snprintf(m.from, sizeof(m.from), "%s", from);
+	if (hint)
+		snprintf(m.hint, sizeof(m.hint), "%s", hint);
 	if (m.type == IPAM_MSG_IP_REQ || m.type == IPAM_MSG_IP_ANS) {
 		if (!ips)
 			goto out;
@@ -881,7 +874,7 @@ void drv_alloc_user_msg(struct drv_alloc *al, const uint8_t *buf, size_t len)
 				bad_input(al, "address request for", ips);
 			goto out;
 		}
-		m.ip = h32(ip);
+		m.ip = addr_ip4_h(ip);
 	}
 	ipam_broker_recv(an->broker, rx_now_ms(al->loop), &m);
 out:
@@ -1115,7 +1108,7 @@ static json_t *node_json(const struct drv_alloc *al, const struct drv_alloc_net 
 
 static json_t *net_ipam_json(const struct drv_alloc *al, const struct drv_alloc_net *an)
 {
-	char sub[ADDR_PREFIX_STRLEN], s[INET_ADDRSTRLEN], e[INET_ADDRSTRLEN], nm[GT_ID_MAX];
+	char sub[ADDR_PREFIX_STRLEN], s[ADDR_IP4_STRLEN], e[ADDR_IP4_STRLEN], nm[GT_ID_MAX];
 	struct drv_alloc_counts c;
 	struct ring_entry *map = NULL;
 	struct node_sum *sum = NULL;
@@ -1138,8 +1131,7 @@ static json_t *net_ipam_json(const struct drv_alloc *al, const struct drv_alloc_
 	json_object_set_new(o, "ranges", ranges);
 	json_object_set_new(o, "nodes", nodes);
 	if (an->rec.gw.s_addr)
-		json_object_set_new(o, "gateway",
-				    json_string(inet_ntop(AF_INET, &an->rec.gw, s, sizeof(s))));
+		json_object_set_new(o, "gateway", json_string(addr_fmt_ip4(an->rec.gw, s)));
 	if (!an->ring)
 		return o;
 	if (ring_map(an->ring, &map, &nmap) || owners_sum(map, nmap, &sum, &nsum))

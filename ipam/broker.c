@@ -11,12 +11,12 @@
  * free space, however it came.  Address requests are kept per address with
  * their answer, which serves later leases of it for ANSWER_KEEP_MS.
  */
+#include "ipam/broker.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "ipam/broker.h"
 
 enum ans { ANS_NONE, ANS_GRANTED, ANS_LEASED, ANS_NOT_OWNER, ANS_TIMEOUT };
 
@@ -43,6 +43,7 @@ struct ipam_broker {
 	bool said_none[2 * IPAM_BROKER_ASK_TRIES]; /* answered "none" (else silent) */
 	size_t nrefused;
 	uint64_t failed_at, wait_until;
+	char hint[RING_ID_MAX]; /* a refuser's suggestion for the next donor */
 	/* reports gathered for one donor pick */
 	struct ring_report *rep;
 	size_t nrep, caprep;
@@ -171,23 +172,46 @@ static bool usable(struct ipam_broker *b, const char *id)
 	return strcmp(id, b->self) && !refused(b, id) && b->ops->member_state(b->arg, id) == 1;
 }
 
-/* The usable owner of the largest run in this view (it grows as grants
- * arrive), for when no report names a usable donor.  0 or -ENOENT. */
-static int biggest_owner(struct ipam_broker *b, char donor[RING_ID_MAX])
+/* An owner in this view (it grows as grants arrive) that ok() accepts,
+ * other than `not`, drawn with a chance proportional to the addresses it
+ * owns: for when no report names a usable donor, and for the hint of a
+ * "none".  Drawn, not the biggest: every host short of space at once would
+ * otherwise ask the same one.  0 or -ENOENT. */
+static int owner_draw(struct ipam_broker *b, bool (*ok)(struct ipam_broker *, const char *),
+		      const char * not, char donor[RING_ID_MAX])
 {
 	struct ring_entry *map;
-	uint32_t best = 0;
+	uint64_t total = 0, at = 0;
 	size_t n;
 
 	if (ring_map(b->ring, &map, &n))
 		return -ENOENT;
-	for (size_t i = 0; i < n; i++)
-		if (map[i].end - map[i].start > best && usable(b, map[i].owner)) {
-			best = map[i].end - map[i].start;
-			snprintf(donor, RING_ID_MAX, "%s", map[i].owner);
+	for (int pass = 0; pass < 2 && (pass == 0 || total); pass++) {
+		if (pass == 1)
+			at = rnd(b) % total;
+		for (size_t i = 0; i < n; i++) {
+			uint64_t len = map[i].end - map[i].start;
+
+			if ((not &&!strcmp(map[i].owner, not )) || !ok(b, map[i].owner))
+				continue;
+			if (pass == 0) {
+				total += len;
+			} else if (at < len) {
+				snprintf(donor, RING_ID_MAX, "%s", map[i].owner);
+				break;
+			} else {
+				at -= len;
+			}
 		}
+	}
 	free(map);
-	return best ? 0 : -ENOENT;
+	return total ? 0 : -ENOENT;
+}
+
+/* A host worth naming to an asker: alive, and not us. */
+static bool hintable(struct ipam_broker *b, const char *id)
+{
+	return strcmp(id, b->self) && b->ops->member_state(b->arg, id) == 1;
 }
 
 /* Send a space request to the next donor.  0 (asking, or waiting for news
@@ -201,9 +225,17 @@ static int space_ask(struct ipam_broker *b, uint64_t now)
 	b->nrep = 0;
 	b->stale = false;
 	b->ops->reports(b->arg, report_cb, b);
-	ret = ring_pick_donor(b->ring, b->rep, b->nrep, rnd(b), donor);
-	if (ret || !usable(b, donor))
-		ret = biggest_owner(b, donor);
+	/* A refuser's suggestion comes from a view fresher than ours about the
+	 * space it gave away. */
+	if (b->hint[0] && usable(b, b->hint)) {
+		snprintf(donor, sizeof(donor), "%s", b->hint);
+		ret = 0;
+	} else {
+		ret = ring_pick_donor(b->ring, b->rep, b->nrep, rnd(b), donor);
+		if (ret || !usable(b, donor))
+			ret = owner_draw(b, usable, NULL, donor);
+	}
+	b->hint[0] = '\0';
 	/* Refusals our view contradicts are news on the way, not exhaustion. */
 	max = b->stale ? 2 * IPAM_BROKER_ASK_TRIES : IPAM_BROKER_ASK_TRIES;
 	if (ret && b->tries < max && b->stale && (!b->waiting || now < b->wait_until)) {
@@ -450,6 +482,11 @@ static void answer(struct ipam_broker *b, const struct ipam_msg *req, enum ipam_
 	struct ipam_msg m = {.type = req->type + 1, .seq = req->seq, .ip = req->ip, .result = res};
 
 	snprintf(m.from, sizeof(m.from), "%s", b->self);
+	/* Out of space: name another owner in our view, which knows where our
+	 * space went before the asker's does. */
+	if (res == IPAM_RES_NONE && req->type == IPAM_MSG_SPACE_REQ &&
+	    owner_draw(b, hintable, req->from, m.hint))
+		m.hint[0] = '\0';
 	(void)b->ops->send(b->arg, req->from, &m);
 }
 
@@ -511,6 +548,8 @@ static void on_space_ans(struct ipam_broker *b, uint64_t now, const struct ipam_
 			b->deadline = now + IPAM_BROKER_ASK_TIMEOUT_MS * 3;
 	} else if (b->asking) {
 		b->st.space_none++;
+		if (strcmp(m->hint, b->self))
+			snprintf(b->hint, sizeof(b->hint), "%s", m->hint);
 		space_refused(b, now, b->asked, true);
 	}
 }

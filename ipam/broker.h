@@ -68,6 +68,10 @@ struct ipam_msg {
 	char from[RING_ID_MAX];	 /* requests: the requester (answers: the sender, unchecked) */
 	uint32_t ip;		 /* IP_REQ, IP_ANS: host order */
 	enum ipam_result result; /* answers */
+	/* SPACE_ANS "none": a host the sender gave space to lately, worth
+	 * asking next ("" = none).  A hint only: the asker checks it like any
+	 * donor. */
+	char hint[RING_ID_MAX];
 };
 
 /* Why a lease did not succeed now (ipam_broker_lease()'s *why). */

@@ -47,6 +47,7 @@ struct event {
 	uint32_t kind, src, dst, x; /* x: log index for E_ENTRY, E_GOSSIP; E_MSG: ip */
 	uint8_t type, result;	    /* E_MSG */
 	uint64_t seq;
+	uint32_t hint; /* E_MSG: node index of the answer's hint, UINT32_MAX none */
 };
 
 struct sim;
@@ -223,13 +224,15 @@ static int send_cb(void *arg, const char *to, const struct ipam_msg *m)
 
 	if (d == UINT32_MAX)
 		return -ENOENT;
-	send_event(nd->sim, (struct event){.kind = E_MSG,
-					   .src = nd->idx,
-					   .dst = d,
-					   .x = m->ip,
-					   .type = (uint8_t)m->type,
-					   .result = (uint8_t)m->result,
-					   .seq = m->seq});
+	send_event(nd->sim,
+		   (struct event){.kind = E_MSG,
+				  .src = nd->idx,
+				  .dst = d,
+				  .x = m->ip,
+				  .type = (uint8_t)m->type,
+				  .result = (uint8_t)m->result,
+				  .seq = m->seq,
+				  .hint = m->hint[0] ? node_of(nd->sim, m->hint) : UINT32_MAX});
 	return 0;
 }
 
@@ -420,6 +423,8 @@ static void deliver(struct sim *sim, const struct event *e)
 		if (!reachable(sim, e->src, e->dst))
 			break;
 		memcpy(m.from, sim->nodes[e->src].id, sizeof(m.from));
+		if (e->hint != UINT32_MAX)
+			memcpy(m.hint, sim->nodes[e->hint].id, sizeof(m.hint));
 		ipam_broker_recv(nd->b, sim->now, &m);
 		btick(sim, e->dst);
 		break;

@@ -5,7 +5,7 @@
  * refused and timed out, donor after donor until ASK_TRIES, the failure
  * hold; a granted answer waiting for its entry; address requests granted,
  * leased, not-owner and silent; stale and duplicate answers; who may be
- * given space; ask-ahead at LOW_WATER.
+ * given space; ask-ahead at LOW_WATER; a refusal's hint at another owner.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -290,6 +290,48 @@ Test(broker, a_donor_with_nothing_answers_none_and_the_next_donor_is_asked)
 	cr_assert_str_eq(ipam_broker_asking(nodes[2].b), "A");
 	cr_assert_eq(stats(2).space_none, 1);
 	cr_assert_eq(stats(2).space_asked, 2);
+}
+
+Test(broker, a_donor_out_of_space_names_the_owner_it_gave_space_to_and_that_one_is_asked)
+{
+	struct sent s;
+	uint32_t ip;
+
+	world(3);
+	/* B gets half of A's space; C has not heard of it yet. */
+	cr_assert_eq(lease(1, &ip, NULL), -EAGAIN);
+	deliver_all();
+	gossip(0, 1);
+	/* A may not donate any more: its "none" names B, which C asks next
+	 * although its own view shows only A as an owner. */
+	nodes[0].retired = true;
+	nodes[0].report = 100;
+	cr_assert_eq(lease(2, &ip, NULL), -EAGAIN);
+	s = expect(IPAM_MSG_SPACE_REQ, 2, 0);
+	deliver(&s);
+	s = expect(IPAM_MSG_SPACE_ANS, 0, 2);
+	cr_assert_eq(s.m.result, IPAM_RES_NONE);
+	cr_assert_str_eq(s.m.hint, "B");
+	deliver(&s);
+	s = expect(IPAM_MSG_SPACE_REQ, 2, 1);
+	deliver(&s);
+	s = expect(IPAM_MSG_SPACE_ANS, 1, 2);
+	cr_assert_eq(s.m.result, IPAM_RES_GRANTED);
+}
+
+Test(broker, a_none_names_no_host_but_the_asker_or_the_refuser_itself)
+{
+	struct sent s;
+	uint32_t ip;
+
+	world(2);
+	nodes[0].retired = true; /* A refuses; the only other owner would be B */
+	cr_assert_eq(lease(1, &ip, NULL), -EAGAIN);
+	s = expect(IPAM_MSG_SPACE_REQ, 1, 0);
+	deliver(&s);
+	s = expect(IPAM_MSG_SPACE_ANS, 0, 1);
+	cr_assert_eq(s.m.result, IPAM_RES_NONE);
+	cr_assert_str_eq(s.m.hint, "");
 }
 
 Test(broker, a_silent_donor_times_out_after_ask_timeout_and_the_next_is_asked)
