@@ -50,7 +50,7 @@ SIM_BINS := $(SIM_SRCS:tests/sim/%.c=$(O)/tests/sim-%)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
 # Library sources a fuzz target may need: the pure decoders only.
-FUZZ_LIB := $(wildcard gossip/wire.c gossip/lzw.c gossip/crypt.c gossip/stream.c gossip/table.c \
+FUZZ_LIB := $(wildcard gossip/wire.c gossip/wbuf.c gossip/lzw.c gossip/crypt.c gossip/stream.c gossip/table.c \
 	common/addr.c common/mpread.c)
 # fuzz_values: the codecs under test are built instrumented; what else they
 # call (the name rule in state.c, the ring-id rule in alloc.c, the version

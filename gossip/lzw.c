@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * DOC: lzw - the compress layer of the memberlist codec (see wire.h): Go's
- * compress/lzw with order LSB and literal width 8, and the 09 {Algo, Buf}
- * wrapper around it.
+ * compress/lzw with order LSB and literal width 8.  The 09 {Algo, Buf}
+ * wrapper around it is a message like the others, in wire.c.
  */
 #include "gossip/wire.h"
 
@@ -207,64 +207,4 @@ out:
 	*out = w.p;
 	*out_len = w.len;
 	return 0;
-}
-
-struct compress_hdr {
-	uint8_t algo;
-	const uint8_t *buf;
-	size_t len;
-};
-static const struct field compress_fields[] = {
-	F(struct compress_hdr, "Algo", K_U8, algo),
-	FL(struct compress_hdr, "Buf", K_REF, buf, len),
-};
-
-int gw_compress_wrap(const uint8_t *msg, size_t len, uint8_t **out, size_t *out_len)
-{
-	struct compress_hdr h = {.algo = 0};
-	struct table t = TABLE(compress_fields);
-	struct wbuf w = {.dyn = true, .max = SIZE_MAX};
-	msgpack_packer pk;
-	uint8_t *z;
-	size_t zlen;
-	int r;
-
-	if (!len)
-		return -EINVAL;
-	r = gw_lzw_encode(msg, len, &z, &zlen);
-	if (r)
-		return r;
-	h.buf = z;
-	h.len = zlen;
-	msgpack_packer_init(&pk, &w, wbuf_write);
-	wbuf_byte(&w, GW_COMPRESS);
-	r = encode_struct(&pk, &t, &h);
-	free(z);
-	if (!r)
-		r = w.err;
-	if (r) {
-		free(w.p);
-		return r;
-	}
-	*out = w.p;
-	*out_len = w.len;
-	return 0;
-}
-
-/* Decode a 09 {Algo, Buf} wrapper and decompress it. */
-int uncompress_msg(const uint8_t *b, size_t len, size_t max_out, uint8_t **out, size_t *out_len)
-{
-	struct cur c = {b, len, 1};
-	struct compress_hdr h = {0};
-	struct table t = TABLE(compress_fields);
-	int r;
-
-	if (!len || b[0] != GW_COMPRESS)
-		return -EBADMSG;
-	r = decode_struct(&c, &t, &h);
-	if (r)
-		return r;
-	if (h.algo != 0 || !h.len)
-		return -EBADMSG;
-	return gw_lzw_decode(h.buf, h.len, max_out, out, out_len);
 }

@@ -71,7 +71,15 @@ struct node {
 	char name[];
 };
 
-struct failed;
+/* A member declared dead or left, remembered for reconnect push/pulls. */
+struct failed {
+	char *name;
+	uint32_t hash;
+	struct in_addr addr;
+	uint16_t port;
+	uint64_t since;
+};
+
 struct helper;
 struct pending;
 
@@ -165,5 +173,10 @@ void dead_node(struct swim *s, const char *name, uint32_t inc, const char *from)
 void suspicion_fired(struct swim *s, struct suspicion *sp);
 int encode_state(struct swim *s, bool join, const struct node *peer, uint8_t **out, size_t *len);
 int merge_remote(struct swim *s, const struct gw_pushpull *pp, bool join);
+
+/* ---- randomness (members.c) ---- */
+uint64_t rnd(struct swim *s);
+size_t rnd_below(struct swim *s, size_t n);
+double rnd_unit(struct swim *s);
 
 #endif

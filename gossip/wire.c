@@ -581,39 +581,6 @@ int decode_struct(struct cur *c, const struct table *t, void *obj)
 /* ------------------------------------------------------------------------------------------ */
 /* encoding                                                                                    */
 
-int wbuf_write(void *data, const char *b, size_t n)
-{
-	struct wbuf *w = data;
-
-	if (w->err)
-		return -1;
-	if (w->dyn && n > w->max - w->len) {
-		w->err = -E2BIG;
-		return -1;
-	}
-	if (n > w->cap - w->len) {
-		size_t ncap = w->cap ? w->cap : 256;
-		uint8_t *np;
-
-		if (!w->dyn) {
-			w->err = -ENOSPC;
-			return -1;
-		}
-		while (ncap - w->len < n)
-			ncap = ncap > w->max / 2 ? w->max : ncap * 2;
-		np = realloc(w->p, ncap);
-		if (!np) {
-			w->err = -ENOMEM;
-			return -1;
-		}
-		w->p = np;
-		w->cap = ncap;
-	}
-	memcpy(w->p + w->len, b, n);
-	w->len += n;
-	return 0;
-}
-
 static void pack_raw(msgpack_packer *pk, const void *p, size_t n)
 {
 	msgpack_pack_v4raw(pk, n);
@@ -901,4 +868,66 @@ int gw_packet_walk(const uint8_t *buf, size_t len, gw_leaf_cb cb, void *arg)
 	int r = walk_rec(&w, buf, len, 0);
 
 	return r < 0 ? r : w.leaves;
+}
+
+/* ---- the 09 {Algo, Buf} compression wrapper (the codec is lzw.c) ---- */
+
+struct compress_hdr {
+	uint8_t algo;
+	const uint8_t *buf;
+	size_t len;
+};
+static const struct field compress_fields[] = {
+	F(struct compress_hdr, "Algo", K_U8, algo),
+	FL(struct compress_hdr, "Buf", K_REF, buf, len),
+};
+
+int gw_compress_wrap(const uint8_t *msg, size_t len, uint8_t **out, size_t *out_len)
+{
+	struct compress_hdr h = {.algo = 0};
+	struct table t = TABLE(compress_fields);
+	struct wbuf w = {.dyn = true, .max = SIZE_MAX};
+	msgpack_packer pk;
+	uint8_t *z;
+	size_t zlen;
+	int r;
+
+	if (!len)
+		return -EINVAL;
+	r = gw_lzw_encode(msg, len, &z, &zlen);
+	if (r)
+		return r;
+	h.buf = z;
+	h.len = zlen;
+	msgpack_packer_init(&pk, &w, wbuf_write);
+	wbuf_byte(&w, GW_COMPRESS);
+	r = encode_struct(&pk, &t, &h);
+	free(z);
+	if (!r)
+		r = w.err;
+	if (r) {
+		free(w.p);
+		return r;
+	}
+	*out = w.p;
+	*out_len = w.len;
+	return 0;
+}
+
+/* Decode a 09 {Algo, Buf} wrapper and decompress it. */
+int uncompress_msg(const uint8_t *b, size_t len, size_t max_out, uint8_t **out, size_t *out_len)
+{
+	struct cur c = {b, len, 1};
+	struct compress_hdr h = {0};
+	struct table t = TABLE(compress_fields);
+	int r;
+
+	if (!len || b[0] != GW_COMPRESS)
+		return -EBADMSG;
+	r = decode_struct(&c, &t, &h);
+	if (r)
+		return r;
+	if (h.algo != 0 || !h.len)
+		return -EBADMSG;
+	return gw_lzw_decode(h.buf, h.len, max_out, out, out_len);
 }

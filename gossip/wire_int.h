@@ -119,7 +119,7 @@ struct wbuf {
 	int err;
 };
 
-/* msgpack-c write callback into a struct wbuf; errors stick in w->err. */
+/* msgpack-c write callback into a struct wbuf; errors stick in w->err (wbuf.c). */
 int wbuf_write(void *data, const char *b, size_t n);
 
 static inline void wbuf_byte(struct wbuf *w, uint8_t b)
