@@ -231,13 +231,11 @@ static int bind_str(sqlite3_stmt *s, int i, const char *v, int null_if_empty)
 
 static int bind_ip(sqlite3_stmt *s, int i, struct in_addr ip, int null_if_zero)
 {
-	char buf[INET_ADDRSTRLEN];
+	char buf[ADDR_IP4_STRLEN];
 
 	if (null_if_zero && !ip.s_addr)
 		return sqlite3_bind_null(s, i);
-	if (!inet_ntop(AF_INET, &ip, buf, sizeof(buf)))
-		return SQLITE_MISUSE;
-	return sqlite3_bind_text(s, i, buf, -1, SQLITE_TRANSIENT);
+	return sqlite3_bind_text(s, i, addr_fmt_ip4(ip, buf), -1, SQLITE_TRANSIENT);
 }
 
 /* A TEXT column into dst; NULL reads as "" when nullable.  -EIO on anything else. */

@@ -11,6 +11,8 @@
  */
 #include "gossip/transport.h"
 
+#include "common/addr.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -108,7 +110,8 @@ void gx_send_packet(struct gx *gx, struct in_addr dst, uint16_t port, const uint
 		static struct log_ratelimit rl;
 
 		if (log_ratelimit_ok(&rl))
-			log_dbg("gossip: sendto %s:%u: %s", inet_ntoa(dst), port, strerror(errno));
+			log_dbg("gossip: sendto %s:%u: %s", ADDR_IP4_STR(dst), port,
+				strerror(errno));
 		return;
 	}
 	gx->st.udp_out++;
@@ -146,7 +149,7 @@ static void udp_cb(struct rx_loop *loop, int fd, uint32_t events, void *arg)
 				if (log_ratelimit_ok(&rl))
 					log_warn("gossip: dropped a packet from %s:%u that no "
 						 "installed key opens",
-						 inet_ntoa(sa.sin_addr), ntohs(sa.sin_port));
+						 ADDR_IP4_STR(sa.sin_addr), ntohs(sa.sin_port));
 				continue;
 			}
 			p = plain;
@@ -433,7 +436,8 @@ err:
 			}
 			free(f);
 		}
-		log_err("gossip: out of memory; a stream to %s:%u is lost", inet_ntoa(dst), port);
+		log_err("gossip: out of memory; a stream to %s:%u is lost", ADDR_IP4_STR(dst),
+			port);
 	}
 }
 
