@@ -17,6 +17,8 @@
  */
 #include "driver/dockerc.h"
 
+#include "common/errmsg.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -82,18 +84,6 @@ struct rbuf {
 };
 
 static const char *const methods[] = {"GET", "POST", "DELETE"};
-
-__attribute__((format(printf, 3, 4))) static void seterr(char *err, size_t len, const char *fmt,
-							 ...)
-{
-	va_list ap;
-
-	if (!err || !len)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, len, fmt, ap);
-	va_end(ap);
-}
 
 static void list_init(struct dkc_list *l)
 {
@@ -356,22 +346,22 @@ int dkc_open(struct dkc **out, struct rx_loop *loop, const char *sock_path, char
 
 	*out = NULL;
 	if (!loop || !sock_path || !*sock_path) {
-		seterr(err, len, "no loop or socket path");
+		errmsg_set(err, len, "no loop or socket path");
 		return -EINVAL;
 	}
 	if (strlen(sock_path) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
-		seterr(err, len, "socket path too long");
+		errmsg_set(err, len, "socket path too long");
 		return -ENAMETOOLONG;
 	}
 	ret = curl_dl_load(&cu, why, sizeof(why));
 	if (ret) {
-		seterr(err, len, "cannot load libcurl: %s", why);
+		errmsg_set(err, len, "cannot load libcurl: %s", why);
 		return ret;
 	}
 
 	c = calloc(1, sizeof(*c));
 	if (!c) {
-		seterr(err, len, "out of memory");
+		errmsg_set(err, len, "out of memory");
 		return -ENOMEM;
 	}
 	c->loop = loop;
@@ -384,13 +374,13 @@ int dkc_open(struct dkc **out, struct rx_loop *loop, const char *sock_path, char
 	c->sock = strdup(sock_path);
 	if (!c->sock) {
 		ret = -ENOMEM;
-		seterr(err, len, "out of memory");
+		errmsg_set(err, len, "out of memory");
 		goto err_free;
 	}
 	/* reference counted inside libcurl; dkc_close() pairs it */
 	if (cu->global_init(CURL_GLOBAL_DEFAULT)) {
 		ret = -ENOMEM;
-		seterr(err, len, "cannot initialise libcurl");
+		errmsg_set(err, len, "cannot initialise libcurl");
 		goto err_free_sock;
 	}
 	c->h = cu->easy_init();
@@ -403,28 +393,28 @@ int dkc_open(struct dkc **out, struct rx_loop *loop, const char *sock_path, char
 		c->hdr_none = cu->slist_append(c->hdr_none, "Content-Type:");
 	if (!c->h || !c->hdr_json || !c->hdr_none) {
 		ret = -ENOMEM;
-		seterr(err, len, "out of memory");
+		errmsg_set(err, len, "out of memory");
 		goto err_curl_cleanup;
 	}
 	ret = -pthread_mutex_init(&c->lock, NULL);
 	if (ret) {
-		seterr(err, len, "mutex: %s", strerror(-ret));
+		errmsg_set(err, len, "mutex: %s", strerror(-ret));
 		goto err_curl_cleanup;
 	}
 	ret = -pthread_cond_init(&c->cond, NULL);
 	if (ret) {
-		seterr(err, len, "condvar: %s", strerror(-ret));
+		errmsg_set(err, len, "condvar: %s", strerror(-ret));
 		goto err_mutex_destroy;
 	}
 	c->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (c->efd < 0) {
 		ret = -errno;
-		seterr(err, len, "eventfd: %s", strerror(errno));
+		errmsg_set(err, len, "eventfd: %s", strerror(errno));
 		goto err_cond_destroy;
 	}
 	ret = rx_io_add(loop, c->efd, EPOLLIN, efd_cb, c);
 	if (ret) {
-		seterr(err, len, "reactor: %s", strerror(-ret));
+		errmsg_set(err, len, "reactor: %s", strerror(-ret));
 		goto err_close_efd;
 	}
 	/* The worker parses replies: seed jansson's hash here, before it runs. */
@@ -435,7 +425,7 @@ int dkc_open(struct dkc **out, struct rx_loop *loop, const char *sock_path, char
 	ret = -pthread_create(&c->thread, NULL, worker_main, c);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (ret) {
-		seterr(err, len, "thread: %s", strerror(-ret));
+		errmsg_set(err, len, "thread: %s", strerror(-ret));
 		goto err_io_del;
 	}
 	*out = c;
