@@ -217,7 +217,9 @@ void api_defer(struct api_resp *resp, unsigned timeout_ms)
 
 const char *api_req_query(const struct api_req *req, const char *key)
 {
-	return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, key);
+	/* No connection: a request made in-process (unit tests) has no query. */
+	return req->conn ? MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, key)
+			 : NULL;
 }
 
 static enum MHD_Result send_resp(struct drv_api *api, struct MHD_Connection *conn,

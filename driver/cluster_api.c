@@ -249,8 +249,11 @@ static void h_keys(void *arg, const struct api_req *req, struct api_resp *resp)
 /* The body's key, decoded; 0 or an error already in resp. */
 static int body_key(const struct api_req *req, struct api_resp *resp, uint8_t key[GW_KEY_LEN])
 {
+	static const struct api_field fields[] = {{"key", JSON_STRING, 0}};
 	const char *b64 = api_body_str(req->body, "key");
 
+	if (API_BODY_CHECK(req->body, fields, resp))
+		return -EINVAL;
 	if (!b64 || drv_key_from_b64(b64, key)) {
 		api_error(resp, 400, "invalid_argument",
 			  "field \"key\" must be a base64 32-byte key ('vxmesh key generate')");
