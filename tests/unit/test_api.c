@@ -294,6 +294,10 @@ static void call_curl(struct call *c)
 		hdrs = curl_slist_append(hdrs, c->req_ctype ? c->req_ctype
 							    : "Content-Type: application/json");
 		curl_easy_setopt(h, CURLOPT_POST, 1L);
+		/* Wait for the server's verdict on an announced body however long a
+		 * loaded machine takes (curl's default is 1 s, then it sends the
+		 * body into a server that has already refused it: EPIPE). */
+		curl_easy_setopt(h, CURLOPT_EXPECT_100_TIMEOUT_MS, (long)CLIENT_TIMEOUT_MS);
 		if (c->chunked) {
 			hdrs = curl_slist_append(hdrs, "Transfer-Encoding: chunked");
 			curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
