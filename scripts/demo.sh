@@ -3,6 +3,8 @@
 # an encrypted gossip cluster joined with a token, two overlay networks
 # that even share a subnet, and containers (namespaces) pinging across hosts;
 # a third network whose subnet and addresses come from the cluster-wide IPAM;
+# a rogue host on the switch (no agent, no key) whose forged VXLAN frames the
+# members' admission tables drop;
 # then scripts/demo_docker.sh: docker network create on one host, containers
 # on two hosts with their own dockerd reaching each other.
 #
@@ -14,6 +16,7 @@
 #         │ agent         │  │ agent         │  │ agent         │
 #         │ c1 blue       │  │ c2 blue       │  │ c3 red .30    │
 #         └───────────────┘  └───────────────┘  └───────────────┘
+#         vxdemo-rogue (192.0.2.9): on the switch too, no agent, no key
 #
 # Usage: scripts/demo.sh          set up, show, leave running
 #        scripts/demo.sh clean    stop the agents, remove everything
@@ -22,7 +25,7 @@ cd "$(dirname "$0")/.."
 VXMESH=$PWD/build/vxmesh
 DIR=/tmp/vxmesh-demo
 SW=vxdemo-sw
-HOSTS="vxdemo-h1 vxdemo-h2 vxdemo-h3"
+HOSTS="vxdemo-h1 vxdemo-h2 vxdemo-h3 vxdemo-rogue"
 CTS="vxdemo-c1 vxdemo-c2 vxdemo-c3"
 
 clean() {
@@ -73,6 +76,12 @@ for n in 1 2 3; do
     ip -n "vxdemo-h$n" addr add "192.0.2.$n/24" dev ul0
     ip -n "vxdemo-h$n" link set ul0 up
 done
+ip netns add vxdemo-rogue
+ip link add vxdemo-ur type veth peer name ul0 netns vxdemo-rogue
+ip link set vxdemo-ur netns $SW
+ip -n $SW link set vxdemo-ur master br0 up
+ip -n vxdemo-rogue addr add 192.0.2.9/24 dev ul0
+ip -n vxdemo-rogue link set ul0 up
 for ns in $CTS; do ip netns add "$ns"; ip -n "$ns" link set lo up; done
 echo "hosts: $HOSTS; containers: $CTS"
 
@@ -123,6 +132,24 @@ if ip netns exec vxdemo-c1 ping -c 2 -i 0.2 -W 1 10.10.0.30 >/dev/null; then
     exit 1
 fi
 echo "(no reply, as it should be)"
+
+say "Admission: the rogue host (192.0.2.9, no agent, no key) forges 20 VXLAN frames for c1"
+echo "Plain VXLAN has no authentication: the kernel takes any packet to UDP 4789 with a VNI it"
+echo "knows.  Each agent keeps an nftables table that admits only members' VTEP addresses."
+C1MAC=$(vx 1 ep ls --net blue --json | jq -r '.endpoints[] | select(.ip | startswith("10.10.0.11/")) | .mac')
+ip netns exec vxdemo-c1 scripts/udp_count.py 10.10.0.11 9999 2 >"$DIR/forged.count" &
+CNT=$!
+sleep 0.3
+echo "[rogue]\$ scripts/vxlan_forge.py 192.0.2.1 4789 100 $C1MAC 10.10.0.99 10.10.0.11 9999 20"
+ip netns exec vxdemo-rogue scripts/vxlan_forge.py 192.0.2.1 4789 100 "$C1MAC" 10.10.0.99 10.10.0.11 9999 20
+wait $CNT
+echo "frames that reached c1: $(cat "$DIR/forged.count")"
+[ "$(cat "$DIR/forged.count")" = 0 ] || { echo "UNEXPECTED: forged frames reached c1" >&2; exit 1; }
+echo "\$ vxmesh status --json | jq .admission.dropped      # on h1"
+vx 1 status --json | jq -c .admission.dropped
+echo "\$ ip netns exec vxdemo-h1 nft list set ip vxmesh_admit members"
+ip netns exec vxdemo-h1 nft list set ip vxmesh_admit members | tr -d '\n\t' |
+    grep -o 'elements = {[^}]*}'
 
 say "Cluster-wide IPAM: green gets a subnet from the default pool; h1 creates it and owns it"
 run 1 net create green
