@@ -69,6 +69,9 @@ static const struct cli_kv status_kv[] = {
 	{"cluster.members_dead", F_INT},
 	{"cluster.remote_endpoints", F_INT},
 	{"cluster.table_clock", F_INT},
+	{"admission.enabled", F_BOOL},
+	{"admission.sources", F_INT},
+	{"admission.extra", F_INT},
 };
 
 static int print_network(struct cli_call *c, FILE *f, json_t *reply)
@@ -163,9 +166,26 @@ static int print_deleted(struct cli_call *c, FILE *f, json_t *reply)
 	return 0;
 }
 
+/* The key/value lines, then one line per source admission dropped. */
 static int print_status(struct cli_call *c, FILE *f, json_t *reply)
 {
-	return cli_kv_print(c, f, reply, status_kv, ARRAY_SIZE(status_kv));
+	const json_t *dropped = json_object_get(json_object_get(reply, "admission"), "dropped");
+	int ret = cli_kv_print(c, f, reply, status_kv, ARRAY_SIZE(status_kv));
+
+	for (size_t i = 0; !ret && i < json_array_size(dropped); i++) {
+		const json_t *d = json_array_get(dropped, i);
+		const char *src = json_string_value(json_object_get(d, "source"));
+		char *clean = src ? cli_str_clean(src) : NULL;
+
+		if (!clean || !json_is_integer(json_object_get(d, "packets"))) {
+			free(clean);
+			return cli_malformed(c, "an admission.dropped entry");
+		}
+		fprintf(f, "admission.dropped:        %s (%lld packets)\n", clean,
+			(long long)json_integer_value(json_object_get(d, "packets")));
+		free(clean);
+	}
+	return ret;
 }
 
 static int print_reconcile(struct cli_call *c, FILE *f, json_t *reply)

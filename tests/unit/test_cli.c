@@ -966,7 +966,9 @@ Test(cli_status, key_value_lines)
 			 "\"cluster\": {\"node_name\": \"h1-ab\", \"advertise\": "
 			 "\"192.0.2.1:7946\", \"vtep_advertise\": \"192.0.2.1:4789\", "
 			 "\"encrypted\": true, \"members_alive\": 3, \"members_suspect\": 1, "
-			 "\"members_dead\": 0, \"remote_endpoints\": 4, \"table_clock\": 17}}",
+			 "\"members_dead\": 0, \"remote_endpoints\": 4, \"table_clock\": 17}, "
+			 "\"admission\": {\"enabled\": true, \"sources\": 3, \"extra\": 1, "
+			 "\"dropped\": [{\"source\": \"192.0.2.9\", \"packets\": 20}]}}",
 			 "status");
 
 	cr_assert_eq(r.rc, CLI_EXIT_OK, "%s", r.err);
@@ -995,7 +997,11 @@ Test(cli_status, key_value_lines)
 				"cluster.members_suspect:  1\n"
 				"cluster.members_dead:     0\n"
 				"cluster.remote_endpoints: 4\n"
-				"cluster.table_clock:      17\n");
+				"cluster.table_clock:      17\n"
+				"admission.enabled:        true\n"
+				"admission.sources:        3\n"
+				"admission.extra:          1\n"
+				"admission.dropped:        192.0.2.9 (20 packets)\n");
 	run_free(&r);
 	fake_free(&f);
 }
