@@ -303,7 +303,7 @@ http_full() { # the API answers the disk-full error with a status that is not 50
     out=$(api d POST /v1/endpoints "{\"network\": \"disk\", \"netns\": \"$PFX-f2\", \"ip\": \"10.50.0.77\"}")
     echo "$out"
     [ "$(tail -n1 <<<"$out")" != 500 ] && [ "$(tail -n1 <<<"$out")" -ge 400 ] &&
-        head -n1 <<<"$out" | jq -e '.error.message | test("disk full")' >/dev/null
+        sed '$d' <<<"$out" | jq -e '.error.message | test("disk full")' >/dev/null
 }
 check "the API's answer is an error that says disk full, not a 500" http_full
 check "f2 got no interface" bash -c "[ \"\$(ip -n $PFX-f2 -o link | wc -l)\" = 1 ]"
