@@ -6,10 +6,12 @@
 #                192.0.2.1  │       192.0.2.2  │       192.0.2.3  │
 #              ┌────────────┴───┐  ┌───────────┴────┐  ┌──────────┴─────┐
 #              │ h1: agent a1   │  │ h2: agent a2   │  │ h3: agent a3   │
-#              │ churn: k1-1..8 │  │ churn: k2-1..8 │  │ churn: k3-1..8 │
+#              │ churn: k1-*,   │  │ churn: k2-*,   │  │ churn: k3-*,   │
+#              │        q1-1..8 │  │        q2-1..8 │  │        q3-1..8 │
 #              │ part:  p1-1..4 │  │ part:  p2-1..4 │  │ part:  p3-1..4 │
 #              └────────────────┘  └────────────────┘  └────────────────┘
 #   churn 10.40.0.0/22: attach/detach clients on all three; a2 gets kill -9
+#   during a burst of 8 attaches (b2-1..8) on top of its churn
 #   part: h3 cut off from h1/h2 by nftables (lib.sh partition), then healed
 #
 #   ┌──── h4 (own mount ns) ───────┐   ┌──── h5 ────────────────────────┐
@@ -157,31 +159,53 @@ all_alive() { [ "$(alive_count a1)" = 3 ] && [ "$(alive_count a2)" = 3 ] && [ "$
 check "all three see 3 alive members" wait_for 20 all_alive
 check "net create churn 10.40.0.0/22 on h1" vx a1 net create churn --subnet 10.40.0.0/22
 check "h2 and h3 see churn" wait_for 10 bash -c "vx a2 net inspect churn && vx a3 net inspect churn"
-for h in 1 2 3; do for j in $(seq 1 8); do netns_add "$PFX-k$h-$j"; done; done
+for h in 1 2 3; do for j in $(seq 1 8); do netns_add "$PFX-k$h-$j" && netns_add "$PFX-q$h-$j"; done; done
+for j in $(seq 1 8); do netns_add "$PFX-b2-$j"; done
 fi
 
 # ==== 1. kill -9 of an agent during churn, restart on the same state dir ====
 if want 1; then
+# Two clients a host (namespaces k* and q*), so that the kill finds requests
+# of h2's in flight.
 CH=()
 for h in 1 2 3; do
-    churn "$h" k 24 &
+    for l in k q; do
+        churn "$h" "$l" 24 &
+        CH+=("$!")
+    done
+done
+PIDS+=("${CH[@]}")
+ops2() { cat "$TMP/churn/k2" "$TMP/churn/q2" 2>/dev/null | wc -l; }
+check "h2's churn is under way" wait_for 30 bash -c "[ \$(cat $TMP/churn/k2 $TMP/churn/q2 | wc -l) -ge 6 ]"
+# Then a burst of 8 attaches at once on h2, and the kill as soon as the
+# first of them is answered: the others are queued or half-done in the agent.
+for j in $(seq 1 8); do
+    (t0=$(date +%s%N)
+     out=$(timeout 20 "$VXMESH" --socket "$TMP/a2/sock" ep attach churn --netns "$PFX-b2-$j" 2>&1)
+     rc=$?
+     echo "attach $rc $((($(date +%s%N) - t0) / 1000000)) $(head -c 200 <<<"$out" | tr '\n' ' ')" \
+         >"$TMP/churn/b$j") &
     CH+=("$!")
 done
 PIDS+=("${CH[@]}")
-# Mid-churn: once h2's client has done a few operations.
-check "h2's churn is under way" wait_for 30 bash -c "[ \$(wc -l <$TMP/churn/k2) -ge 4 ]"
+for _ in $(seq 1000); do cat "$TMP"/churn/b? 2>/dev/null | grep -q . && break; sleep 0.005; done
 kill -9 "$AGENT_PID_a2"
 wait "$AGENT_PID_a2" 2>/dev/null
-diag "killed a2 after $(wc -l <"$TMP/churn/k2") of h2's operations"
+diag "killed a2 after $(ops2) of h2's churn operations and $(cat "$TMP"/churn/b? 2>/dev/null | wc -l) of its burst"
+check "h2's clients see their agent gone (exit 3)" \
+    wait_for 10 bash -c "awk '\$2 == 3' $TMP/churn/k2 $TMP/churn/q2 | grep -q ."
 if start_host 2 --join 192.0.2.1; then ok "a2 restarts on its state dir after kill -9"; else not_ok "a2 restarts on its state dir after kill -9"; fi
 T0=$SECONDS
 wait "${CH[@]}"
 diag "churn ended $((SECONDS - T0)) s after the restart; outcomes:"
 for h in 1 2 3; do
-    diag "  h$h: $(awk '{print $1 "=" $2}' "$TMP/churn/k$h" | sort | uniq -c | tr -s ' \n' ' ')"
-    awk '$2 != 0' "$TMP/churn/k$h" | sed "s/^/#     h$h: /"
+    diag "  h$h: $(cat "$TMP/churn/k$h" "$TMP/churn/q$h" | awk '{print $1 "=" $2}' | sort | uniq -c | tr -s ' \n' ' ')"
+    cat "$TMP/churn/k$h" "$TMP/churn/q$h" | awk '$2 != 0' | sed "s/^/#     h$h: /"
 done
-check "the churn clients saw only clean errors (exit 0/1/3 with a message, no hang)" clean_errors k
+diag "  h2's burst: $(cat "$TMP"/churn/b? | awk '{print $1 "=" $2}' | sort | uniq -c | tr -s ' \n' ' ')"
+cat "$TMP"/churn/b? | awk '$2 != 0' | sed "s/^/#     burst: /"
+clean_kq() { clean_errors k && clean_errors q && clean_errors b; }
+check "the churn clients saw only clean errors (exit 0/1/3 with a message, no hang)" clean_kq
 check "all three see 3 alive members again" wait_for 30 all_alive
 check "no address twice cluster-wide after the churn" no_dups
 for h in 1 2 3; do
