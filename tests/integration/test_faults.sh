@@ -6,9 +6,9 @@
 #                192.0.2.1  │       192.0.2.2  │       192.0.2.3  │
 #              ┌────────────┴───┐  ┌───────────┴────┐  ┌──────────┴─────┐
 #              │ h1: agent a1   │  │ h2: agent a2   │  │ h3: agent a3   │
-#              │ churn: k1-*,   │  │ churn: k2-*,   │  │ churn: k3-*,   │
+#              │ churn: k1-1..8 │  │ churn: k2-1..8 │  │ churn: k3-1..8 │
 #              │        q1-1..8 │  │        q2-1..8 │  │        q3-1..8 │
-#              │ part:  p1-1..4 │  │ part:  p2-1..4 │  │ part:  p3-1..4 │
+#              │ part:  p1-1..8 │  │ part:  p2-1..8 │  │ part:  p3-1..8 │
 #              └────────────────┘  └────────────────┘  └────────────────┘
 #   churn 10.40.0.0/22: attach/detach clients on all three; a2 gets kill -9
 #   during a burst of 8 attaches (b2-1..8) on top of its churn
@@ -108,7 +108,7 @@ fdbs_exact() { fdb_exact a1 && fdb_exact a2 && fdb_exact a3; }
 # churn HOST LABEL OPS: a client on agent aHOST cycling over the namespaces
 # $PFX-LABELHOST-1..8: attach when it holds none there, detach when it does.
 # OPS operations, each bounded by `timeout 20` (the CLI's own limit is 30 s);
-# writes "op rc seconds" lines to $TMP/churn/LABELHOST.
+# writes "op rc milliseconds message" lines to $TMP/churn/LABELHOST.
 churn() {
     local h=$1 l=$2 n=$3 i j rc t0 out ids=()
     for i in $(seq 1 "$n"); do
