@@ -11,7 +11,7 @@
 #              │ part:  p1-1..8 │  │ part:  p2-1..8 │  │ part:  p3-1..8 │
 #              └────────────────┘  └────────────────┘  └────────────────┘
 #   churn 10.40.0.0/22: attach/detach clients on all three; a2 gets kill -9
-#   during a burst of 8 attaches (b2-1..8) on top of its churn
+#   during a burst of 12 attaches (b2-1..12) on top of its churn
 #   part: h3 cut off from h1/h2 by nftables (lib.sh partition), then healed
 #
 #   ┌──── h4 (own mount ns) ───────┐   ┌──── h5 ────────────────────────┐
@@ -133,7 +133,7 @@ churn() {
 # timeout's 124 or a crash), and every refusal carried a message.
 clean_errors() {
     local f bad
-    for f in "$TMP/churn/$1"?; do
+    for f in "$TMP/churn/$1"*; do
         bad=$(awk '$2 != 0 && $2 != 1 && $2 != 3 || ($2 != 0 && NF < 4)' "$f")
         [ -z "$bad" ] || { echo "$(basename "$f"): $bad"; return 1; }
     done
@@ -160,7 +160,7 @@ check "all three see 3 alive members" wait_for 20 all_alive
 check "net create churn 10.40.0.0/22 on h1" vx a1 net create churn --subnet 10.40.0.0/22
 check "h2 and h3 see churn" wait_for 10 bash -c "vx a2 net inspect churn && vx a3 net inspect churn"
 for h in 1 2 3; do for j in $(seq 1 8); do netns_add "$PFX-k$h-$j" && netns_add "$PFX-q$h-$j"; done; done
-for j in $(seq 1 8); do netns_add "$PFX-b2-$j"; done
+for j in $(seq 1 12); do netns_add "$PFX-b2-$j"; done
 fi
 
 # ==== 1. kill -9 of an agent during churn, restart on the same state dir ====
@@ -177,9 +177,11 @@ done
 PIDS+=("${CH[@]}")
 ops2() { cat "$TMP/churn/k2" "$TMP/churn/q2" 2>/dev/null | wc -l; }
 check "h2's churn is under way" wait_for 30 bash -c "[ \$(cat $TMP/churn/k2 $TMP/churn/q2 | wc -l) -ge 6 ]"
-# Then a burst of 8 attaches at once on h2, and the kill as soon as the
-# first of them is answered: the others are queued or half-done in the agent.
-for j in $(seq 1 8); do
+# Then a burst of 12 attaches on h2, queued while its agent is stopped
+# (SIGSTOP) and let in at once; the kill comes as soon as its log shows the
+# first of them attached, with the others queued or half-done in the agent.
+kill -STOP "$AGENT_PID_a2"
+for j in $(seq 1 12); do
     (t0=$(date +%s%N)
      out=$(timeout 20 "$VXMESH" --socket "$TMP/a2/sock" ep attach churn --netns "$PFX-b2-$j" 2>&1)
      rc=$?
@@ -188,10 +190,17 @@ for j in $(seq 1 8); do
     CH+=("$!")
 done
 PIDS+=("${CH[@]}")
-for _ in $(seq 1000); do cat "$TMP"/churn/b? 2>/dev/null | grep -q . && break; sleep 0.005; done
+# backlog: connections waiting in the listening socket's accept queue
+backlog() { ip netns exec "$PFX-h2" ss -xlnH | awk -v p="$TMP/a2/sock" '$5 == p {print $3}'; }
+export -f backlog
+export PFX
+check "the burst's 12 connections wait for h2's stopped agent" \
+    wait_for 20 bash -c '[ "$(backlog)" -ge 12 ]'
+kill -CONT "$AGENT_PID_a2"
+for _ in $(seq 5000); do grep -q "endpoint attached .*netns=/run/netns/$PFX-b2-" "$TMP/a2/log" && break; done
 kill -9 "$AGENT_PID_a2"
 wait "$AGENT_PID_a2" 2>/dev/null
-diag "killed a2 after $(ops2) of h2's churn operations and $(cat "$TMP"/churn/b? 2>/dev/null | wc -l) of its burst"
+diag "killed a2 after $(ops2) of h2's churn operations and $(cat "$TMP"/churn/b* 2>/dev/null | wc -l) of its burst"
 check "h2's clients see their agent gone (exit 3)" \
     wait_for 10 bash -c "awk '\$2 == 3' $TMP/churn/k2 $TMP/churn/q2 | grep -q ."
 if start_host 2 --join 192.0.2.1; then ok "a2 restarts on its state dir after kill -9"; else not_ok "a2 restarts on its state dir after kill -9"; fi
@@ -202,8 +211,8 @@ for h in 1 2 3; do
     diag "  h$h: $(cat "$TMP/churn/k$h" "$TMP/churn/q$h" | awk '{print $1 "=" $2}' | sort | uniq -c | tr -s ' \n' ' ')"
     cat "$TMP/churn/k$h" "$TMP/churn/q$h" | awk '$2 != 0' | sed "s/^/#     h$h: /"
 done
-diag "  h2's burst: $(cat "$TMP"/churn/b? | awk '{print $1 "=" $2}' | sort | uniq -c | tr -s ' \n' ' ')"
-cat "$TMP"/churn/b? | awk '$2 != 0' | sed "s/^/#     burst: /"
+diag "  h2's burst: $(cat "$TMP"/churn/b* | awk '{print $1 "=" $2}' | sort | uniq -c | tr -s ' \n' ' ')"
+cat "$TMP"/churn/b* | awk '$2 != 0' | sed "s/^/#     burst: /"
 clean_kq() { clean_errors k && clean_errors q && clean_errors b; }
 check "the churn clients saw only clean errors (exit 0/1/3 with a message, no hang)" clean_kq
 check "all three see 3 alive members again" wait_for 30 all_alive
