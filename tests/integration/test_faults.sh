@@ -34,6 +34,9 @@
 # to start, says why, and changes neither the file nor the kernel.
 . "$(dirname "$0")/lib.sh"
 set -o pipefail
+for tool in python3 nft unshare nsenter ss findmnt; do
+    command -v "$tool" >/dev/null || { not_ok "'$tool' is missing"; finish; }
+done
 # FAULTS="3 4" runs only those (1 and 2 share the three hosts).
 want() { [[ " ${FAULTS:-1 2 3 4} " == *" $1 "* ]]; }
 
