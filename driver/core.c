@@ -332,6 +332,19 @@ static uint32_t vni_pick(struct drv_core *c)
 	return 0;
 }
 
+/* A failed state-database write, for the caller: a full disk keeps -ENOSPC
+ * and says so (the operator's to fix; nothing was kept), the rest is -EIO
+ * with what failed. */
+static int state_err(int ret, const char *what, char *why, size_t len)
+{
+	if (ret == -ENOSPC) {
+		snprintf(why, len, "state database: disk full");
+		return -ENOSPC;
+	}
+	snprintf(why, len, "state database: %s", what);
+	return -EIO;
+}
+
 /* The local half of adding a network; notify: run net_added (created 0). */
 static int net_add(struct drv_core *c, const struct drv_net_rec *rec, int notify, char *why,
 		   size_t len)
@@ -356,12 +369,15 @@ static int net_add(struct drv_core *c, const struct drv_net_rec *rec, int notify
 		ret = -ENOMEM;
 		goto err_alloc;
 	}
-	if (drv_state_begin(c->st)) {
-		snprintf(why, len, "state database: cannot begin a transaction");
-		ret = -EIO;
+	if ((ret = drv_state_begin(c->st))) {
+		ret = state_err(ret, "cannot begin a transaction", why, len);
 		goto err_alloc;
 	}
 	ret = drv_state_net_insert(c->st, &n.rec);
+	if (ret == -ENOSPC) {
+		ret = state_err(ret, "", why, len);
+		goto err_rollback;
+	}
 	if (ret) {
 		snprintf(why, len, "state database refused network \"%s\": %s", rec->name,
 			 strerror(-ret));
@@ -376,10 +392,9 @@ static int net_add(struct drv_core *c, const struct drv_net_rec *rec, int notify
 			ret = -EIO;
 		goto err_rollback;
 	}
-	if (drv_state_commit(c->st)) {
-		snprintf(why, len, "state database: commit failed");
+	if ((ret = drv_state_commit(c->st))) {
+		ret = state_err(ret, "commit failed", why, len);
 		vx_dp_net_del(c->dp, n.rec.vni);
-		ret = -EIO;
 		goto err_rollback;
 	}
 	n.in_dp = 1;
@@ -586,8 +601,7 @@ int drv_core_lease(struct drv_core *c, const char *net, const struct in_addr *wa
 	ret = drv_state_lease_insert(c->st, &l);
 	if (ret) {
 		drv_alloc_release(c->al, n->an, *ip);
-		snprintf(why, len, "state database: %s", strerror(-ret));
-		return -EIO;
+		return state_err(ret, strerror(-ret), why, len);
 	}
 	return 0;
 }
@@ -646,10 +660,8 @@ static int ep_insert(struct drv_core *c, struct drv_net *n, const struct drv_ep_
 		snprintf(why, len, "out of memory");
 		return -ENOMEM;
 	}
-	if (drv_state_begin(c->st)) {
-		snprintf(why, len, "state database: cannot begin a transaction");
-		return -EIO;
-	}
+	if ((ret = drv_state_begin(c->st)))
+		return state_err(ret, "cannot begin a transaction", why, len);
 	if ((lease && (ret = drv_state_lease_insert(c->st, &l))) ||
 	    (ret = drv_state_ep_insert(c->st, &e.rec))) {
 		drv_state_rollback(c->st);
@@ -657,8 +669,7 @@ static int ep_insert(struct drv_core *c, struct drv_net *n, const struct drv_ep_
 			snprintf(why, len, "endpoint %s already exists", rec->id);
 			return -EEXIST;
 		}
-		snprintf(why, len, "state database: %s", strerror(-ret));
-		return -EIO;
+		return state_err(ret, strerror(-ret), why, len);
 	}
 	ep_spec(n, &e.rec, &spec);
 	ret = vx_dp_ep_put(c->dp, &spec, why, len);
@@ -667,8 +678,8 @@ static int ep_insert(struct drv_core *c, struct drv_net *n, const struct drv_ep_
 		/* The namespace is gone: the caller's argument, not our failure. */
 		return ret == -EEXIST ? -EEXIST : ret == -ENOENT ? -EINVAL : -EIO;
 	}
-	if (drv_state_commit(c->st)) {
-		snprintf(why, len, "state database: commit failed");
+	if ((ret = drv_state_commit(c->st))) {
+		ret = state_err(ret, "commit failed", why, len);
 		vx_dp_ep_del(c->dp, e.rec.id);
 		goto err_rollback;
 	}
@@ -682,7 +693,7 @@ static int ep_insert(struct drv_core *c, struct drv_net *n, const struct drv_ep_
 
 err_rollback:
 	drv_state_rollback(c->st);
-	return -EIO;
+	return ret;
 }
 
 int drv_core_ep_add(struct drv_core *c, const struct drv_ep_rec *rec, char *why, size_t len)

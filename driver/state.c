@@ -374,6 +374,60 @@ err_msg:
 	return ret;
 }
 
+/* Before anything writes: a file this binary must not touch (another
+ * program's SQLite file, a newer schema) is refused with its bytes as they
+ * were, since enabling WAL or migrating would rewrite it.  An empty database
+ * is a first start; one with a schema version has the tables of v1. */
+static int db_check_ours(struct drv_state *st, const char *path, char *err, size_t errlen)
+{
+	static const char *const v1_tables[] = {"node", "networks", "endpoints", "leases"};
+	sqlite3_stmt *s;
+	const char *sql;
+	int ret, rc, v;
+
+	/* The first statement that reads the file: a garbage file fails here. */
+	ret = version_get(st, &v);
+	if (ret) {
+		seterr(err, errlen, "%s: %s", path, sqlite3_errmsg(st->db));
+		return ret;
+	}
+	if (v > DRV_STATE_SCHEMA) {
+		seterr(err, errlen, "state database schema version %d is newer than this vxmesh (%d)",
+		       v, DRV_STATE_SCHEMA);
+		return -EPROTO;
+	}
+	if (v < 0) {
+		seterr(err, errlen, "%s: invalid schema version %d", path, v);
+		return -EIO;
+	}
+	/* A row is a reason to refuse: any table at version 0, a missing one after. */
+	sql = v ? "SELECT ?1 WHERE NOT EXISTS (SELECT 1 FROM sqlite_master"
+		  " WHERE type = 'table' AND name = ?1)"
+		: "SELECT name FROM sqlite_master WHERE type = 'table'";
+	rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
+	for (size_t i = 0; rc == SQLITE_OK && i < (v ? sizeof(v1_tables) / sizeof(v1_tables[0]) : 1); i++) {
+		if (v)
+			sqlite3_bind_text(s, 1, v1_tables[i], -1, SQLITE_STATIC);
+		rc = sqlite3_step(s);
+		if (rc == SQLITE_ROW) {
+			seterr(err, errlen,
+			       "%s: not a vxmesh state database (schema version %d, %s table \"%s\");"
+			       " left as it is",
+			       path, v, v ? "no" : "foreign", (const char *)sqlite3_column_text(s, 0));
+			sqlite3_finalize(s);
+			return -EINVAL;
+		}
+		if (rc == SQLITE_DONE)
+			rc = sqlite3_reset(s);
+	}
+	if (rc != SQLITE_OK) {
+		seterr(err, errlen, "%s: %s", path, sqlite3_errmsg(st->db));
+		ret = sql_errno(rc) ? sql_errno(rc) : -EIO;
+	}
+	sqlite3_finalize(s);
+	return ret;
+}
+
 /* mkdir -p; components we create get 0700, existing ones are left alone. */
 static int mkdir_p(const char *dir)
 {
@@ -462,7 +516,9 @@ int drv_state_open(struct drv_state **out, const char *dir, char *err, size_t er
 	sqlite3_extended_result_codes(st->db, 1);
 	sqlite3_busy_timeout(st->db, BUSY_TIMEOUT_MS);
 
-	/* The first statement that reads the file: a garbage file fails here. */
+	ret = db_check_ours(st, path, err, errlen);
+	if (ret)
+		goto err_close;
 	rc = sqlite3_prepare_v2(st->db, "PRAGMA journal_mode=WAL", -1, &s, NULL);
 	if (rc != SQLITE_OK)
 		goto err_sql;

@@ -599,6 +599,49 @@ Test(state, corrupt_schema_page_is_an_error)
 	cr_assert_neq(err[0], '\0');
 }
 
+static size_t file_read(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY);
+	ssize_t n;
+
+	cr_assert_geq(fd, 0);
+	n = read(fd, buf, len);
+	close(fd);
+	cr_assert_gt(n, 0);
+	return (size_t)n;
+}
+
+/* Another program's SQLite file, at version 0 with its own table or at a
+ * version of ours without our tables: refused, and not a byte changed. */
+Test(state, foreign_database_is_refused_untouched)
+{
+	static const struct {
+		const char *sql, *why;
+	} cases[] = {
+		{"CREATE TABLE foo (a INTEGER); INSERT INTO foo VALUES (1)", "foreign table \"foo\""},
+		{"CREATE TABLE node (id TEXT); PRAGMA user_version = 2", "no table \"networks\""},
+	};
+	char path[PATH_MAX], err[256], before[16384], after[16384];
+	struct drv_state *st;
+	size_t n;
+
+	db_path(path, sizeof(path));
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		mkdir(sdir, 0700);
+		unlink(path);
+		raw_exec(cases[i].sql);
+		n = file_read(path, before, sizeof(before));
+		st = (struct drv_state *)1;
+		err[0] = '\0';
+		cr_assert_eq(drv_state_open(&st, sdir, err, sizeof(err)), -EINVAL, "case %zu", i);
+		cr_assert_null(st);
+		cr_assert(strstr(err, "not a vxmesh state database"), "%s", err);
+		cr_assert(strstr(err, cases[i].why), "%s", err);
+		cr_assert_eq(file_read(path, after, sizeof(after)), n);
+		cr_assert_eq(memcmp(before, after, n), 0, "case %zu: the file changed", i);
+	}
+}
+
 struct gossip_rows {
 	struct gt_entry e[4];
 	char val[4][32];
