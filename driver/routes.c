@@ -407,7 +407,8 @@ static void h_ep_delete(void *arg, const struct api_req *req, struct api_resp *r
 	snprintf(id, sizeof(id), "%s", req->param);
 	ret = drv_core_ep_remove(r->core, id, 1);
 	if (ret) {
-		api_error(resp, 500, "internal", "state database: %s", strerror(-ret));
+		api_error_errno(resp, ret, "internal", "state database: %s",
+				ret == -ENOSPC ? "disk full" : strerror(-ret));
 		return;
 	}
 	resp->body = json_pack("{s:s}", "deleted", id);
