@@ -231,19 +231,45 @@ out:
 	free(p);
 }
 
-void drv_admit_members(void *arg, const struct in_addr *vteps, size_t n)
+static bool ip_in(const struct in_addr *set, size_t n, struct in_addr ip)
+{
+	for (size_t i = 0; i < n; i++)
+		if (set[i].s_addr == ip.s_addr)
+			return true;
+	return false;
+}
+
+void drv_admit_members(void *arg, const struct in_addr *live, size_t nlive,
+		       const struct in_addr *gone, size_t ngone)
 {
 	struct drv_admit *a = arg;
-	struct in_addr *g = malloc((n ? n : 1) * sizeof(*g));
+	struct in_addr *g = malloc((nlive ? nlive : 1) * sizeof(*g));
+	size_t k = 0;
 
 	if (!g) {
 		log_err("admission: out of memory; the table keeps its previous members");
 		return;
 	}
-	memcpy(g, vteps, n * sizeof(*g));
+	memcpy(g, live, nlive * sizeof(*g));
 	free(a->members);
 	a->members = g;
-	a->nmembers = n;
+	a->nmembers = nlive;
+	/* Kept from the table only while this host is alone: another live
+	 * member means the join's state exchange told us who the members are. */
+	if (nlive > 1 && a->nkept) {
+		log_info("admission: rejoined the cluster; admitting exactly its live members");
+		a->nkept = 0;
+	}
+	/* Until then, not those known dead or left (unless live again under
+	 * the same address). */
+	for (size_t i = 0; i < a->nkept; i++)
+		if (!ip_in(gone, ngone, a->kept[i]) || ip_in(live, nlive, a->kept[i]))
+			a->kept[k++] = a->kept[i];
+	if (k < a->nkept)
+		log_info("admission: %zu address(es) kept from the table belong to members gone "
+			 "since; refused now",
+			 a->nkept - k);
+	a->nkept = k;
 	apply(a);
 }
 

@@ -13,9 +13,10 @@
  * filled in one batch), so the kernel never holds a half-made table.  The
  * table stays when the agent stops or dies, so traffic is filtered while it
  * is down; a restarted agent keeps the members it finds in the table for
- * ADMIT_GRACE_MS (its peers are not known again yet), then the set is
- * exact.  `vxmesh cleanup` removes the table; --no-admission removes it at
- * start and warns.
+ * ADMIT_GRACE_MS or until it sees another live member, whichever comes
+ * first (its peers are not known again yet), refusing at once any that
+ * gossip says are dead or left; then the set is exact.  `vxmesh cleanup` removes the table;
+ * --no-admission removes it at start and warns.
  */
 #ifndef VXMESH_ADMIT_H
 #define VXMESH_ADMIT_H
@@ -63,9 +64,11 @@ int drv_admit_open(struct drv_admit **out, struct rx_loop *loop, struct drv_core
 /* The table stays.  Accepts NULL. */
 void drv_admit_close(struct drv_admit *a);
 
-/* The cluster's members changed: vteps are the advertised VTEP addresses of
- * the live ones (a drv_cluster members callback; arg is the adapter). */
-void drv_admit_members(void *arg, const struct in_addr *vteps, size_t n);
+/* The cluster's members changed (a drv_members_cb; arg is the adapter):
+ * live members' VTEP addresses are admitted; those of members known dead or
+ * left are refused at once, even during the start-up grace. */
+void drv_admit_members(void *arg, const struct in_addr *live, size_t nlive,
+		       const struct in_addr *gone, size_t ngone);
 
 /* struct drv_report members: the "admission" object of /v1/status, and the
  * admission metrics (packets dropped per source). */

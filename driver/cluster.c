@@ -512,37 +512,40 @@ static void remotes_sync(struct drv_cluster *cl)
 	free(rs.want);
 }
 
-/* The live members' VTEP addresses, to whoever asked (admission). */
+/* The members' VTEP addresses, live and gone, to whoever asked (admission). */
 static void members_notify(struct drv_cluster *cl)
 {
 	struct swim_member *ms;
-	struct in_addr *v;
-	size_t n, k = 0;
+	struct in_addr *live, *gone;
+	size_t n, nl = 0, ng = 0;
 
 	if (!cl->members_cb || swim_members(cl->swim, &ms, &n))
 		return;
-	v = calloc(n + 1, sizeof(*v));
-	if (v) {
-		v[k++] = cl->vtep_addr;
+	live = calloc(n + 1, sizeof(*live));
+	gone = calloc(n + 1, sizeof(*gone));
+	if (live && gone) {
+		live[nl++] = cl->vtep_addr;
 		for (size_t i = 0; i < n; i++) {
 			struct drv_peer_info pi;
 
-			if (ms[i].state != GW_STATE_ALIVE && ms[i].state != GW_STATE_SUSPECT)
-				continue;
 			drv_meta_decode(ms[i].meta, ms[i].meta_len, &pi, 0);
-			if (pi.vxmesh)
-				v[k++] = pi.vtep;
+			if (!pi.vxmesh || ms[i].is_self)
+				continue;
+			if (ms[i].state == GW_STATE_ALIVE || ms[i].state == GW_STATE_SUSPECT)
+				live[nl++] = pi.vtep;
+			else
+				gone[ng++] = pi.vtep;
 		}
-		cl->members_cb(cl->members_arg, v, k);
+		cl->members_cb(cl->members_arg, live, nl, gone, ng);
 	} else {
 		log_err("gossip: out of memory telling admission about members");
 	}
-	free(v);
+	free(live);
+	free(gone);
 	free(ms);
 }
 
-void drv_cluster_on_members(struct drv_cluster *cl,
-			    void (*cb)(void *arg, const struct in_addr *vteps, size_t n), void *arg)
+void drv_cluster_on_members(struct drv_cluster *cl, drv_members_cb cb, void *arg)
 {
 	cl->members_cb = cb;
 	cl->members_arg = arg;

@@ -34,12 +34,14 @@ int drv_cluster_open(struct drv_cluster **out, struct rx_loop *loop, struct drv_
 /* Accepts NULL. */
 void drv_cluster_close(struct drv_cluster *cl);
 
-/* cb learns the advertised VTEP addresses of the live (alive or suspect)
- * vxmesh members, self included, now and after every membership change
- * (from the loop).  One callback; NULL removes it. */
-void drv_cluster_on_members(struct drv_cluster *cl,
-			    void (*cb)(void *arg, const struct in_addr *vteps, size_t n),
-			    void *arg);
+/* Who is a member, for admission: the advertised VTEP addresses of the live
+ * (alive or suspect) vxmesh members, this host's first, and of those known
+ * dead or left. */
+typedef void (*drv_members_cb)(void *arg, const struct in_addr *live, size_t nlive,
+			       const struct in_addr *gone, size_t ngone);
+/* cb learns them now and after every membership change (from the loop).
+ * One callback; NULL removes it. */
+void drv_cluster_on_members(struct drv_cluster *cl, drv_members_cb cb, void *arg);
 
 /* Does the replicated table hold a live network of this name? */
 int drv_cluster_net_known(const struct drv_cluster *cl, const char *name);

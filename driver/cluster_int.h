@@ -11,6 +11,7 @@
 #include <netinet/in.h>
 #include <stdint.h>
 
+#include "driver/cluster.h"
 #include "gossip/table.h"
 #include "gossip/wire.h"
 
@@ -58,7 +59,7 @@ struct drv_cluster {
 	int persist_err;	       /* the last table change could not be stored */
 	struct unstored *unstored;     /* changes the database refused: to forget */
 	size_t nunstored;
-	void (*members_cb)(void *arg, const struct in_addr *vteps, size_t n);
+	drv_members_cb members_cb;
 	void *members_arg;
 	char **stale; /* start-up scratch: own stale entries */
 	size_t nstale;

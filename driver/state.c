@@ -392,8 +392,9 @@ static int db_check_ours(struct drv_state *st, const char *path, char *err, size
 		return ret;
 	}
 	if (v > DRV_STATE_SCHEMA) {
-		seterr(err, errlen, "state database schema version %d is newer than this vxmesh (%d)",
-		       v, DRV_STATE_SCHEMA);
+		seterr(err, errlen,
+		       "state database schema version %d is newer than this vxmesh (%d)", v,
+		       DRV_STATE_SCHEMA);
 		return -EPROTO;
 	}
 	if (v < 0) {
@@ -405,15 +406,18 @@ static int db_check_ours(struct drv_state *st, const char *path, char *err, size
 		  " WHERE type = 'table' AND name = ?1)"
 		: "SELECT name FROM sqlite_master WHERE type = 'table'";
 	rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
-	for (size_t i = 0; rc == SQLITE_OK && i < (v ? sizeof(v1_tables) / sizeof(v1_tables[0]) : 1); i++) {
+	for (size_t i = 0;
+	     rc == SQLITE_OK && i < (v ? sizeof(v1_tables) / sizeof(v1_tables[0]) : 1); i++) {
 		if (v)
 			sqlite3_bind_text(s, 1, v1_tables[i], -1, SQLITE_STATIC);
 		rc = sqlite3_step(s);
 		if (rc == SQLITE_ROW) {
 			seterr(err, errlen,
-			       "%s: not a vxmesh state database (schema version %d, %s table \"%s\");"
+			       "%s: not a vxmesh state database (schema version %d, %s table "
+			       "\"%s\");"
 			       " left as it is",
-			       path, v, v ? "no" : "foreign", (const char *)sqlite3_column_text(s, 0));
+			       path, v, v ? "no" : "foreign",
+			       (const char *)sqlite3_column_text(s, 0));
 			sqlite3_finalize(s);
 			return -EINVAL;
 		}
