@@ -8,10 +8,10 @@
 
 PREFIX  ?= /usr/local
 CC      ?= cc
-PKGS    := libmnl jansson libmicrohttpd sqlite3 libcurl libsodium msgpack zlib
+PKGS    := libmnl jansson libmicrohttpd sqlite3 libcurl libsodium msgpack zlib libnftables
 O       ?= build
 
-DEB_PKGS := build-essential pkg-config libmnl-dev libjansson-dev libsodium-dev libmsgpack-dev zlib1g-dev \
+DEB_PKGS := build-essential pkg-config libmnl-dev libnftables-dev libjansson-dev libsodium-dev libmsgpack-dev zlib1g-dev \
 	libmicrohttpd-dev libsqlite3-dev libcurl4-openssl-dev libcriterion-dev \
 	iproute2 iputils-ping nftables procps psmisc clang libclang-rt-14-dev jq curl serf tcpdump clang-format \
 	docker.io busybox-static iptables python3 util-linux

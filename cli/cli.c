@@ -323,6 +323,17 @@ static const struct cli_cmd cmds[] = {
 		.pos_max = 1,
 	},
 	{
+		.name = "cleanup",
+		.handler = cli_cmd_cleanup,
+		.usage = "cleanup",
+		.summary = "remove the admission table a stopped agent left",
+		.help = "Removes what the agent leaves in the kernel on purpose when it stops:\n"
+			"the nftables table ip vxmesh_admit, which keeps filtering the VXLAN\n"
+			"ports while the agent is down.  Refused while an agent answers on the\n"
+			"socket (it would put the table back).  Networks, endpoints and FDB\n"
+			"entries are not touched.\n",
+	},
+	{
 		.name = "version",
 		.handler = cli_cmd_version,
 		.usage = "version",

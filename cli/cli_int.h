@@ -90,6 +90,7 @@ int cli_usage_verr(struct cli_call *c, const char *fmt, va_list ap)
 	__attribute__((format(printf, 2, 0)));
 
 /* Handlers of the rows of cmds[] (cmds.c); each returns an enum cli_exit. */
+int cli_cmd_cleanup(struct cli_call *c);
 int cli_cmd_net_create(struct cli_call *c);
 int cli_cmd_net_ls(struct cli_call *c);
 int cli_cmd_net_inspect(struct cli_call *c);

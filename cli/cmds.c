@@ -9,6 +9,7 @@
  * node).  Keys and tokens pass through here: what holds them is wiped.
  */
 #include "cli/cli_int.h"
+#include "common/nft.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -255,6 +256,45 @@ int cli_cmd_status(struct cli_call *c)
 int cli_cmd_reconcile(struct cli_call *c)
 {
 	return cli_api_run(c, "POST", "/v1/reconcile", NULL, print_reconcile);
+}
+
+/* Remove the admission table; refused while an agent answers. */
+int cli_cmd_cleanup(struct cli_call *c)
+{
+	struct cli_res r;
+	struct nft *n;
+	char why[256];
+	json_t *out;
+	int ret;
+
+	cli_api_request(c, "GET", "/v1/version", NULL, &r);
+	if (r.kind == RES_OK) {
+		json_decref(r.root);
+		fprintf(c->err, "vxmesh: an agent answers on the socket; stop it first (it would "
+				"put the table back)\n");
+		return CLI_EXIT_API;
+	}
+	if ((ret = nft_open(&n))) {
+		fprintf(c->err, "vxmesh: cannot use nftables: %s\n", strerror(-ret));
+		return CLI_EXIT_API;
+	}
+	ret = nft_run(n, "delete table ip " VXMESH_ADMIT_TABLE, NULL, why, sizeof(why));
+	nft_close(n);
+	if (ret && !strstr(why, "No such file")) {
+		fprintf(c->err, "vxmesh: cannot remove table ip %s: %s\n", VXMESH_ADMIT_TABLE, why);
+		return CLI_EXIT_API;
+	}
+	if (c->json) {
+		out = json_pack("{s:[]}", "removed");
+		if (out && !ret)
+			json_array_append_new(json_object_get(out, "removed"),
+					      json_string("table ip " VXMESH_ADMIT_TABLE));
+		ret = out ? cli_json_print(c, out) : cli_oom(c);
+		json_decref(out);
+		return ret;
+	}
+	fprintf(c->out, ret ? "nothing to remove\n" : "removed table ip %s\n", VXMESH_ADMIT_TABLE);
+	return CLI_EXIT_OK;
 }
 
 int cli_cmd_version(struct cli_call *c)

@@ -27,6 +27,7 @@
 #include "common/log.h"
 #include "common/reactor.h"
 #include "common/version.h"
+#include "driver/admit.h"
 #include "driver/alloc.h"
 #include "driver/api.h"
 #include "driver/cluster.h"
@@ -46,6 +47,7 @@ struct agent {
 	struct drv_alloc *al;
 	struct drv_core *core;
 	struct drv_cluster *cl;
+	struct drv_admit *adm;
 	struct drv_docker *dk;
 	struct drv_api *api;
 	struct drv_routes routes; /* the control API handlers' arg */
@@ -92,6 +94,12 @@ static void usage(FILE *f)
 		   "bridges, VXLAN devices, veth pairs, FDB and neighbour entries as the state\n"
 		   "database says.  Stopping the agent leaves them in place.\n\nOptions:\n");
 	drv_config_usage(f);
+}
+
+/* /v1/status with --no-admission says so. */
+static void admit_off_status(void *arg, json_t *status)
+{
+	json_object_set_new(status, "admission", json_pack("{s:b}", "enabled", 0));
 }
 
 /* Every module's routes in one table, each with its module's handle. */
@@ -198,6 +206,13 @@ static int agent_open_core(struct agent *a)
 		log_err("cannot start gossip: %s", strerror(-ret));
 		return ret;
 	}
+	/* Admission follows the membership; without it the agent does not run
+	 * unless told (--no-admission). */
+	if ((ret = drv_admit_open(&a->adm, a->loop, a->core, (uint16_t)a->cfg.vxlan_port,
+				  a->cfg.admit, !a->cfg.no_admission)))
+		return ret;
+	if (a->adm)
+		drv_cluster_on_members(a->cl, drv_admit_members, a->adm);
 	return 0;
 }
 
@@ -210,6 +225,11 @@ static int agent_serve(struct agent *a)
 		.core = a->core, .al = a->al, .cfg = &a->cfg, .started = time(NULL)};
 	a->routes.reports[a->routes.nreports++] = (struct drv_report){
 		.status = drv_cluster_status, .metrics = drv_cluster_metrics, .arg = a->cl};
+	a->routes.reports[a->routes.nreports++] =
+		a->adm ? (struct drv_report){.status = drv_admit_status,
+					     .metrics = drv_admit_metrics,
+					     .arg = a->adm}
+		       : (struct drv_report){.status = admit_off_status};
 	if ((ret = fs_mkdir_parent(a->cfg.socket, 0755))) {
 		log_err("cannot create the directory of %s: %s", a->cfg.socket, strerror(-ret));
 		return ret;
@@ -234,6 +254,9 @@ static void agent_fini(struct agent *a)
 {
 	drv_docker_close(a->dk);
 	drv_api_close(a->api);
+	if (a->cl)
+		drv_cluster_on_members(a->cl, NULL, NULL);
+	drv_admit_close(a->adm);
 	drv_cluster_close(a->cl);
 	rx_timer_destroy(a->reconcile_timer);
 	drv_core_close(a->core);

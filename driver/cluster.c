@@ -512,11 +512,49 @@ static void remotes_sync(struct drv_cluster *cl)
 	free(rs.want);
 }
 
+/* The live members' VTEP addresses, to whoever asked (admission). */
+static void members_notify(struct drv_cluster *cl)
+{
+	struct swim_member *ms;
+	struct in_addr *v;
+	size_t n, k = 0;
+
+	if (!cl->members_cb || swim_members(cl->swim, &ms, &n))
+		return;
+	v = calloc(n + 1, sizeof(*v));
+	if (v) {
+		v[k++] = cl->vtep_addr;
+		for (size_t i = 0; i < n; i++) {
+			struct drv_peer_info pi;
+
+			if (ms[i].state != GW_STATE_ALIVE && ms[i].state != GW_STATE_SUSPECT)
+				continue;
+			drv_meta_decode(ms[i].meta, ms[i].meta_len, &pi, 0);
+			if (pi.vxmesh)
+				v[k++] = pi.vtep;
+		}
+		cl->members_cb(cl->members_arg, v, k);
+	} else {
+		log_err("gossip: out of memory telling admission about members");
+	}
+	free(v);
+	free(ms);
+}
+
+void drv_cluster_on_members(struct drv_cluster *cl,
+			    void (*cb)(void *arg, const struct in_addr *vteps, size_t n), void *arg)
+{
+	cl->members_cb = cb;
+	cl->members_arg = arg;
+	members_notify(cl);
+}
+
 static void sync_now(struct drv_cluster *cl)
 {
 	cl->sync_pending = 0;
 	nets_sync(cl);
 	remotes_sync(cl);
+	members_notify(cl);
 }
 
 static void sync_cb(struct rx_loop *loop, void *arg)

@@ -12,6 +12,8 @@
 #define VXMESH_CLUSTER_H
 
 #include <jansson.h>
+#include <netinet/in.h>
+#include <stddef.h>
 #include <stdio.h>
 
 #include "driver/api.h"
@@ -31,6 +33,13 @@ int drv_cluster_open(struct drv_cluster **out, struct rx_loop *loop, struct drv_
 	__attribute__((warn_unused_result));
 /* Accepts NULL. */
 void drv_cluster_close(struct drv_cluster *cl);
+
+/* cb learns the advertised VTEP addresses of the live (alive or suspect)
+ * vxmesh members, self included, now and after every membership change
+ * (from the loop).  One callback; NULL removes it. */
+void drv_cluster_on_members(struct drv_cluster *cl,
+			    void (*cb)(void *arg, const struct in_addr *vteps, size_t n),
+			    void *arg);
 
 /* Does the replicated table hold a live network of this name? */
 int drv_cluster_net_known(const struct drv_cluster *cl, const char *name);

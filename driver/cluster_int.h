@@ -58,6 +58,8 @@ struct drv_cluster {
 	int persist_err;	       /* the last table change could not be stored */
 	struct unstored *unstored;     /* changes the database refused: to forget */
 	size_t nunstored;
+	void (*members_cb)(void *arg, const struct in_addr *vteps, size_t n);
+	void *members_arg;
 	char **stale; /* start-up scratch: own stale entries */
 	size_t nstale;
 };

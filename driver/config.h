@@ -38,6 +38,9 @@ struct drv_config {
 	/* IPAM */
 	char default_pool[32]; /* subnets for networks created without one */
 	unsigned default_subnet_len;
+	/* admission */
+	char admit[1024]; /* extra sources for the VXLAN ports: CIDR[,CIDR...] */
+	int no_admission;
 	/* Docker */
 	char plugin_socket[PATH_MAX]; /* "" = no Docker plugin */
 	char docker_socket[PATH_MAX]; /* Engine API, for mirroring networks */
