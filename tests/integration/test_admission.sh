@@ -8,26 +8,32 @@
 #   │ h1: agent  │  │ h2: agent  │  │ h3: agent  │  │ h4: agent  │  │ r: rogue host  │
 #   │ blue: c1   │  │ blue: c2   │  │ (kill -9,  │  │ joins late │  │ no agent, no   │
 #   │  10.10.0.11│  │  10.10.0.12│  │  netns     │  │ blue: c4   │  │ key: forges    │
-#   │  listener P│  │  sender    │  │  kept)     │  │  10.10.0.14│  │ VXLAN frames   │
+#   │ green: g1  │  │  sender    │  │  kept;     │  │  10.10.0.14│  │ VXLAN frames   │
+#   │  10.20.0.11│  │            │  │  restarted)│  │            │  │                │
 #   └────────────┘  └────────────┘  └────────────┘  └────────────┘  └────────────────┘
-#   gossip encrypted (one key) on 7946; blue = VNI 100, 10.10.0.0/24.
+#   gossip encrypted (one key) on 7946; blue = VNI 100, 10.10.0.0/24, port
+#   4789; green = VNI 200, 10.20.0.0/24, port 4790; listeners on UDP P in c1, g1.
 #   Forged frame, to 192.0.2.1:4789: VXLAN(flags 0x08, blue's VNI) | Ethernet
 #   c1's MAC <- 02:66:66:66:66:66 | IPv4 10.10.0.66 -> 10.10.0.11 | UDP -> P |
 #   "VXMESH-MARK:<round>:forged:<seq>" (tests/integration/vxforge.py).
 #
 # Shows (each numbered check reports on its own):
-#  (1) positive control: without admission, r's 20 forged frames reach c1;
-#  (2) with admission (the default) none does, while c2's markers and pings
-#      through the overlay arrive in the same window, and h1 counts the drops
-#      from r (/metrics and status .admission);
+#  (1) positive control: without admission, r's 20 forged frames reach c1
+#      (and g1, through port 4790);
+#  (2) with admission (the default) none does, on either port, while c2's
+#      markers and pings through the overlay arrive in the same window, and h1
+#      counts the drops from r (/metrics and status .admission);
 #  (3) a live member's address is admitted (a suspect one too, when caught),
-#      and once h1 declares h3 dead, frames from h3's own address are refused;
+#      once h1 declares h3 dead, frames from h3's own address are refused, and
+#      when h3's agent comes back it is admitted again;
 #  (4) a host joining later is admitted: its container pings c1 within 5 s of
 #      h1 seeing it alive;
-#  (5) --admit with r's address lets r's frames in and the drop counter stops
-#      growing; without it again they are refused;
+#  (5) --admit with a list holding r's address lets r's frames in and the drop
+#      counter stops growing; without it again they are refused;
 #  (6) the table outlives an agent restart (and filters while the agent is
-#      down, members' traffic flowing throughout); `vxmesh cleanup` removes it.
+#      down, members' traffic flowing throughout); a member that died while
+#      the agent was down is refused once the restarted agent declares it
+#      dead; `vxmesh cleanup` removes the table.
 . "$(dirname "$0")/lib.sh"
 set -o pipefail
 
@@ -41,6 +47,7 @@ H1_IP=192.0.2.1
 C1_IP=10.10.0.11 C1_MAC=02:00:0a:0a:00:0b
 C2_IP=10.10.0.12 C2_MAC=02:00:0a:0a:00:0c
 C4_IP=10.10.0.14 C4_MAC=02:00:0a:0a:00:0e
+G1_IP=10.20.0.11 G1_MAC=02:00:0a:14:00:0b   # green (VNI 200, port 4790) on h1
 FAKE_MAC=02:66:66:66:66:66 FAKE_IP=10.10.0.66
 P=5555   # the marker port in c1
 N=20     # forged frames per round
@@ -94,10 +101,13 @@ export -f state_of alive_count
 # for SECONDS (3); FROM_NS forges N frames to h1's 4789, INTERVAL (0.05 s)
 # apart; with MEMBERS=1, c2 sends N markers through the overlay meanwhile.
 # The listener's {"forged", "member"} counts land in $TMP/round-TAG.json.
+# Another target: DST_NS, DST_IP, DST_MAC, DST_VNI, DST_PORT in the environment.
 forge_round() {
     local tag=$1 from=$2 members=$3 secs=${4:-3} gap=${5:-0.05} out=$TMP/round-$1 lp fp
+    local ns=${DST_NS:-$PFX-c1} ip=${DST_IP:-$C1_IP} mac=${DST_MAC:-$C1_MAC}
+    local vni=${DST_VNI:-$VNI} port=${DST_PORT:-4789}
     rm -f "$out.ready" "$out.json"
-    ip netns exec "$PFX-c1" python3 "$FORGE" listen "$P" "$secs" "$tag" "$out.ready" \
+    ip netns exec "$ns" python3 "$FORGE" listen "$P" "$secs" "$tag" "$out.ready" \
         >"$out.json" 2>"$out.err" &
     lp=$!
     PIDS+=("$lp")
@@ -107,15 +117,15 @@ forge_round() {
         wait "$lp" 2>/dev/null
         return 1
     fi
-    ip netns exec "$from" python3 "$FORGE" forge "$H1_IP" "$VNI" "$C1_MAC" "$FAKE_MAC" \
-        "$FAKE_IP" "$C1_IP" "$P" "$tag" "$N" "$gap" 2>>"$out.err" &
+    ip netns exec "$from" python3 "$FORGE" forge "$H1_IP:$port" "$vni" "$mac" "$FAKE_MAC" \
+        "$FAKE_IP" "$ip" "$P" "$tag" "$N" "$gap" 2>>"$out.err" &
     fp=$!
     PIDS+=("$fp")
     [ "$members" = 1 ] &&
         ip netns exec "$PFX-c2" python3 "$FORGE" send "$C1_IP" "$P" "$tag" "$N" "$gap" 2>>"$out.err"
     wait "$fp"
     wait "$lp"
-    diag "round $tag, forged from ${from#"$PFX-"}: $(cat "$out.json" 2>/dev/null) (sent: $N forged, $([ "$members" = 1 ] && echo "$N" || echo 0) member)"
+    diag "round $tag, forged from ${from#"$PFX-"} to ${ns#"$PFX-"} via $H1_IP:$port: $(cat "$out.json" 2>/dev/null) (sent: $N forged, $([ "$members" = 1 ] && echo "$N" || echo 0) member)"
 }
 # got TAG KIND COUNT: the round's listener counted exactly COUNT markers of KIND.
 got() {
@@ -145,9 +155,13 @@ check "gossip is encrypted" bash -c "vx a1 status --json | jq -e '.cluster.encry
 check "net create blue on h1" vx a1 net create blue --subnet 10.10.0.0/24 --vni 100
 VNI=$(vx a1 net inspect blue --json | jq -r .vni)
 check "blue's VNI from net inspect: $VNI" test "$VNI" = 100
-for c in c1 c2 c4; do netns_add "$PFX-$c"; done
+check "net create green on h1, VNI 200 on a second VXLAN port, 4790" \
+    vx a1 net create green --subnet 10.20.0.0/24 --vni 200 --port 4790
+for c in c1 c2 c4 g1; do netns_add "$PFX-$c"; done
 check "attach c1 on h1 ($C1_IP, $C1_MAC)" \
     vx a1 ep attach blue --netns "$PFX-c1" --ip "$C1_IP" --mac "$C1_MAC"
+check "attach g1 on h1 to green ($G1_IP, $G1_MAC)" \
+    vx a1 ep attach green --netns "$PFX-g1" --ip "$G1_IP" --mac "$G1_MAC"
 check "blue appears on h2" wait_for 10 vx a2 net inspect blue
 check "attach c2 on h2 ($C2_IP, $C2_MAC)" \
     vx a2 ep attach blue --netns "$PFX-c2" --ip "$C2_IP" --mac "$C2_MAC"
@@ -157,6 +171,9 @@ check "c2 pings c1 across hosts" wait_for 10 ping_ok "$PFX-c2" "$C1_IP"
 forge_round ctl "$R" 1
 check "(1) control: all $N forged frames from r reach c1 without admission" got ctl forged "$N"
 check "(1) control: c2's $N markers through the overlay reach c1" got ctl member "$N"
+green() { DST_NS=$PFX-g1 DST_IP=$G1_IP DST_MAC=$G1_MAC DST_VNI=200 DST_PORT=4790 forge_round "$@"; }
+green gctl "$R" 0
+check "(1) control: all $N forged frames from r to port 4790 reach g1 on green" got gctl forged "$N"
 if [ "$HAVE_ADMISSION" = 1 ]; then
     check "(1) --no-admission: status .admission.enabled is false" \
         bash -c "vx a1 status --json | jq -e '.admission.enabled == false'"
@@ -169,13 +186,15 @@ stop_host 1
 if restart_h1; then ok "(2) h1's agent restarts with the default (admission on)"; else not_ok "(2) h1's agent restarts with the default (admission on)"; fi
 check "(2) h1 sees 3 alive members again" wait_for 15 bash -c "[ \"\$(alive_count a1)\" = 3 ]"
 check "(2) h1 is back: h2 sees it alive, c2 pings c1" h1_back
-check "(2) status .admission: enabled, ports has 4789, sources >= 2" bash -c \
-    "vx a1 status --json | jq -e '.admission.enabled == true and (.admission.ports | index(4789)) != null and .admission.sources >= 2'"
+check "(2) status .admission: enabled, ports has 4789 and 4790, sources >= 2" bash -c \
+    "vx a1 status --json | jq -e '.admission.enabled == true and (.admission.ports | index(4789)) != null and (.admission.ports | index(4790)) != null and .admission.sources >= 2'"
 check "(2) table ip vxmesh_admit exists in h1's namespace" table_in "$PFX-h1"
 forge_round adm "$R" 1
 check "(2) none of r's $N forged frames reaches c1" got adm forged 0
 check "(2) ... while c2's $N markers through the overlay reach c1 in the same window" got adm member "$N"
 check "(2) ... and c2 pings c1" ping_ok "$PFX-c2" "$C1_IP"
+green gadm "$R" 0
+check "(2) none of r's $N forged frames to port 4790 reaches g1 on green" got gadm forged 0
 check "(2) /metrics counts >= $N drops from r ($R_IP)" wait_for 5 ge a1 "$R_IP" "$N"
 check "(2) status .admission.dropped lists r with >= $N packets" wait_for 5 ge_status a1 "$R_IP" "$N"
 check "(2) status .admission.dropped counts nothing from members h2, h3" bash -c \
@@ -203,6 +222,10 @@ forge_round dead "$PFX-h3" 1
 check "(3) none of the $N frames from dead h3's own address reaches c1" got dead forged 0
 check "(3) ... while c2's $N markers reach c1 in the same window" got dead member "$N"
 check "(3) h1 counts >= $N drops from h3 (192.0.2.3)" wait_for 5 ge a1 192.0.2.3 "$N"
+if start_host 3 --join "$H1_IP"; then ok "(3) h3's agent starts again and rejoins"; else not_ok "(3) h3's agent starts again and rejoins"; fi
+check "(3) h1 sees h3 alive again" wait_for 30 bash -c "[ \"\$(state_of a1 h3)\" = alive ]"
+forge_round back "$PFX-h3" 0
+check "(3) h3, alive again, is admitted again ($N/$N reach c1)" got back forged "$N"
 
 # ---- (4) a host joining later is admitted within a gossip round ----
 if start_host 4 --join "$H1_IP"; then ok "(4) h4's agent starts and joins"; else not_ok "(4) h4's agent starts and joins"; fi
@@ -227,8 +250,8 @@ fi
 
 # ---- (5) --admit CIDR lets r in; the drop counter stops growing ----
 stop_host 1
-if restart_h1 --admit "$R_IP/32"; then
-    ok "(5) h1's agent restarts with --admit $R_IP/32"
+if restart_h1 --admit "198.51.100.0/24,$R_IP/32"; then
+    ok "(5) h1's agent restarts with --admit 198.51.100.0/24,$R_IP/32"
     check "(5) h1 is back: h2 sees it alive, c2 pings c1" h1_back
     check "(5) status .admission.enabled is true with --admit" \
         bash -c "vx a1 status --json | jq -e '.admission.enabled == true'"
@@ -240,7 +263,7 @@ if restart_h1 --admit "$R_IP/32"; then
     check "(5) r's drop counter stops growing (/metrics $d0 -> $d1, status $s0 -> $s1)" \
         test "$d0" = "$d1" -a "$s0" = "$s1"
 else
-    not_ok "(5) h1's agent restarts with --admit $R_IP/32"
+    not_ok "(5) h1's agent restarts with --admit 198.51.100.0/24,$R_IP/32"
     for d in "status .admission.enabled is true with --admit" \
         "all $N forged frames from r reach c1 with --admit" "r's drop counter stops growing"; do
         not_ok "(5) $d (not run: no agent)"
@@ -264,18 +287,44 @@ PING=$!
 PIDS+=("$PING")
 sleep 0.5
 stop_host 1
+# h3 dies while h1's agent is down: the restarted agent must refuse it once
+# it declares it dead, whatever the table held when it started.
+kill -9 "$AGENT_PID_a3"
+wait "$AGENT_PID_a3" 2>/dev/null
 check "(6) table ip vxmesh_admit is still in h1's namespace while the agent is down" \
     table_in "$PFX-h1"
 forge_round down "$R" 1 2 0.02
 check "(6) while the agent is down, none of r's $N frames reaches c1" got down forged 0
 check "(6) ... and c2's $N markers reach c1" got down member "$N"
 if restart_h1; then ok "(6) h1's agent starts again"; else not_ok "(6) h1's agent starts again"; fi
+t_up=$(date +%s%N)
 wait "$PING"
 check "(6) no ping c2 -> c1 lost across h1's agent restart (60/60)" grep -q ' 60 received' "$TMP/ping.log"
 grep -E 'received' "$TMP/ping.log" | sed 's/^/# /'
 check "(6) table ip vxmesh_admit is there after the restart" table_in "$PFX-h1"
 check "(6) status .admission.enabled after the restart" \
     bash -c "vx a1 status --json | jq -e '.admission.enabled == true'"
+# A member dead before h1 (re)joins may be listed as dead or not at all
+# (memberlist merges a remote "dead" as a suspicion, of a node it knows).
+not_member() { # agent name: neither alive nor suspect there
+    local st
+    st=$(state_of "$1" "$2") && [ "$st" != alive ] && [ "$st" != suspect ]
+}
+export -f not_member
+check "(6) h2 declares h3 (killed while h1's agent was down) dead" \
+    wait_for 60 bash -c "[ \"\$(state_of a2 h3)\" = dead ]"
+check "(6) the restarted h1 sees h2 and h4 alive, h3 neither alive nor suspect" \
+    wait_for 30 bash -c "[ \"\$(state_of a1 h2)\" = alive ] && [ \"\$(state_of a1 h4)\" = alive ] && not_member a1 h3"
+st=$(state_of a1 h3)
+diag "h1's view of h3: ${st:-not listed}, $(( ($(date +%s%N) - t_up) / 1000000 )) ms after h1's agent was up"
+diag "h1's admitted sources: $(ip netns exec "$PFX-h1" nft -j list set ip vxmesh_admit members | jq -c '[.nftables[] | .set? // empty | .elem[]?]') (status .admission.sources $(vx a1 status --json | jq .admission.sources))"
+forge_round dead6 "$PFX-h3" 1
+check "(6) none of the $N frames from h3's address, no member to the restarted h1, reaches c1" got dead6 forged 0
+check "(6) ... while c2's $N markers reach c1" got dead6 member "$N"
+# Again once 35 s have passed since h1's agent started (past any start-up grace).
+wait_for 40 bash -c "[ \$(( (\$(date +%s%N) - $t_up) / 1000000000 )) -ge 35 ]"
+forge_round dead6b "$PFX-h3" 0
+check "(6) ... nor 35 s after the restart" got dead6b forged 0
 stop_host 1
 if table_in "$PFX-h1" >/dev/null 2>&1; then
     ok "(6) the table is still there once the agent has stopped again"

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Forged VXLAN frames and marker counting for test_admission.sh.
 
-  vxforge.py forge DST VNI DMAC SMAC SIP DIP DPORT TAG COUNT INTERVAL
-      COUNT VXLAN packets (flags 0x08, VNI) to DST:4789 from a plain UDP
+  vxforge.py forge DST[:PORT] VNI DMAC SMAC SIP DIP DPORT TAG COUNT INTERVAL
+      COUNT VXLAN packets (flags 0x08, VNI) to DST:PORT (4789) from a plain UDP
       socket; each carries an Ethernet frame DMAC <- SMAC with IPv4
       SIP -> DIP, UDP 40000 -> DPORT, payload "VXMESH-MARK:TAG:forged:SEQ".
   vxforge.py send DIP DPORT TAG COUNT INTERVAL
@@ -80,13 +80,15 @@ def frame(vni, dmac, smac, sip, dip, dport, payload, ident):
 
 
 def cmd_forge(dst, vni, dmac, smac, sip, dip, dport, tag, count, interval):
+    dst, _, port = dst.partition(":")
     inside(dst, UNDERLAY)
+    port = int(port or VXLAN_PORT)
     inside(dip, OVERLAY)
     count, interval = bounded(count, interval)
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     for seq in range(count):
         s.sendto(frame(int(vni), dmac, smac, sip, dip, int(dport), marker(tag, "forged", seq),
-                       seq + 1), (dst, VXLAN_PORT))
+                       seq + 1), (dst, port))
         time.sleep(interval)
     s.close()
 
