@@ -137,14 +137,17 @@ say "Admission: the rogue host (192.0.2.9, no agent, no key) forges 20 VXLAN fra
 echo "Plain VXLAN has no authentication: the kernel takes any packet to UDP 4789 with a VNI it"
 echo "knows.  Each agent keeps an nftables table that admits only members' VTEP addresses."
 C1MAC=$(vx 1 ep ls --net blue --json | jq -r '.endpoints[] | select(.ip | startswith("10.10.0.11/")) | .mac')
-ip netns exec vxdemo-c1 scripts/udp_count.py 10.10.0.11 9999 2 >"$DIR/forged.count" &
+FORGE=tests/integration/vxforge.py
+ip netns exec vxdemo-c1 $FORGE listen 9999 3 demo "$DIR/listening" >"$DIR/forged.json" &
 CNT=$!
-sleep 0.3
-echo "[rogue]\$ scripts/vxlan_forge.py 192.0.2.1 4789 100 $C1MAC 10.10.0.99 10.10.0.11 9999 20"
-ip netns exec vxdemo-rogue scripts/vxlan_forge.py 192.0.2.1 4789 100 "$C1MAC" 10.10.0.99 10.10.0.11 9999 20
+for _ in $(seq 50); do [ -e "$DIR/listening" ] && break; sleep 0.1; done
+echo "[rogue]\$ $FORGE forge 192.0.2.1 100 $C1MAC 02:00:00:00:00:99 10.10.0.99 10.10.0.11 9999 demo 20 0.01"
+ip netns exec vxdemo-rogue $FORGE forge 192.0.2.1 100 "$C1MAC" 02:00:00:00:00:99 10.10.0.99 \
+    10.10.0.11 9999 demo 20 0.01
 wait $CNT
-echo "frames that reached c1: $(cat "$DIR/forged.count")"
-[ "$(cat "$DIR/forged.count")" = 0 ] || { echo "UNEXPECTED: forged frames reached c1" >&2; exit 1; }
+FORGED=$(jq .forged "$DIR/forged.json")
+echo "frames that reached c1: $FORGED"
+[ "$FORGED" = 0 ] || { echo "UNEXPECTED: forged frames reached c1" >&2; exit 1; }
 echo "\$ vxmesh status --json | jq .admission.dropped      # on h1"
 vx 1 status --json | jq -c .admission.dropped
 echo "\$ ip netns exec vxdemo-h1 nft list set ip vxmesh_admit members"
