@@ -103,7 +103,7 @@ export -f state_of alive_count
 # The listener's {"forged", "member"} counts land in $TMP/round-TAG.json.
 # Another target: DST_NS, DST_IP, DST_MAC, DST_VNI, DST_PORT in the environment.
 forge_round() {
-    local tag=$1 from=$2 members=$3 secs=${4:-3} gap=${5:-0.05} out=$TMP/round-$1 lp fp
+    local tag=$1 from=$2 members=$3 secs=${4:-5} gap=${5:-0.05} out=$TMP/round-$1 lp fp
     local ns=${DST_NS:-$PFX-c1} ip=${DST_IP:-$C1_IP} mac=${DST_MAC:-$C1_MAC}
     local vni=${DST_VNI:-$VNI} port=${DST_PORT:-4789}
     rm -f "$out.ready" "$out.json"

@@ -618,7 +618,8 @@ Test(state, foreign_database_is_refused_untouched)
 	static const struct {
 		const char *sql, *why;
 	} cases[] = {
-		{"CREATE TABLE foo (a INTEGER); INSERT INTO foo VALUES (1)", "foreign table \"foo\""},
+		{"CREATE TABLE foo (a INTEGER); INSERT INTO foo VALUES (1)",
+		 "foreign table \"foo\""},
 		{"CREATE TABLE node (id TEXT); PRAGMA user_version = 2", "no table \"networks\""},
 	};
 	char path[PATH_MAX], err[256], before[16384], after[16384];
