@@ -42,9 +42,17 @@
 #include "gossip/transport.h"
 #include "vxlan/vxlan.h"
 
-#define VXM_MSG_ENTRY	     0x80
-#define OWNER_GRACE_MS	     30000
-#define TOMBSTONE_MAX_AGE_MS (24ull * 3600 * 1000)
+#define VXM_MSG_ENTRY  0x80
+#define OWNER_GRACE_MS 30000
+/* How long a delete is remembered.  Networks: a day, the partitions a
+ * network's removal survives.  Endpoints come and go all the time, and each
+ * tombstone costs memory on every host (a churn of 20 detaches a second
+ * grew each agent by ~1 MB a minute with a day's retention): 5 minutes.  A
+ * partition longer than that can bring a detached endpoint's entry back;
+ * its owner, alive, withdraws it again (own_stale_withdraw()), and a dead
+ * owner's entries are not installed anyway. */
+#define NET_TOMBSTONE_AGE_MS (24ull * 3600 * 1000)
+#define EP_TOMBSTONE_AGE_MS  (5ull * 60 * 1000)
 #define JOIN_RETRY_MS	     2000
 #define HOUSEKEEPING_MS	     10000
 #define DIRECT_FANOUT_MAX    32 /* members, self included */
@@ -552,10 +560,45 @@ void drv_cluster_on_members(struct drv_cluster *cl, drv_members_cb cb, void *arg
 	members_notify(cl);
 }
 
+/* Our own endpoint entries without a local endpoint: left by a crash
+ * between a detach's commit and its gossip, or brought back by a peer
+ * that was cut off for longer than EP_TOMBSTONE_AGE_MS.  Collected, then
+ * withdrawn (the table must not change during gt_foreach). */
+static void stale_own_cb(void *arg, const struct gt_entry *e)
+{
+	struct drv_cluster *cl = arg;
+	char **g;
+
+	if (strcmp(e->owner, cl->self) || drv_core_ep_find(cl->core, e->key))
+		return;
+	g = realloc(cl->stale, (cl->nstale + 1) * sizeof(*g));
+	if (!g)
+		return;
+	cl->stale = g;
+	cl->stale[cl->nstale] = strdup(e->key);
+	if (cl->stale[cl->nstale])
+		cl->nstale++;
+}
+
+static void own_stale_withdraw(struct drv_cluster *cl)
+{
+	gt_foreach(cl->tab, GT_KIND_EP, 0, stale_own_cb, cl);
+	for (size_t i = 0; i < cl->nstale; i++) {
+		log_info("gossip: withdrawing endpoint %s: ours, but not attached here",
+			 cl->stale[i]);
+		(void)unpublish(cl, GT_KIND_EP, cl->stale[i]);
+		free(cl->stale[i]);
+	}
+	free(cl->stale);
+	cl->stale = NULL;
+	cl->nstale = 0;
+}
+
 static void sync_now(struct drv_cluster *cl)
 {
 	cl->sync_pending = 0;
 	nets_sync(cl);
+	own_stale_withdraw(cl);
 	remotes_sync(cl);
 	members_notify(cl);
 }
@@ -916,7 +959,7 @@ static void join_seeds(struct drv_cluster *cl)
 
 struct reap_scan {
 	struct drv_cluster *cl;
-	uint64_t now;
+	uint64_t now, max_age;
 };
 
 /* Tombstones about to be reaped leave the database first: the table fires
@@ -925,18 +968,26 @@ static void reap_row_cb(void *arg, const struct gt_entry *e)
 {
 	struct reap_scan *rs = arg;
 
-	if (e->deleted && rs->now > e->deleted_at && rs->now - e->deleted_at > TOMBSTONE_MAX_AGE_MS)
+	if (e->deleted && rs->now > e->deleted_at && rs->now - e->deleted_at > rs->max_age)
 		drv_state_gossip_delete(rs->cl->st, e->kind, e->key);
 }
 
 static void reap(struct drv_cluster *cl, uint64_t now)
 {
-	struct reap_scan rs = {.cl = cl, .now = now};
+	static const struct {
+		uint8_t kind;
+		uint64_t max_age;
+	} ages[] = {{GT_KIND_NET, NET_TOMBSTONE_AGE_MS}, {GT_KIND_EP, EP_TOMBSTONE_AGE_MS}};
+	size_t reaped = 0;
 
-	gt_foreach(cl->tab, GT_KIND_NET, 1, reap_row_cb, &rs);
-	gt_foreach(cl->tab, GT_KIND_EP, 1, reap_row_cb, &rs);
-	if (gt_reap(cl->tab, now, TOMBSTONE_MAX_AGE_MS))
-		log_dbg("gossip: reaped old tombstones");
+	for (size_t i = 0; i < sizeof(ages) / sizeof(ages[0]); i++) {
+		struct reap_scan rs = {.cl = cl, .now = now, .max_age = ages[i].max_age};
+
+		gt_foreach(cl->tab, ages[i].kind, 1, reap_row_cb, &rs);
+		reaped += gt_reap_kind(cl->tab, ages[i].kind, now, ages[i].max_age);
+	}
+	if (reaped)
+		log_dbg("gossip: reaped %zu old tombstone(s)", reaped);
 }
 
 /* Dropped input is counted where it is found (swim, transport, here) and
@@ -1193,25 +1244,6 @@ static int gossip_open(struct drv_cluster *cl, const struct drv_config *cfg,
 	return 0;
 }
 
-/* Our own endpoint entries without a local endpoint: left by a crash
- * between a detach's commit and its gossip.  Collected, then withdrawn
- * (the table must not change during gt_foreach). */
-static void stale_own_cb(void *arg, const struct gt_entry *e)
-{
-	struct drv_cluster *cl = arg;
-	char **g;
-
-	if (strcmp(e->owner, cl->self) || drv_core_ep_find(cl->core, e->key))
-		return;
-	g = realloc(cl->stale, (cl->nstale + 1) * sizeof(*g));
-	if (!g)
-		return;
-	cl->stale = g;
-	cl->stale[cl->nstale] = strdup(e->key);
-	if (cl->stale[cl->nstale])
-		cl->nstale++;
-}
-
 /* Local objects the table lacks (or has stale) are published now; then
  * the table is turned into core state once, synchronously, so the first
  * reconcile finds every remote entry desired. */
@@ -1224,14 +1256,7 @@ static void tables_sync_local(struct drv_cluster *cl)
 	eps = drv_core_eps(cl->core, &n);
 	for (size_t i = 0; i < n; i++)
 		ep_publish(cl, &eps[i].rec);
-	gt_foreach(cl->tab, GT_KIND_EP, 0, stale_own_cb, cl);
-	for (size_t i = 0; i < cl->nstale; i++) {
-		(void)unpublish(cl, GT_KIND_EP, cl->stale[i]);
-		free(cl->stale[i]);
-	}
-	free(cl->stale);
-	cl->stale = NULL;
-	cl->nstale = 0;
+	own_stale_withdraw(cl);
 	sync_now(cl);
 }
 
