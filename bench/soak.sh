@@ -7,7 +7,8 @@
 # random endpoints (default 12: at most 12 CLI calls in flight per host),
 # detaches them at once, then re-attaches them at once.  Every 10 s each
 # agent's VmRSS and open fd count are sampled with the attach/detach counts.
-# Then, once quiet: (1) every live endpoint of every host is a "remote
+# Each sample also has the agent's RssAnon and its gossip table's endpoint
+# tombstones (GET /metrics).  Then, once quiet: (1) every live endpoint of every host is a "remote
 # endpoint" row in every other host's FDB (and in the kernel's), (2) no
 # address or MAC twice cluster-wide, (3) no FDB row for an endpoint that is
 # no longer attached, (4) the agents are alive; also: no endpoint, veth or
@@ -41,7 +42,7 @@ NET=soak
 # Debian's python3, where apt-get puts matplotlib (not a pyenv one first in PATH)
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
-for t in jq "$PY" bridge timeout shuf; do
+for t in jq curl "$PY" bridge timeout shuf; do
     command -v "$t" >/dev/null || { echo "$t missing" >&2; exit 1; }
 done
 if ! "$PY" -c 'import matplotlib' 2>/dev/null; then
@@ -150,16 +151,19 @@ churn() {
 T0=$SECONDS
 echo "t_s,phase,agent,pid,rss_kb,fds,endpoints,attach_ok,attach_fail,detach_ok,detach_fail" >"$CSV"
 sample() { # phase
-    local i p rss fds eps c
+    local i p rss anon fds eps c tomb
     for i in $(seq "$HOSTS"); do
         p=${APID[$((i - 1))]}
         rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$p/status" 2>/dev/null)
+        anon=$(awk '/^RssAnon:/ {print $2}' "/proc/$p/status" 2>/dev/null)
+        tomb=$(curl -s --max-time 10 --unix-socket "$BTMP/a$i.sock" http://vxmesh/metrics |
+            awk '/^vxmesh_table_entries\{kind="endpoint",state="tombstone"\}/ {print $2}')
         fds=$(ls "/proc/$p/fd" 2>/dev/null | wc -l)
         eps=$(timeout 10 "$VXMESH" --socket "$BTMP/a$i.sock" status --json 2>/dev/null | jq .endpoints)
         c=$(awk '$1 == "A" && $2 == 0 {ao++} $1 == "A" && $2 != 0 {af++}
                  $1 == "D" && $2 == 0 {do_++} $1 == "D" && $2 != 0 {df++}
                  END {printf "%d,%d,%d,%d", ao, af, do_, df}' "$BTMP/ops.h$i")
-        echo "$((SECONDS - T0)),$1,a$i,$p,${rss:-},$fds,${eps:-},$c" >>"$CSV"
+        echo "$((SECONDS - T0)),$1,a$i,$p,${rss:-},$fds,${eps:-},$c,${anon:-},${tomb:-}" >>"$CSV"
     done
 }
 sample start
@@ -271,7 +275,7 @@ lat() { # A|D -> p50/p99/max ms of successful calls
         "batches of $BATCH per host, churn $DURATION s, profile ${PROFILE:-lan}"
     echo "RSS (KB) and fds, start (after the agents formed the cluster) / filled / after churn / quiet:"
     for i in $(seq "$HOSTS"); do
-        awk -F, -v a="a$i" '$3 == a && $2 != "churn" {printf "%s %s rss %s fds %s\n", a, $2, $5, $6}' "$CSV"
+        awk -F, -v a="a$i" '$3 == a && $2 != "churn" {printf "%s %s rss %s (anon %s) fds %s tombstones %s\n", a, $2, $5, $12, $6, $13}' "$CSV"
     done
     echo "slope over the churn samples (t=$first_t..$last_t s):"
     slopes 0
@@ -313,14 +317,18 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 rows = list(csv.DictReader(open(sys.argv[1])))
-fig, (ax1, ax2) = plt.subplots(2, 1, sharex=True, figsize=(9, 6))
+fig, (ax1, ax2, ax3) = plt.subplots(3, 1, sharex=True, figsize=(9, 8))
 for a in sorted({r["agent"] for r in rows}):
     rs = [r for r in rows if r["agent"] == a and r["rss_kb"]]
     t = [int(r["t_s"]) / 60 for r in rs]
-    ax1.plot(t, [int(r["rss_kb"]) / 1024 for r in rs], marker=".", label=a)
+    ax1.plot(t, [int(r["rss_kb"]) / 1024 for r in rs], marker=".", label=a + " RSS")
+    ax1.plot(t, [int(r["rss_anon_kb"] or 0) / 1024 for r in rs], linestyle=":", label=a + " anon")
     ax2.plot(t, [int(r["fds"]) for r in rs], marker=".", label=a)
-ax1.set_ylabel("RSS (MB)"); ax2.set_ylabel("open fds"); ax2.set_xlabel("minutes")
-ax1.set_title("vxmesh soak: " + sys.argv[1].rsplit("/", 1)[-1]); ax1.legend(); ax1.grid(alpha=.3); ax2.grid(alpha=.3)
+    ax3.plot(t, [int(r["tombstones"] or 0) for r in rs], marker=".", label=a)
+ax1.set_ylabel("MB"); ax2.set_ylabel("open fds"); ax3.set_ylabel("endpoint tombstones")
+ax3.set_xlabel("minutes")
+ax1.set_title("vxmesh soak: " + sys.argv[1].rsplit("/", 1)[-1])
+for ax in (ax1, ax2, ax3): ax.legend(fontsize=7); ax.grid(alpha=.3)
 fig.tight_layout(); fig.savefig(sys.argv[2], dpi=90)
 PY
     echo "plot: $PNG"
