@@ -149,7 +149,7 @@ churn() {
 
 # ---- samples: t_s,phase,agent,pid,rss_kb,fds,endpoints,attach_ok,attach_fail,detach_ok,detach_fail ----
 T0=$SECONDS
-echo "t_s,phase,agent,pid,rss_kb,fds,endpoints,attach_ok,attach_fail,detach_ok,detach_fail" >"$CSV"
+echo "t_s,phase,agent,pid,rss_kb,fds,endpoints,attach_ok,attach_fail,detach_ok,detach_fail,rss_anon_kb,tombstones" >"$CSV"
 sample() { # phase
     local i p rss anon fds eps c tomb
     for i in $(seq "$HOSTS"); do
@@ -318,13 +318,14 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 rows = list(csv.DictReader(open(sys.argv[1])))
 fig, (ax1, ax2, ax3) = plt.subplots(3, 1, sharex=True, figsize=(9, 8))
-for a in sorted({r["agent"] for r in rows}):
+for k, a in enumerate(sorted({r["agent"] for r in rows})):
+    c = "C%d" % k
     rs = [r for r in rows if r["agent"] == a and r["rss_kb"]]
     t = [int(r["t_s"]) / 60 for r in rs]
-    ax1.plot(t, [int(r["rss_kb"]) / 1024 for r in rs], marker=".", label=a + " RSS")
-    ax1.plot(t, [int(r["rss_anon_kb"] or 0) / 1024 for r in rs], linestyle=":", label=a + " anon")
-    ax2.plot(t, [int(r["fds"]) for r in rs], marker=".", label=a)
-    ax3.plot(t, [int(r["tombstones"] or 0) for r in rs], marker=".", label=a)
+    ax1.plot(t, [int(r["rss_kb"]) / 1024 for r in rs], marker=".", color=c, label=a + " RSS")
+    ax1.plot(t, [int(r["rss_anon_kb"] or 0) / 1024 for r in rs], linestyle=":", color=c, label=a + " anon")
+    ax2.plot(t, [int(r["fds"]) for r in rs], marker=".", color=c, label=a)
+    ax3.plot(t, [int(r["tombstones"] or 0) for r in rs], marker=".", color=c, label=a)
 ax1.set_ylabel("MB"); ax2.set_ylabel("open fds"); ax3.set_ylabel("endpoint tombstones")
 ax3.set_xlabel("minutes")
 ax1.set_title("vxmesh soak: " + sys.argv[1].rsplit("/", 1)[-1])
