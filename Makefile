@@ -58,6 +58,8 @@ FUZZ_LIB := $(wildcard gossip/wire.c gossip/wbuf.c gossip/lzw.c gossip/crypt.c g
 FUZZ_VALUES_SRCS := driver/values.c driver/keyring.c
 build/fuzz/fuzz_values: FUZZ_EXTRA = $(FUZZ_VALUES_SRCS) $(O)/libvxmesh.a
 build/fuzz/fuzz_values: $(FUZZ_VALUES_SRCS) $(O)/libvxmesh.a
+build/fuzz/fuzz_config: FUZZ_EXTRA = driver/config.c $(O)/libvxmesh.a
+build/fuzz/fuzz_config: driver/config.c $(O)/libvxmesh.a
 
 .PHONY: FORCE all deps test unit unit-bins kernel-bins sim-bins fuzz-bins demo demo-clean install clean \
 	bench format check-format coverage
