@@ -60,6 +60,9 @@ build/fuzz/fuzz_values: FUZZ_EXTRA = $(FUZZ_VALUES_SRCS) $(O)/libvxmesh.a
 build/fuzz/fuzz_values: $(FUZZ_VALUES_SRCS) $(O)/libvxmesh.a
 build/fuzz/fuzz_config: FUZZ_EXTRA = driver/config.c $(O)/libvxmesh.a
 build/fuzz/fuzz_config: driver/config.c $(O)/libvxmesh.a
+# fuzz_netlink includes vxlan/nl.c itself (its parsers are static).
+build/fuzz/fuzz_netlink: FUZZ_EXTRA = $(O)/libvxmesh.a
+build/fuzz/fuzz_netlink: vxlan/nl.c $(O)/libvxmesh.a
 
 .PHONY: FORCE all deps test unit unit-bins kernel-bins sim-bins fuzz-bins demo demo-clean install clean \
 	bench format check-format coverage
