@@ -60,6 +60,11 @@ build/fuzz/fuzz_values: FUZZ_EXTRA = $(FUZZ_VALUES_SRCS) $(O)/libvxmesh.a
 build/fuzz/fuzz_values: $(FUZZ_VALUES_SRCS) $(O)/libvxmesh.a
 build/fuzz/fuzz_config: FUZZ_EXTRA = driver/config.c $(O)/libvxmesh.a
 build/fuzz/fuzz_config: driver/config.c $(O)/libvxmesh.a
+# The targets that drive the allocator and the core: what they feed is built
+# instrumented, the rest comes from the archive.
+FUZZ_IPAM_SRCS := driver/alloc.c ipam/broker.c ipam/ring.c ipam/pool.c
+build/fuzz/fuzz_ipam: FUZZ_EXTRA = $(FUZZ_IPAM_SRCS) $(O)/libvxmesh.a
+build/fuzz/fuzz_ipam: $(FUZZ_IPAM_SRCS) $(O)/libvxmesh.a tests/unit/core_fixture.h
 # fuzz_netlink includes vxlan/nl.c itself (its parsers are static).
 build/fuzz/fuzz_netlink: FUZZ_EXTRA = $(O)/libvxmesh.a
 build/fuzz/fuzz_netlink: vxlan/nl.c $(O)/libvxmesh.a
