@@ -65,6 +65,10 @@ build/fuzz/fuzz_config: driver/config.c $(O)/libvxmesh.a
 FUZZ_IPAM_SRCS := driver/alloc.c ipam/broker.c ipam/ring.c ipam/pool.c
 build/fuzz/fuzz_ipam: FUZZ_EXTRA = $(FUZZ_IPAM_SRCS) $(O)/libvxmesh.a
 build/fuzz/fuzz_ipam: $(FUZZ_IPAM_SRCS) $(O)/libvxmesh.a tests/unit/core_fixture.h
+FUZZ_CORE_SRCS := driver/core.c driver/alloc.c driver/api.c
+FUZZ_API_SRCS := $(FUZZ_CORE_SRCS) driver/routes.c driver/cluster_api.c
+build/fuzz/fuzz_api: FUZZ_EXTRA = $(FUZZ_API_SRCS) $(O)/libvxmesh.a
+build/fuzz/fuzz_api: $(FUZZ_API_SRCS) $(O)/libvxmesh.a tests/unit/core_fixture.h
 # fuzz_netlink includes vxlan/nl.c itself (its parsers are static).
 build/fuzz/fuzz_netlink: FUZZ_EXTRA = $(O)/libvxmesh.a
 build/fuzz/fuzz_netlink: vxlan/nl.c $(O)/libvxmesh.a
