@@ -69,6 +69,10 @@ FUZZ_CORE_SRCS := driver/core.c driver/alloc.c driver/api.c
 FUZZ_API_SRCS := $(FUZZ_CORE_SRCS) driver/routes.c driver/cluster_api.c
 build/fuzz/fuzz_api: FUZZ_EXTRA = $(FUZZ_API_SRCS) $(O)/libvxmesh.a
 build/fuzz/fuzz_api: $(FUZZ_API_SRCS) $(O)/libvxmesh.a tests/unit/core_fixture.h
+FUZZ_DOCKER_SRCS := $(FUZZ_CORE_SRCS) driver/docker.c driver/docker_plugin.c driver/docker_rec.c
+build/fuzz/fuzz_plugin build/fuzz/fuzz_engine: FUZZ_EXTRA = $(FUZZ_DOCKER_SRCS) $(O)/libvxmesh.a
+build/fuzz/fuzz_plugin build/fuzz/fuzz_engine: $(FUZZ_DOCKER_SRCS) $(O)/libvxmesh.a \
+	tests/unit/core_fixture.h tests/fuzz/docker_world.h
 # fuzz_netlink includes vxlan/nl.c itself (its parsers are static).
 build/fuzz/fuzz_netlink: FUZZ_EXTRA = $(O)/libvxmesh.a
 build/fuzz/fuzz_netlink: vxlan/nl.c $(O)/libvxmesh.a
