@@ -122,7 +122,7 @@ $(O)/tests/sim-%: tests/sim/%.c $(O)/libvxmesh.a
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(O)/libvxmesh.a $(LDLIBS)
 
 # libFuzzer targets (clang), with ASan+UBSan.
-build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB)
+build/fuzz/%: tests/fuzz/%.c tests/fuzz/harness.h $(FUZZ_LIB)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZ    $@")
 	$(Q)clang $(CSTD) -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude/uapi -I. \

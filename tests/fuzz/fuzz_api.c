@@ -32,6 +32,7 @@
 #include "driver/cluster_int.h"
 #include "driver/config.h"
 #include "driver/routes.h"
+#include "tests/fuzz/harness.h"
 #include "tests/unit/core_fixture.h"
 
 #define RESET_EVERY 256
@@ -39,16 +40,7 @@
 #define HOST_NS	    "/proc/self/ns/net"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-const char *__asan_default_options(void);
-
-/* The world outlives inputs, so most inputs end with more mallocs than
- * frees and libFuzzer runs LeakSanitizer's heap scan after them; with
- * ASan's default 256 MB quarantine in the heap that scan is most of the
- * time.  A smaller quarantine still catches a use after a recent free. */
-const char *__asan_default_options(void)
-{
-	return "quarantine_size_mb=16";
-}
+FZ_SMALL_QUARANTINE
 
 enum owner { OWN_ROUTES, OWN_ALLOC, OWN_CLUSTER };
 
@@ -188,17 +180,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			snprintf(param, sizeof(param), "%.*s", (int)(skip - (nul ? 1 : 0)),
 				 (const char *)data + off);
 		}
-		if (len - skip) {
-			body = json_loadb((const char *)data + off + skip, len - skip,
-					  JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, NULL);
-			if (!json_is_object(body)) {
-				json_decref(body);
-				off += len;
-				continue;
-			}
-		}
+		if (!fz_body(data + off + skip, len - skip, &body))
+			call(which, param, body);
 		off += len;
-		call(which, param, body);
 		json_decref(body);
 	}
 	return 0;

@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "tests/fuzz/docker_world.h"
+#include "tests/fuzz/harness.h"
 
 #define RESET_EVERY 128
 #define SPACE	    "vxmesh"
@@ -35,14 +36,7 @@
 #define E1	    "e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-const char *__asan_default_options(void);
-
-/* As in fuzz_api.c: the world outlives inputs, so libFuzzer's leak check
- * scans the heap after most of them; a smaller quarantine keeps it quick. */
-const char *__asan_default_options(void)
-{
-	return "quarantine_size_mb=16";
-}
+FZ_SMALL_QUARANTINE
 
 static struct docker_world w;
 static unsigned inputs;

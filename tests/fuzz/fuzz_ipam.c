@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "tests/fuzz/harness.h"
 #include "tests/unit/core_fixture.h"
 
 #define RING "0123456789abcdef"
@@ -152,10 +153,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		off += 3;
 		if (len > size - off)
 			len = size - off;
-		/* An exact copy, so ASan sees a read one past the end. */
-		p = malloc(len ? len : 1);
-		assert(p);
-		memcpy(p, data + off, len);
+		p = fz_copy(data + off, len);
 		off += len;
 		switch (op % 5) {
 		case 0:

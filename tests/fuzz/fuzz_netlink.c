@@ -20,6 +20,8 @@
 
 #include <assert.h>
 
+#include "tests/fuzz/harness.h"
+
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define SEQ	     77
 #define PORTID	     4242
@@ -114,10 +116,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	len = frame(data + 2, size - 2, tmp, sizeof(tmp));
 	if (!len)
 		return 0;
-	/* An exact copy, so ASan sees a read one past the end. */
-	buf = malloc(len);
-	assert(buf);
-	memcpy(buf, tmp, len);
+	buf = fz_copy(tmp, len);
 	nl.err[0] = '\0';
 	errno = 0;
 	ret = mnl_cb_run2(buf, len, SEQ, PORTID, data_cb, &r, ctl, NLMSG_MIN_TYPE);

@@ -18,18 +18,12 @@
 #include <string.h>
 
 #include "tests/fuzz/docker_world.h"
+#include "tests/fuzz/harness.h"
 
 #define RESET_EVERY 256
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-const char *__asan_default_options(void);
-
-/* As in fuzz_api.c: the world outlives inputs, so libFuzzer's leak check
- * scans the heap after most of them; a smaller quarantine keeps it quick. */
-const char *__asan_default_options(void)
-{
-	return "quarantine_size_mb=16";
-}
+FZ_SMALL_QUARANTINE
 
 static struct docker_world w;
 static unsigned inputs;
@@ -62,19 +56,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		off += 3;
 		if (len > size - off)
 			len = size - off;
-		if (len) {
-			body = json_loadb((const char *)data + off, len,
-					  JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, NULL);
-			if (!json_is_object(body)) {
-				json_decref(body);
-				off += len;
-				continue;
-			}
+		if (!fz_body(data + off, len, &body)) {
+			status = dw_call(&w, r, body);
+			if (verbose)
+				printf("%s -> %u\n", r->path, status);
 		}
 		off += len;
-		status = dw_call(&w, r, body);
-		if (verbose)
-			printf("%s -> %u\n", r->path, status);
 		json_decref(body);
 	}
 	return 0;
