@@ -77,7 +77,7 @@ rmdir "$CRASHES" 2>/dev/null
         [ -f "$TMP/$name.row" ] || continue
         read -r n execs secs crashes <"$TMP/$name.row"
         printf '%-10s %12s %8s %10s %8s%s\n' "$n" "$execs" "$secs" \
-            "$(awk -v e="$execs" -v s="$secs" 'BEGIN {printf "%.0f", s > 0 ? e / s : e}')" \
+            "$(awk -v e="$execs" -v s="$secs" 'BEGIN {printf "%.0f", (s > 0 ? e / s : e)}')" \
             "$crashes" "$([ "$execs" -lt "$RUNS" ] && [ "$crashes" = 0 ] && echo "  (time cap)")"
     done
 } | tee "$OUT"
