@@ -58,6 +58,24 @@ FUZZ_LIB := $(wildcard gossip/wire.c gossip/wbuf.c gossip/lzw.c gossip/crypt.c g
 FUZZ_VALUES_SRCS := driver/values.c driver/keyring.c
 build/fuzz/fuzz_values: FUZZ_EXTRA = $(FUZZ_VALUES_SRCS) $(O)/libvxmesh.a
 build/fuzz/fuzz_values: $(FUZZ_VALUES_SRCS) $(O)/libvxmesh.a
+build/fuzz/fuzz_config: FUZZ_EXTRA = driver/config.c $(O)/libvxmesh.a
+build/fuzz/fuzz_config: driver/config.c $(O)/libvxmesh.a
+# The targets that drive the allocator and the core: what they feed is built
+# instrumented, the rest comes from the archive.
+FUZZ_IPAM_SRCS := driver/alloc.c ipam/broker.c ipam/ring.c ipam/pool.c
+build/fuzz/fuzz_ipam: FUZZ_EXTRA = $(FUZZ_IPAM_SRCS) $(O)/libvxmesh.a
+build/fuzz/fuzz_ipam: $(FUZZ_IPAM_SRCS) $(O)/libvxmesh.a tests/unit/core_fixture.h
+FUZZ_CORE_SRCS := driver/core.c driver/alloc.c driver/api.c
+FUZZ_API_SRCS := $(FUZZ_CORE_SRCS) driver/routes.c driver/cluster_api.c
+build/fuzz/fuzz_api: FUZZ_EXTRA = $(FUZZ_API_SRCS) $(O)/libvxmesh.a
+build/fuzz/fuzz_api: $(FUZZ_API_SRCS) $(O)/libvxmesh.a tests/unit/core_fixture.h
+FUZZ_DOCKER_SRCS := $(FUZZ_CORE_SRCS) driver/docker.c driver/docker_plugin.c driver/docker_rec.c
+build/fuzz/fuzz_plugin build/fuzz/fuzz_engine: FUZZ_EXTRA = $(FUZZ_DOCKER_SRCS) $(O)/libvxmesh.a
+build/fuzz/fuzz_plugin build/fuzz/fuzz_engine: $(FUZZ_DOCKER_SRCS) $(O)/libvxmesh.a \
+	tests/unit/core_fixture.h tests/fuzz/docker_world.h
+# fuzz_netlink includes vxlan/nl.c itself (its parsers are static).
+build/fuzz/fuzz_netlink: FUZZ_EXTRA = $(O)/libvxmesh.a
+build/fuzz/fuzz_netlink: vxlan/nl.c $(O)/libvxmesh.a
 
 .PHONY: FORCE all deps test unit unit-bins kernel-bins sim-bins fuzz-bins demo demo-clean install clean \
 	bench format check-format coverage
@@ -104,7 +122,7 @@ $(O)/tests/sim-%: tests/sim/%.c $(O)/libvxmesh.a
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(O)/libvxmesh.a $(LDLIBS)
 
 # libFuzzer targets (clang), with ASan+UBSan.
-build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB)
+build/fuzz/%: tests/fuzz/%.c tests/fuzz/harness.h $(FUZZ_LIB)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZ    $@")
 	$(Q)clang $(CSTD) -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude/uapi -I. \

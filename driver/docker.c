@@ -145,21 +145,13 @@ static void records_prune(struct drv_docker *d, const json_t *list)
 	}
 }
 
-static void list_done(void *arg, int err, long status, json_t *body, const char *msg)
+int dk_list_apply(struct drv_docker *d, json_t *body)
 {
-	struct drv_docker *d = arg;
 	const struct drv_net *nets;
 	size_t nnets;
 
-	d->listing = 0;
-	if (err || status != 200 || !json_is_array(body)) {
-		static struct log_ratelimit rl;
-
-		if (log_ratelimit_ok(&rl))
-			log_warn("docker: cannot list dockerd's networks at %s: %s",
-				 d->cfg->docker_socket, err ? strerror(-err) : msg);
-		return;
-	}
+	if (!json_is_array(body))
+		return -EINVAL;
 	/* In vxmesh, not in Docker: create it there. */
 	nets = drv_core_nets(d->core, &nnets);
 	for (size_t i = 0; i < nnets; i++) {
@@ -195,6 +187,21 @@ static void list_done(void *arg, int err, long status, json_t *body, const char 
 			break;
 	}
 	records_prune(d, body);
+	return 0;
+}
+
+static void list_done(void *arg, int err, long status, json_t *body, const char *msg)
+{
+	struct drv_docker *d = arg;
+
+	d->listing = 0;
+	if (err || status != 200 || dk_list_apply(d, body)) {
+		static struct log_ratelimit rl;
+
+		if (log_ratelimit_ok(&rl))
+			log_warn("docker: cannot list dockerd's networks at %s: %s",
+				 d->cfg->docker_socket, err ? strerror(-err) : msg);
+	}
 }
 
 /*

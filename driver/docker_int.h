@@ -125,7 +125,19 @@ void dk_records_apply(struct drv_docker *d);
 /* ---- docker_plugin.c ---- */
 
 void dk_lookup_timer_cb(struct rx_loop *loop, struct rx_timer *t, void *arg);
+/* dockerd's answer to GET /networks/ID (err: the request failed, msg why):
+ * binds the network whose name was being looked up.  Outside of
+ * lookup_done() only the fuzz target calls it. */
+void dk_lookup_apply(struct drv_docker *d, int err, json_t *body, const char *msg);
 extern const struct api_route dk_plugin_routes[];
 extern const size_t dk_plugin_nroutes;
+
+/* ---- docker.c ---- */
+
+/* dockerd's answer to the list of its vxmesh networks: mirror what is
+ * missing there, remove what the cluster dropped, prune records.  0, or
+ * -EINVAL when body is not an array.  Outside of list_done() only the fuzz
+ * target calls it. */
+int dk_list_apply(struct drv_docker *d, json_t *body);
 
 #endif

@@ -214,9 +214,8 @@ void dk_lookup_timer_cb(struct rx_loop *loop, struct rx_timer *t, void *arg)
 	lookup_start(arg);
 }
 
-static void lookup_done(void *arg, int err, long status, json_t *body, const char *msg)
+void dk_lookup_apply(struct drv_docker *d, int err, json_t *body, const char *msg)
 {
-	struct drv_docker *d = arg;
 	const char *id = dk_jstr(body, "Id"), *name = dk_jstr(body, "Name");
 	int again = 0;
 
@@ -262,9 +261,13 @@ static void lookup_done(void *arg, int err, long status, json_t *body, const cha
 		dk_records_apply(d);
 		drv_api_retry(d->plugin);
 	}
-	(void)status;
 	if (again)
 		rx_timer_arm(d->lookup_timer, LOOKUP_MS, 0);
+}
+
+static void lookup_done(void *arg, int err, long status, json_t *body, const char *msg)
+{
+	dk_lookup_apply(arg, err, body, msg);
 }
 
 /* ---- NetworkDriver ---- */

@@ -270,13 +270,19 @@ int gt_del(struct gt_table *t, uint8_t kind, const char *key, uint64_t now,
 	return write_local(t, &e, idx, found, now, out);
 }
 
+/* What gt_merge() refuses before looking at the table's contents. */
+static bool merge_refused(const struct gt_table *t, const struct gt_entry *e)
+{
+	return !e || entry_check(e) || (e->deleted && (t->undeletable & (1u << e->kind)));
+}
+
 int gt_merge(struct gt_table *t, const struct gt_entry *e, uint64_t now)
 {
 	struct item *it;
 	bool found;
 	size_t idx;
 
-	if (!e || entry_check(e) || (e->deleted && (t->undeletable & (1u << e->kind))))
+	if (merge_refused(t, e))
 		return -EINVAL;
 	if (e->clock > t->clock)
 		t->clock = e->clock;
@@ -531,12 +537,14 @@ int gt_merge_all(struct gt_table *t, const uint8_t *buf, size_t len, uint64_t no
 	if (!buf)
 		return -EINVAL;
 	/* Validate everything first, storing nothing, so malformed input
-	 * merges nothing; the second pass cannot fail to decode.  Only
-	 * -ENOMEM can stop it half-way, which leaves a valid, smaller state. */
+	 * merges nothing; the second pass cannot fail to decode or be
+	 * refused (a tombstone of an undeletable kind is refused here, not
+	 * half-way).  Only -ENOMEM can stop it half-way, which leaves a
+	 * valid, smaller state. */
 	if (table_open(&r, &count))
 		return -EINVAL;
 	for (size_t i = 0; i < count; i++)
-		if (entry_read(&r, &e))
+		if (entry_read(&r, &e) || merge_refused(t, &e))
 			return -EINVAL;
 	if (r.left)
 		return -EINVAL;

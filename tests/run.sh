@@ -85,7 +85,8 @@ done
 for t in build/tests/sim-*; do
     [ -x "$t" ] && run_suite tap "simulation $(basename "$t")" "$t"
 done
-# A short libFuzzer run of every decoder of outside input (longer runs:
+# A short libFuzzer run of every decoder of outside input, FUZZ_SECONDS
+# (15) each, so ten targets stay under 4 min (longer runs: bench/fuzz.sh,
 # docs/testing.md).  A crash or sanitizer report fails the suite.
 # A target's seeds (tests/fuzz/corpus/NAME for fuzz_NAME) are read, never
 # written: new inputs go to a scratch corpus listed first.
@@ -93,7 +94,7 @@ fuzz_one() {
     local out rc work seeds=()
     work=$(mktemp -d)
     [ -d "tests/fuzz/corpus/${1##*/fuzz_}" ] && seeds=("tests/fuzz/corpus/${1##*/fuzz_}")
-    out=$("$1" -max_total_time="${FUZZ_SECONDS:-20}" -rss_limit_mb=1024 -print_final_stats=1 \
+    out=$("$1" -max_total_time="${FUZZ_SECONDS:-15}" -rss_limit_mb=1024 -print_final_stats=1 \
         "$work" "${seeds[@]}" 2>&1)
     rc=$?
     rm -rf "$work"

@@ -10,7 +10,6 @@
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <errno.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,16 +21,17 @@
 #include "driver/core.h"
 #include "driver/state.h"
 #include "gossip/table.h"
+#include "tests/unit/core_fixture.h"
 #include "tests/unit/fake_kernel.h"
 #include "vxlan/vxlan.h"
 
-#define SELF "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-#define NS1  "/run/netns/c1"
-#define NS2  "/run/netns/c2"
+#define SELF CFX_SELF
+#define NS1  CFX_NS1
+#define NS2  CFX_NS2
 #define EP1  "0123456789ab"
 #define EP2  "0123456789ac"
 #define EP3  "0123456789ad"
-#define VTEP "192.0.2.1"
+#define VTEP CFX_VTEP
 
 /* What the hooks saw, and what they are told to answer. */
 struct seen {
@@ -47,109 +47,9 @@ struct seen {
 };
 
 static struct world {
-	char dir[64];
-	struct fk k;
-	struct rx_loop *loop;
-	struct gt_table *tab;
-	struct drv_state *st;
-	struct drv_alloc *al;
-	struct vx_dp *dp;
-	struct drv_core *c;
-	struct drv_core_config cfg;
-	struct drv_node_rec node;
+	struct core_fixture f;
 	struct seen seen;
 } w;
-
-/* ---- fake peers: this host alone, its table a gossip/table.c replica ---- */
-
-static void change_cb(void *arg, const struct gt_entry *old, const struct gt_entry *cur)
-{
-	/* As cluster.c: stored first, then handed over. */
-	if (w.al && cur->kind >= GT_KIND_RING && cur->kind <= GT_KIND_RETIRED)
-		drv_alloc_table_changed(w.al, cur);
-}
-
-static int f_put(void *arg, uint8_t kind, const char *key, const char *owner, uint8_t *value,
-		 size_t len)
-{
-	int ret;
-
-	if (!value)
-		return -ENOMEM;
-	ret = gt_put(w.tab, kind, key, owner ? owner : SELF, value, len, 1, NULL);
-	free(value);
-	return ret;
-}
-
-static int f_del(void *arg, uint8_t kind, const char *key)
-{
-	return gt_del(w.tab, kind, key, 1, NULL);
-}
-
-static const struct gt_entry *f_get(void *arg, uint8_t kind, const char *key)
-{
-	return gt_get(w.tab, kind, key);
-}
-
-static void f_foreach(void *arg, uint8_t kind, gt_entry_cb cb, void *cbarg)
-{
-	gt_foreach(w.tab, kind, 0, cb, cbarg);
-}
-
-static int f_send(void *arg, const char *id, const uint8_t *msg, size_t len)
-{
-	return -ENOENT;
-}
-
-static int f_send_entry(void *arg, const char *id, uint8_t kind, const char *key)
-{
-	return -ENOENT;
-}
-
-static int f_fans_out(void *arg)
-{
-	return 0;
-}
-
-static int f_member_state(void *arg, const char *id, char *name, size_t len)
-{
-	if (strcmp(id, SELF))
-		return -1;
-	if (name)
-		snprintf(name, len, "self");
-	return 1;
-}
-
-static int f_member_by_name(void *arg, const char *name, char *id, size_t len)
-{
-	if (strcmp(name, "self"))
-		return -1;
-	snprintf(id, len, "%s", SELF);
-	return 1;
-}
-
-static int f_live_ids(void *arg, char (**ids)[GT_ID_MAX], size_t *n)
-{
-	*ids = calloc(1, GT_ID_MAX);
-	*n = 0;
-	if (!*ids)
-		return -ENOMEM;
-	memcpy((*ids)[(*n)++], SELF, sizeof(SELF));
-	return 0;
-}
-
-static const struct drv_alloc_peers fake_peers = {
-	.put = f_put,
-	.del = f_del,
-	.get = f_get,
-	.foreach = f_foreach,
-	.send = f_send,
-	.send_entry = f_send_entry,
-	.fans_out = f_fans_out,
-	.member_state = f_member_state,
-	.member_by_name = f_member_by_name,
-	.live_ids = f_live_ids,
-};
 
 /* ---- recording hooks ---- */
 
@@ -194,7 +94,7 @@ static void h_net_added(void *arg, const struct drv_net *n, int created)
 	s->created = created;
 	snprintf(s->net, sizeof(s->net), "%s", n->rec.name);
 	s->ring_entries = 0;
-	gt_foreach(w.tab, GT_KIND_RING, 0, count_cb, &s->ring_entries);
+	gt_foreach(w.f.tab, GT_KIND_RING, 0, count_cb, &s->ring_entries);
 }
 
 static void h_net_removed(void *arg, const char *name, int destroyed)
@@ -250,65 +150,34 @@ static struct addr_prefix prefix(const char *s)
 	return p;
 }
 
-/* State, allocator, datapath and core on the world's directory and kernel. */
+/* The fixture's agent, with the recording hooks. */
 static void agent_start(void)
 {
 	char err[256];
 
-	cr_assert_eq(drv_state_open(&w.st, w.dir, err, sizeof(err)), 0, "%s", err);
-	cr_assert_eq(drv_alloc_open(&w.al, w.loop, SELF, NULL, NULL), 0);
-	drv_alloc_set_peers(w.al, &fake_peers, NULL);
-	cr_assert_eq(vx_dp_create(&w.dp, fk_ops(), &w.k), 0);
-	cr_assert_eq(drv_core_open(&w.c, &w.cfg, &w.node, w.st, w.dp, w.al), 0);
-	cr_assert_eq(drv_core_hooks_add(w.c, &hooks, &w.seen), 0);
+	cr_assert_eq(cfx_agent_start(&w.f, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(drv_core_hooks_add(w.f.c, &hooks, &w.seen), 0);
 }
 
-/* Kernel objects, the table (the cluster) and the state directory stay. */
 static void agent_stop(void)
 {
-	drv_core_close(w.c);
-	drv_alloc_close(w.al);
-	vx_dp_destroy(w.dp);
-	drv_state_close(w.st);
-	w.c = NULL;
-	w.al = NULL;
-	w.dp = NULL;
-	w.st = NULL;
+	cfx_agent_stop(&w.f);
 }
 
 static void setup(void)
 {
+	char err[256];
+
 	log_set_level(LOG_LVL_ERROR);
 	memset(&w, 0, sizeof(w));
-	strcpy(w.dir, "/tmp/vxmesh-test-core-XXXXXX");
-	cr_assert_not_null(mkdtemp(w.dir));
-	fk_init(&w.k);
-	fk_netns_add(&w.k, NS1);
-	fk_netns_add(&w.k, NS2);
-	cr_assert_eq(rx_loop_create(&w.loop), 0);
-	cr_assert_eq(gt_create(&w.tab, SELF, change_cb, NULL), 0);
-	w.cfg = (struct drv_core_config){.vtep = ip4(VTEP),
-					 .vxlan_port = VX_PORT_DEFAULT,
-					 .pool = prefix("10.100.0.0/22"),
-					 .subnet_len = 24,
-					 .ko = fk_ops(),
-					 .ko_ctx = &w.k};
-	snprintf(w.node.id, sizeof(w.node.id), "%s", SELF);
-	snprintf(w.node.name, sizeof(w.node.name), "self");
+	cr_assert_eq(cfx_open(&w.f, "/tmp/vxmesh-test-core-XXXXXX", err, sizeof(err)), 0, "%s",
+		     err);
 	agent_start();
-}
-
-static int rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	return remove(path);
 }
 
 static void teardown(void)
 {
-	agent_stop();
-	gt_destroy(w.tab);
-	rx_loop_destroy(w.loop);
-	nftw(w.dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	cfx_close(&w.f);
 }
 
 TestSuite(core, .init = setup, .fini = teardown);
@@ -330,7 +199,8 @@ static void net_create(const char *name, uint32_t vni, const char *subnet)
 	struct drv_net_rec r = net_rec(name, vni, subnet, NULL);
 	char why[256] = "";
 
-	cr_assert_eq(drv_core_net_create(w.c, &r, why, sizeof(why)), 0, "create %s: %s", name, why);
+	cr_assert_eq(drv_core_net_create(w.f.c, &r, why, sizeof(why)), 0, "create %s: %s", name,
+		     why);
 }
 
 /* Network blue: VNI 100, 10.20.0.0/24, gateway .1. */
@@ -339,7 +209,7 @@ static void blue(void)
 	struct drv_net_rec r = net_rec("blue", 100, "10.20.0.0/24", "10.20.0.1");
 	char why[256] = "";
 
-	cr_assert_eq(drv_core_net_create(w.c, &r, why, sizeof(why)), 0, "%s", why);
+	cr_assert_eq(drv_core_net_create(w.f.c, &r, why, sizeof(why)), 0, "%s", why);
 }
 
 static struct drv_ep_rec ep_rec(const char *id, const char *net, const char *netns,
@@ -363,7 +233,7 @@ static struct in_addr ep_create(const char *id, const char *netns, uint8_t mac, 
 
 	if (want)
 		e.ip = ip4(want);
-	cr_assert_eq(drv_core_ep_create(w.c, &e, want != NULL, why, sizeof(why)), 0, "ep %s: %s",
+	cr_assert_eq(drv_core_ep_create(w.f.c, &e, want != NULL, why, sizeof(why)), 0, "ep %s: %s",
 		     id, why);
 	return e.ip;
 }
@@ -375,7 +245,7 @@ static int lease(const char *net, const char *want, const char *owner, struct in
 
 	if (want)
 		wa = ip4(want);
-	return drv_core_lease(w.c, net, want ? &wa : NULL, owner, out ? out : &got, why,
+	return drv_core_lease(w.f.c, net, want ? &wa : NULL, owner, out ? out : &got, why,
 			      sizeof(why));
 }
 
@@ -394,25 +264,25 @@ static struct snap snap_take(void)
 	struct drv_net_rec *nets = NULL;
 	struct drv_ep_rec *eps = NULL;
 	struct drv_lease_rec *leases = NULL;
-	const struct drv_net *b = drv_core_net_find(w.c, "blue");
+	const struct drv_net *b = drv_core_net_find(w.f.c, "blue");
 	struct snap s = {0};
 
-	cr_assert_eq(drv_state_net_list(w.st, &nets, &s.net_rows), 0);
-	cr_assert_eq(drv_state_ep_list(w.st, NULL, &eps, &s.ep_rows), 0);
-	cr_assert_eq(drv_state_lease_list(w.st, NULL, &leases, &s.lease_rows), 0);
+	cr_assert_eq(drv_state_net_list(w.f.st, &nets, &s.net_rows), 0);
+	cr_assert_eq(drv_state_ep_list(w.f.st, NULL, &eps, &s.ep_rows), 0);
+	cr_assert_eq(drv_state_lease_list(w.f.st, NULL, &leases, &s.lease_rows), 0);
 	free(nets);
 	free(eps);
 	free(leases);
-	s.links = w.k.nlinks;
-	s.peers = w.k.npeers;
-	s.fdb = w.k.nfdb;
-	s.neigh = w.k.nneigh;
-	drv_core_nets(w.c, &s.nets);
-	drv_core_eps(w.c, &s.eps);
+	s.links = w.f.k.nlinks;
+	s.peers = w.f.k.npeers;
+	s.fdb = w.f.k.nfdb;
+	s.neigh = w.f.k.nneigh;
+	drv_core_nets(w.f.c, &s.nets);
+	drv_core_eps(w.f.c, &s.eps);
 	if (b) {
 		struct drv_alloc_counts cnt;
 
-		drv_alloc_counts(w.al, b->an, &cnt);
+		drv_alloc_counts(w.f.al, b->an, &cnt);
 		s.leased = cnt.leased;
 	}
 	s.hooks = w.seen.net_added + w.seen.net_removed + w.seen.ep_added + w.seen.ep_removed;
@@ -441,7 +311,7 @@ static size_t lease_rows(const char *net)
 	struct drv_lease_rec *l = NULL;
 	size_t n = 0;
 
-	cr_assert_eq(drv_state_lease_list(w.st, net, &l, &n), 0);
+	cr_assert_eq(drv_state_lease_list(w.f.st, net, &l, &n), 0);
 	free(l);
 	return n;
 }
@@ -450,14 +320,14 @@ static int ep_row(const char *id)
 {
 	struct drv_ep_rec r;
 
-	return drv_state_ep_get(w.st, id, &r) == 0;
+	return drv_state_ep_get(w.f.st, id, &r) == 0;
 }
 
 static int net_row(const char *name)
 {
 	struct drv_net_rec r;
 
-	return drv_state_net_get(w.st, name, &r) == 0;
+	return drv_state_net_get(w.f.st, name, &r) == 0;
 }
 
 /* ---- networks ---- */
@@ -469,14 +339,14 @@ Test(core, created_network_has_a_row_kernel_objects_and_its_space_before_the_hoo
 	struct vx_link *br, *vx;
 	char why[256] = "";
 
-	cr_assert_eq(drv_core_net_create(w.c, &r, why, sizeof(why)), 0, "%s", why);
+	cr_assert_eq(drv_core_net_create(w.f.c, &r, why, sizeof(why)), 0, "%s", why);
 	cr_assert(drv_alloc_ring_id_ok(r.ring) && r.ring[0], "ring id set: %s", r.ring);
 	cr_assert_gt(r.created, 0);
-	cr_assert_eq(drv_state_net_get(w.st, "blue", &row), 0);
+	cr_assert_eq(drv_state_net_get(w.f.st, "blue", &row), 0);
 	cr_assert_eq(row.vni, 100);
 	cr_assert_str_eq(row.ring, r.ring);
-	br = fk_link(&w.k, "vxmb100");
-	vx = fk_link(&w.k, "vxmv100");
+	br = fk_link(&w.f.k, "vxmb100");
+	vx = fk_link(&w.f.k, "vxmv100");
 	cr_assert_not_null(br);
 	cr_assert_not_null(vx);
 	cr_assert_eq(br->kind, VX_KIND_BRIDGE);
@@ -485,10 +355,10 @@ Test(core, created_network_has_a_row_kernel_objects_and_its_space_before_the_hoo
 	cr_assert_eq(vx->vni, 100);
 	cr_assert_eq(vx->local.s_addr, ip4(VTEP).s_addr);
 	cr_assert_eq(vx->mtu, 1500 - VX_OVERHEAD, "derived from the underlay");
-	n = drv_core_net_find(w.c, "blue");
+	n = drv_core_net_find(w.f.c, "blue");
 	cr_assert_not_null(n);
 	cr_assert(n->in_dp);
-	cr_assert_eq(drv_core_net_find_vni(w.c, 100), n);
+	cr_assert_eq(drv_core_net_find_vni(w.f.c, 100), n);
 	cr_assert_eq(w.seen.net_added, 1);
 	cr_assert_eq(w.seen.created, 1);
 	cr_assert_str_eq(w.seen.net, "blue");
@@ -502,10 +372,10 @@ Test(core, vni_zero_picks_one_free_here_and_in_the_cluster)
 
 	net_create("blue", 1, "10.20.0.0/24");
 	w.seen.veto_vni = 2; /* used elsewhere in the cluster */
-	cr_assert_eq(drv_core_net_create(w.c, &r, why, sizeof(why)), 0, "%s", why);
+	cr_assert_eq(drv_core_net_create(w.f.c, &r, why, sizeof(why)), 0, "%s", why);
 	cr_assert_eq(r.vni, 3);
-	cr_assert_not_null(fk_link(&w.k, "vxmv3"));
-	cr_assert_eq(drv_core_net_find_vni(w.c, 3), drv_core_net_find(w.c, "green"));
+	cr_assert_not_null(fk_link(&w.f.k, "vxmv3"));
+	cr_assert_eq(drv_core_net_find_vni(w.f.c, 3), drv_core_net_find(w.f.c, "green"));
 }
 
 struct net_refusal {
@@ -537,14 +407,14 @@ Test(core, network_refusals_have_their_errno_and_change_nothing)
 		const struct net_refusal *t = &cases[i];
 		struct drv_net_rec r = net_rec(t->name, t->vni, t->subnet, NULL);
 		struct snap before = snap_take();
-		size_t ring_before = gt_count(w.tab, GT_KIND_RING, 1);
+		size_t ring_before = gt_count(w.f.tab, GT_KIND_RING, 1);
 		char why[256] = "";
 
-		cr_expect_eq(drv_core_net_create(w.c, &r, why, sizeof(why)), t->err, "%s: %s",
+		cr_expect_eq(drv_core_net_create(w.f.c, &r, why, sizeof(why)), t->err, "%s: %s",
 			     t->what, why);
 		cr_expect(strstr(why, t->why), "%s: reason \"%s\"", t->what, why);
 		snap_same(&before, t->what);
-		cr_expect_eq(gt_count(w.tab, GT_KIND_RING, 1), ring_before, "%s: ring entries",
+		cr_expect_eq(gt_count(w.f.tab, GT_KIND_RING, 1), ring_before, "%s: ring entries",
 			     t->what);
 	}
 }
@@ -573,31 +443,31 @@ Test(core, kernel_refusals_leave_no_row_and_nothing_in_the_kernel)
 		char why[256] = "";
 
 		if (t->foreign)
-			cr_assert_not_null(fk_link_add(&w.k, "vxmb100", VX_KIND_BRIDGE, ""));
+			cr_assert_not_null(fk_link_add(&w.f.k, "vxmb100", VX_KIND_BRIDGE, ""));
 		else
-			w.k.fail[t->op] = t->fail;
+			w.f.k.fail[t->op] = t->fail;
 		before = snap_take();
-		cr_expect_eq(drv_core_net_create(w.c, &r, why, sizeof(why)), t->err, "%s: %s",
+		cr_expect_eq(drv_core_net_create(w.f.c, &r, why, sizeof(why)), t->err, "%s: %s",
 			     t->what, why);
 		cr_expect(why[0], "%s: a reason", t->what);
 		snap_same(&before, t->what);
 		cr_expect_not(net_row("blue"), "%s: no row", t->what);
-		cr_expect_null(drv_core_net_find(w.c, "blue"), "%s", t->what);
-		cr_expect_null(fk_link(&w.k, "vxmv100"), "%s: no vxlan device", t->what);
+		cr_expect_null(drv_core_net_find(w.f.c, "blue"), "%s", t->what);
+		cr_expect_null(fk_link(&w.f.k, "vxmv100"), "%s: no vxlan device", t->what);
 		if (t->foreign)
-			cr_expect_eq(fk_link(&w.k, "vxmb100")->alias[0], '\0',
+			cr_expect_eq(fk_link(&w.f.k, "vxmb100")->alias[0], '\0',
 				     "foreign left alone");
 		else
-			cr_expect_null(fk_link(&w.k, "vxmb100"), "%s: no bridge", t->what);
+			cr_expect_null(fk_link(&w.f.k, "vxmb100"), "%s: no bridge", t->what);
 		/* The same network can be made once the kernel works. */
 		if (!t->foreign)
-			w.k.fail[t->op] = 0;
+			w.f.k.fail[t->op] = 0;
 		else
-			fk_link_remove(&w.k, fk_link(&w.k, "vxmb100")->ifindex);
+			fk_link_remove(&w.f.k, fk_link(&w.f.k, "vxmb100")->ifindex);
 		r = net_rec("blue", 100, "10.20.0.0/24", NULL);
-		cr_expect_eq(drv_core_net_create(w.c, &r, why, sizeof(why)), 0, "%s: again: %s",
+		cr_expect_eq(drv_core_net_create(w.f.c, &r, why, sizeof(why)), 0, "%s: again: %s",
 			     t->what, why);
-		cr_expect_eq(drv_core_net_remove(w.c, "blue"), 0);
+		cr_expect_eq(drv_core_net_remove(w.f.c, "blue"), 0);
 		memset(&w.seen, 0, sizeof(w.seen));
 	}
 }
@@ -608,13 +478,13 @@ Test(core, network_whose_space_cannot_be_recorded_is_not_created)
 	struct snap before = snap_take();
 	char why[256] = "";
 
-	drv_alloc_set_peers(w.al, NULL, NULL); /* put() fails: -ENOTCONN */
-	cr_assert_eq(drv_core_net_create(w.c, &r, why, sizeof(why)), -EIO);
+	drv_alloc_set_peers(w.f.al, NULL, NULL); /* put() fails: -ENOTCONN */
+	cr_assert_eq(drv_core_net_create(w.f.c, &r, why, sizeof(why)), -EIO);
 	cr_assert(strstr(why, "address space"), "%s", why);
 	snap_same(&before, "no peers");
 	cr_assert_not(net_row("blue"));
-	cr_assert_null(fk_link(&w.k, "vxmb100"));
-	cr_assert_null(drv_core_net_find(w.c, "blue"));
+	cr_assert_null(fk_link(&w.f.k, "vxmb100"));
+	cr_assert_null(drv_core_net_find(w.f.c, "blue"));
 }
 
 Test(core, network_from_outside_is_added_with_created_zero)
@@ -623,14 +493,14 @@ Test(core, network_from_outside_is_added_with_created_zero)
 	char why[256] = "";
 	struct in_addr got;
 
-	cr_assert_eq(drv_core_net_add(w.c, &r, why, sizeof(why)), 0, "%s", why);
+	cr_assert_eq(drv_core_net_add(w.f.c, &r, why, sizeof(why)), 0, "%s", why);
 	cr_assert(net_row("red"));
-	cr_assert_not_null(fk_link(&w.k, "vxmb300"));
-	cr_assert_not_null(fk_link(&w.k, "vxmv300"));
+	cr_assert_not_null(fk_link(&w.f.k, "vxmb300"));
+	cr_assert_not_null(fk_link(&w.f.k, "vxmv300"));
 	cr_assert_eq(w.seen.net_added, 1);
 	cr_assert_eq(w.seen.created, 0);
 	cr_assert_str_eq(w.seen.net, "red");
-	cr_assert_eq(gt_count(w.tab, GT_KIND_RING, 1), 0, "no space taken: not the creator");
+	cr_assert_eq(gt_count(w.f.tab, GT_KIND_RING, 1), 0, "no space taken: not the creator");
 	cr_assert_eq(lease("red", NULL, "docker", &got), 0, "a ring-less pool leases locally");
 }
 
@@ -640,10 +510,10 @@ Test(core, network_with_its_own_mtu_keeps_it)
 	char why[256] = "";
 
 	r.mtu = 8950;
-	cr_assert_eq(drv_core_net_create(w.c, &r, why, sizeof(why)), 0, "%s", why);
-	cr_assert_eq(drv_core_net_find(w.c, "jumbo")->mtu, 8950);
-	cr_assert_eq(fk_link(&w.k, "vxmv400")->mtu, 8950);
-	cr_assert_eq(fk_link(&w.k, "vxmb400")->mtu, 8950);
+	cr_assert_eq(drv_core_net_create(w.f.c, &r, why, sizeof(why)), 0, "%s", why);
+	cr_assert_eq(drv_core_net_find(w.f.c, "jumbo")->mtu, 8950);
+	cr_assert_eq(fk_link(&w.f.k, "vxmv400")->mtu, 8950);
+	cr_assert_eq(fk_link(&w.f.k, "vxmb400")->mtu, 8950);
 }
 
 Test(core, network_from_outside_is_refused_like_a_created_one)
@@ -661,12 +531,12 @@ Test(core, network_from_outside_is_refused_like_a_created_one)
 		struct snap before = snap_take();
 		char why[256] = "";
 
-		cr_expect_eq(drv_core_net_add(w.c, &r, why, sizeof(why)), t->err, "%s: %s", t->what,
-			     why);
+		cr_expect_eq(drv_core_net_add(w.f.c, &r, why, sizeof(why)), t->err, "%s: %s",
+			     t->what, why);
 		cr_expect(strstr(why, t->why), "%s: reason \"%s\"", t->what, why);
 		snap_same(&before, t->what);
 	}
-	cr_assert_eq(drv_core_net_find(w.c, "blue")->rec.vni, 100, "the first one stays");
+	cr_assert_eq(drv_core_net_find(w.f.c, "blue")->rec.vni, 100, "the first one stays");
 }
 
 Test(core, network_removal_needs_an_existing_network_without_endpoints)
@@ -675,17 +545,17 @@ Test(core, network_removal_needs_an_existing_network_without_endpoints)
 
 	blue();
 	ep_create(EP1, NS1, 2, NULL);
-	cr_assert_eq(drv_core_net_remove(w.c, "nope"), -ENOENT);
+	cr_assert_eq(drv_core_net_remove(w.f.c, "nope"), -ENOENT);
 	before = snap_take();
-	cr_assert_eq(drv_core_net_remove(w.c, "blue"), -EBUSY);
+	cr_assert_eq(drv_core_net_remove(w.f.c, "blue"), -EBUSY);
 	snap_same(&before, "busy");
-	cr_assert_eq(drv_core_ep_remove(w.c, EP1, 1), 0);
-	cr_assert_eq(drv_core_net_remove(w.c, "blue"), 0);
+	cr_assert_eq(drv_core_ep_remove(w.f.c, EP1, 1), 0);
+	cr_assert_eq(drv_core_net_remove(w.f.c, "blue"), 0);
 	cr_assert_not(net_row("blue"));
 	cr_assert_eq(lease_rows("blue"), 0);
-	cr_assert_null(fk_link(&w.k, "vxmb100"));
-	cr_assert_null(fk_link(&w.k, "vxmv100"));
-	cr_assert_null(drv_core_net_find(w.c, "blue"));
+	cr_assert_null(fk_link(&w.f.k, "vxmb100"));
+	cr_assert_null(fk_link(&w.f.k, "vxmv100"));
+	cr_assert_null(drv_core_net_find(w.f.c, "blue"));
 	cr_assert_eq(w.seen.net_removed, 1);
 	cr_assert_eq(w.seen.destroyed, 0);
 	cr_assert_str_eq(w.seen.net, "blue");
@@ -697,24 +567,24 @@ Test(core, network_destruction_is_refused_while_in_use_here_or_elsewhere)
 	char why[256] = "";
 
 	blue();
-	cr_assert_eq(drv_core_net_destroy(w.c, "nope", why, sizeof(why)), -ENOENT);
+	cr_assert_eq(drv_core_net_destroy(w.f.c, "nope", why, sizeof(why)), -ENOENT);
 	ep_create(EP1, NS1, 2, NULL);
 	before = snap_take();
-	cr_assert_eq(drv_core_net_destroy(w.c, "blue", why, sizeof(why)), -EBUSY);
+	cr_assert_eq(drv_core_net_destroy(w.f.c, "blue", why, sizeof(why)), -EBUSY);
 	cr_assert(strstr(why, "1 endpoint"), "%s", why);
 	snap_same(&before, "local endpoint");
-	cr_assert_eq(drv_core_ep_remove(w.c, EP1, 1), 0);
+	cr_assert_eq(drv_core_ep_remove(w.f.c, EP1, 1), 0);
 	w.seen.veto_destroy = 1;
 	before = snap_take();
-	cr_assert_eq(drv_core_net_destroy(w.c, "blue", why, sizeof(why)), -EBUSY);
+	cr_assert_eq(drv_core_net_destroy(w.f.c, "blue", why, sizeof(why)), -EBUSY);
 	cr_assert(strstr(why, "host B"), "the hook's reason: %s", why);
 	snap_same(&before, "vetoed");
 	cr_assert(net_row("blue"));
 	w.seen.veto_destroy = 0;
-	cr_assert_eq(drv_core_net_destroy(w.c, "blue", why, sizeof(why)), 0, "%s", why);
+	cr_assert_eq(drv_core_net_destroy(w.f.c, "blue", why, sizeof(why)), 0, "%s", why);
 	cr_assert_not(net_row("blue"));
-	cr_assert_null(fk_link(&w.k, "vxmb100"));
-	cr_assert_null(drv_core_net_find(w.c, "blue"));
+	cr_assert_null(fk_link(&w.f.k, "vxmb100"));
+	cr_assert_null(drv_core_net_find(w.f.c, "blue"));
 	cr_assert_eq(w.seen.net_removed, 1);
 	cr_assert_eq(w.seen.destroyed, 1);
 }
@@ -726,7 +596,7 @@ static void picks(const struct addr_prefix *avoid, size_t navoid, const char *wa
 	struct addr_prefix got;
 	char sub[ADDR_PREFIX_STRLEN];
 
-	cr_assert_eq(drv_core_subnet_pick(w.c, avoid, navoid, &got), 0, "wanted %s", want);
+	cr_assert_eq(drv_core_subnet_pick(w.f.c, avoid, navoid, &got), 0, "wanted %s", want);
 	addr_fmt_prefix(&got, sub);
 	cr_assert_str_eq(sub, want);
 }
@@ -737,14 +607,14 @@ Test(core, subnet_pick_skips_local_networks_routes_the_cluster_and_avoid)
 
 	picks(NULL, 0, "10.100.0.0/24");
 	net_create("blue", 100, "10.100.0.0/25"); /* overlaps the first */
-	fk_route_add(&w.k, "0.0.0.0/0", RT_TABLE_MAIN, 2);
-	fk_route_add(&w.k, "10.100.1.128/26", 100, 2); /* policy table counts */
+	fk_route_add(&w.f.k, "0.0.0.0/0", RT_TABLE_MAIN, 2);
+	fk_route_add(&w.f.k, "10.100.1.128/26", 100, 2); /* policy table counts */
 	picks(NULL, 0, "10.100.2.0/24");
 	w.seen.used = prefix("10.100.2.0/23"); /* the cluster has .2 and .3 */
-	cr_assert_eq(drv_core_subnet_pick(w.c, NULL, 0, &got), -ENOSPC);
+	cr_assert_eq(drv_core_subnet_pick(w.f.c, NULL, 0, &got), -ENOSPC);
 	w.seen.used = prefix("10.100.2.0/24");
 	picks(NULL, 0, "10.100.3.0/24");
-	cr_assert_eq(drv_core_subnet_pick(w.c, &avoid, 1, &got), -ENOSPC);
+	cr_assert_eq(drv_core_subnet_pick(w.f.c, &avoid, 1, &got), -ENOSPC);
 }
 
 Test(core, subnet_pick_without_a_pool_is_einval)
@@ -752,14 +622,14 @@ Test(core, subnet_pick_without_a_pool_is_einval)
 	struct addr_prefix got;
 
 	agent_stop();
-	w.cfg.pool = (struct addr_prefix){0};
+	w.f.cfg.pool = (struct addr_prefix){0};
 	agent_start();
-	cr_assert_eq(drv_core_subnet_pick(w.c, NULL, 0, &got), -EINVAL);
+	cr_assert_eq(drv_core_subnet_pick(w.f.c, NULL, 0, &got), -EINVAL);
 	agent_stop();
-	w.cfg.pool = prefix("10.100.0.0/22");
-	w.cfg.subnet_len = 20; /* shorter than the pool's */
+	w.f.cfg.pool = prefix("10.100.0.0/22");
+	w.f.cfg.subnet_len = 20; /* shorter than the pool's */
 	agent_start();
-	cr_assert_eq(drv_core_subnet_pick(w.c, NULL, 0, &got), -EINVAL);
+	cr_assert_eq(drv_core_subnet_pick(w.f.c, NULL, 0, &got), -EINVAL);
 }
 
 /* ---- endpoints ---- */
@@ -779,29 +649,29 @@ Test(core, endpoint_gets_a_lease_its_rows_a_veth_and_the_hook)
 	a = ep_create(EP1, NS1, 2, NULL);
 	cr_assert_eq(ntohl(a.s_addr) >> 8, ntohl(ip4("10.20.0.0").s_addr) >> 8, "in the subnet");
 	cr_assert_neq(a.s_addr, ip4("10.20.0.1").s_addr, "not the gateway");
-	cr_assert_eq(drv_state_lease_list(w.st, "blue", &l, &n), 0);
+	cr_assert_eq(drv_state_lease_list(w.f.st, "blue", &l, &n), 0);
 	cr_assert_eq(n, 1);
 	cr_assert_eq(l[0].ip.s_addr, a.s_addr);
 	cr_assert_str_eq(l[0].owner, "ep:" EP1);
 	free(l);
-	cr_assert_eq(drv_core_lease_owner(w.c, "blue", a, owner, sizeof(owner)), 0);
+	cr_assert_eq(drv_core_lease_owner(w.f.c, "blue", a, owner, sizeof(owner)), 0);
 	cr_assert_str_eq(owner, "ep:" EP1);
-	cr_assert_eq(drv_state_ep_get(w.st, EP1, &row), 0);
+	cr_assert_eq(drv_state_ep_get(w.f.st, EP1, &row), 0);
 	cr_assert_eq(row.ip.s_addr, a.s_addr);
 	cr_assert_str_eq(row.netns, NS1);
-	p = fk_peer(&w.k, NS1, "eth0");
+	p = fk_peer(&w.f.k, NS1, "eth0");
 	cr_assert_not_null(p);
 	cr_assert_eq(p->ip.s_addr, a.s_addr);
 	cr_assert_eq(p->plen, 24);
 	cr_assert_eq(p->mac[5], 2);
-	host = fk_link_ix(&w.k, p->host_ifindex);
+	host = fk_link_ix(&w.f.k, p->host_ifindex);
 	cr_assert_not_null(host);
-	cr_assert_eq(host->master, fk_link(&w.k, "vxmb100")->ifindex);
-	e = drv_core_ep_find(w.c, EP1);
+	cr_assert_eq(host->master, fk_link(&w.f.k, "vxmb100")->ifindex);
+	e = drv_core_ep_find(w.f.c, EP1);
 	cr_assert_not_null(e);
 	cr_assert(e->in_dp);
 	cr_assert_eq(e->status, 0);
-	cr_assert_eq(drv_core_net_ep_count(w.c, "blue"), 1);
+	cr_assert_eq(drv_core_net_ep_count(w.f.c, "blue"), 1);
 	cr_assert_eq(w.seen.ep_added, 1);
 	cr_assert_str_eq(w.seen.ep, EP1);
 	cr_assert_eq(lease("blue", NULL, "docker", &a), 0);
@@ -812,7 +682,7 @@ Test(core, endpoint_with_want_ip_gets_that_address)
 {
 	blue();
 	cr_assert_eq(ep_create(EP1, NS1, 2, "10.20.0.77").s_addr, ip4("10.20.0.77").s_addr);
-	cr_assert_eq(fk_peer(&w.k, NS1, "eth0")->ip.s_addr, ip4("10.20.0.77").s_addr);
+	cr_assert_eq(fk_peer(&w.f.k, NS1, "eth0")->ip.s_addr, ip4("10.20.0.77").s_addr);
 	cr_assert_eq(lease("blue", "10.20.0.77", "docker", NULL), -EADDRINUSE);
 }
 
@@ -846,12 +716,12 @@ Test(core, endpoint_refusals_have_their_errno_and_change_nothing)
 
 		if (t->want)
 			e.ip = ip4(t->want);
-		cr_expect_eq(drv_core_ep_create(w.c, &e, t->want != NULL, why, sizeof(why)), t->err,
-			     "%s: %s", t->what, why);
+		cr_expect_eq(drv_core_ep_create(w.f.c, &e, t->want != NULL, why, sizeof(why)),
+			     t->err, "%s: %s", t->what, why);
 		cr_expect(why[0], "%s: a reason", t->what);
 		snap_same(&before, t->what);
 		cr_expect_not(ep_row(EP2), "%s", t->what);
-		cr_expect_null(drv_core_ep_find(w.c, EP2), "%s", t->what);
+		cr_expect_null(drv_core_ep_find(w.f.c, EP2), "%s", t->what);
 	}
 }
 
@@ -864,9 +734,9 @@ Test(core, endpoint_id_taken_is_eexist_and_changes_nothing)
 	blue();
 	ep_create(EP1, NS1, 2, NULL);
 	before = snap_take();
-	cr_expect_eq(drv_core_ep_create(w.c, &e, 0, why, sizeof(why)), -EEXIST, "%s", why);
+	cr_expect_eq(drv_core_ep_create(w.f.c, &e, 0, why, sizeof(why)), -EEXIST, "%s", why);
 	snap_same(&before, "id taken");
-	cr_expect_null(fk_peer(&w.k, NS2, "eth1"));
+	cr_expect_null(fk_peer(&w.f.k, NS2, "eth1"));
 }
 
 Test(core, endpoint_the_kernel_refuses_gives_its_address_back)
@@ -878,16 +748,16 @@ Test(core, endpoint_the_kernel_refuses_gives_its_address_back)
 	blue();
 	e.ip = ip4("10.20.0.9");
 	before = snap_take();
-	w.k.fail[FK_EP_ADD] = -ENOBUFS;
-	cr_assert_eq(drv_core_ep_create(w.c, &e, 1, why, sizeof(why)), -EIO, "%s", why);
+	w.f.k.fail[FK_EP_ADD] = -ENOBUFS;
+	cr_assert_eq(drv_core_ep_create(w.f.c, &e, 1, why, sizeof(why)), -EIO, "%s", why);
 	snap_same(&before, "kernel refused");
 	cr_assert_not(ep_row(EP1));
 	cr_assert_eq(lease_rows("blue"), 0);
-	cr_assert_null(fk_peer(&w.k, NS1, "eth0"));
+	cr_assert_null(fk_peer(&w.f.k, NS1, "eth0"));
 	cr_assert_eq(w.seen.ep_added, 0);
 	cr_assert_eq(lease("blue", "10.20.0.9", "docker", NULL), 0, "the address is free again");
-	cr_assert_eq(drv_core_lease_release(w.c, "blue", ip4("10.20.0.9")), 0);
-	w.k.fail[FK_EP_ADD] = 0;
+	cr_assert_eq(drv_core_lease_release(w.f.c, "blue", ip4("10.20.0.9")), 0);
+	w.f.k.fail[FK_EP_ADD] = 0;
 	cr_assert_eq(ep_create(EP1, NS1, 2, "10.20.0.9").s_addr, ip4("10.20.0.9").s_addr);
 }
 
@@ -898,17 +768,17 @@ Test(core, docker_endpoint_is_added_without_a_lease_row)
 
 	blue();
 	cr_assert_eq(lease("blue", NULL, "docker", &e.ip), 0);
-	cr_assert_eq(drv_core_ep_add(w.c, &e, why, sizeof(why)), 0, "%s", why);
+	cr_assert_eq(drv_core_ep_add(w.f.c, &e, why, sizeof(why)), 0, "%s", why);
 	cr_assert(ep_row(EP1));
 	cr_assert_eq(lease_rows("blue"), 1, "only Docker's own");
-	cr_assert_not_null(fk_peer(&w.k, "", "vxd0"), "the peer waits for Docker");
+	cr_assert_not_null(fk_peer(&w.f.k, "", "vxd0"), "the peer waits for Docker");
 	cr_assert_eq(w.seen.ep_added, 1);
 	e = ep_rec(EP2, "nope", "", "vxd1", 3);
-	cr_assert_eq(drv_core_ep_add(w.c, &e, why, sizeof(why)), -ENOENT);
-	cr_assert_eq(drv_core_ep_remove(w.c, EP1, 0), 0);
+	cr_assert_eq(drv_core_ep_add(w.f.c, &e, why, sizeof(why)), -ENOENT);
+	cr_assert_eq(drv_core_ep_remove(w.f.c, EP1, 0), 0);
 	cr_assert_not(ep_row(EP1));
 	cr_assert_eq(lease_rows("blue"), 1, "Docker releases its address itself");
-	cr_assert_null(fk_peer(&w.k, "", "vxd0"));
+	cr_assert_null(fk_peer(&w.f.k, "", "vxd0"));
 }
 
 Test(core, endpoint_removal_releases_the_lease_only_when_asked)
@@ -921,22 +791,22 @@ Test(core, endpoint_removal_releases_the_lease_only_when_asked)
 	a1 = ep_create(EP1, NS1, 2, NULL);
 	a2 = ep_create(EP2, NS2, 3, NULL);
 	before = snap_take();
-	cr_assert_eq(drv_core_ep_remove(w.c, "ffffffffffff", 1), -ENOENT);
+	cr_assert_eq(drv_core_ep_remove(w.f.c, "ffffffffffff", 1), -ENOENT);
 	snap_same(&before, "unknown id");
 
-	cr_assert_eq(drv_core_ep_remove(w.c, EP1, 1), 0);
+	cr_assert_eq(drv_core_ep_remove(w.f.c, EP1, 1), 0);
 	cr_assert_not(ep_row(EP1));
-	cr_assert_eq(drv_core_lease_owner(w.c, "blue", a1, owner, sizeof(owner)), -ENOENT);
-	cr_assert_null(fk_peer(&w.k, NS1, "eth0"));
-	cr_assert_null(drv_core_ep_find(w.c, EP1));
+	cr_assert_eq(drv_core_lease_owner(w.f.c, "blue", a1, owner, sizeof(owner)), -ENOENT);
+	cr_assert_null(fk_peer(&w.f.k, NS1, "eth0"));
+	cr_assert_null(drv_core_ep_find(w.f.c, EP1));
 	cr_assert_eq(w.seen.ep_removed, 1);
 	cr_assert_str_eq(w.seen.ep, EP1);
 	cr_assert_eq(lease("blue", inet_ntoa(a1), "docker", NULL), 0, "released");
 
-	cr_assert_eq(drv_core_ep_remove(w.c, EP2, 0), 0);
+	cr_assert_eq(drv_core_ep_remove(w.f.c, EP2, 0), 0);
 	cr_assert_not(ep_row(EP2));
-	cr_assert_null(fk_peer(&w.k, NS2, "eth0"));
-	cr_assert_eq(drv_core_lease_owner(w.c, "blue", a2, owner, sizeof(owner)), 0, "kept");
+	cr_assert_null(fk_peer(&w.f.k, NS2, "eth0"));
+	cr_assert_eq(drv_core_lease_owner(w.f.c, "blue", a2, owner, sizeof(owner)), 0, "kept");
 	cr_assert_str_eq(owner, "ep:" EP2);
 	cr_assert_eq(lease("blue", inet_ntoa(a2), "docker", NULL), -EADDRINUSE, "still leased");
 	cr_assert_eq(w.seen.ep_removed, 2);
@@ -952,17 +822,17 @@ Test(core, leases_have_an_owner_until_released)
 	blue();
 	cr_assert_eq(lease("nope", NULL, "docker", &a), -ENOENT);
 	cr_assert_eq(lease("blue", NULL, "docker", &a), 0);
-	cr_assert_eq(drv_core_lease_owner(w.c, "blue", a, owner, sizeof(owner)), 0);
+	cr_assert_eq(drv_core_lease_owner(w.f.c, "blue", a, owner, sizeof(owner)), 0);
 	cr_assert_str_eq(owner, "docker");
 	cr_assert_eq(lease("blue", inet_ntoa(a), "other", NULL), -EADDRINUSE);
 	cr_assert_eq(lease("blue", "10.20.0.200", "docker", NULL), 0);
 	cr_assert_eq(lease_rows("blue"), 2);
-	cr_assert_eq(drv_core_lease_owner(w.c, "blue", ip4("10.20.0.201"), owner, sizeof(owner)),
+	cr_assert_eq(drv_core_lease_owner(w.f.c, "blue", ip4("10.20.0.201"), owner, sizeof(owner)),
 		     -ENOENT);
-	cr_assert_eq(drv_core_lease_owner(w.c, "nope", a, owner, sizeof(owner)), -ENOENT);
-	cr_assert_eq(drv_core_lease_release(w.c, "blue", a), 0);
-	cr_assert_eq(drv_core_lease_owner(w.c, "blue", a, owner, sizeof(owner)), -ENOENT);
-	cr_assert_eq(drv_core_lease_release(w.c, "blue", a), -ENOENT);
+	cr_assert_eq(drv_core_lease_owner(w.f.c, "nope", a, owner, sizeof(owner)), -ENOENT);
+	cr_assert_eq(drv_core_lease_release(w.f.c, "blue", a), 0);
+	cr_assert_eq(drv_core_lease_owner(w.f.c, "blue", a, owner, sizeof(owner)), -ENOENT);
+	cr_assert_eq(drv_core_lease_release(w.f.c, "blue", a), -ENOENT);
 	cr_assert_eq(lease_rows("blue"), 1);
 	cr_assert_eq(lease("blue", inet_ntoa(a), "docker", NULL), 0, "free again");
 }
@@ -970,11 +840,11 @@ Test(core, leases_have_an_owner_until_released)
 Test(core, reserved_addresses_are_never_leased)
 {
 	blue();
-	cr_assert_eq(drv_core_reserve(w.c, "nope", ip4("10.20.0.5")), -ENOENT);
-	cr_assert_eq(drv_core_reserve(w.c, "blue", ip4("10.20.0.5")), 0);
+	cr_assert_eq(drv_core_reserve(w.f.c, "nope", ip4("10.20.0.5")), -ENOENT);
+	cr_assert_eq(drv_core_reserve(w.f.c, "blue", ip4("10.20.0.5")), 0);
 	cr_assert_eq(lease("blue", "10.20.0.5", "docker", NULL), -EADDRNOTAVAIL);
 	cr_assert_eq(lease_rows("blue"), 0);
-	cr_assert_eq(drv_core_reserve(w.c, "blue", ip4("10.21.0.5")), -EDOM);
+	cr_assert_eq(drv_core_reserve(w.f.c, "blue", ip4("10.21.0.5")), -EDOM);
 }
 
 /* ---- remote endpoints ---- */
@@ -1000,7 +870,7 @@ static struct drv_remote remote(const char *ip, uint8_t mac, const char *vtep, i
 
 static int vxix(void)
 {
-	struct vx_link *l = fk_link(&w.k, "vxmv100");
+	struct vx_link *l = fk_link(&w.f.k, "vxmv100");
 
 	cr_assert_not_null(l);
 	return l->ifindex;
@@ -1010,7 +880,7 @@ static struct drv_core_stats stats(void)
 {
 	struct drv_core_stats s;
 
-	drv_core_stats(w.c, &s);
+	drv_core_stats(w.f.c, &s);
 	return s;
 }
 
@@ -1024,11 +894,11 @@ Test(core, live_remotes_are_installed_replaced_withdrawn_and_freed)
 
 	snprintf(gone.net, sizeof(gone.net), "nope"); /* unknown network: ignored */
 	blue();
-	cr_assert_eq(drv_core_remotes_set(w.c, r, 2), 0);
-	f = fk_fdb(&w.k, vxix(), mac_of(0x51));
+	cr_assert_eq(drv_core_remotes_set(w.f.c, r, 2), 0);
+	f = fk_fdb(&w.f.k, vxix(), mac_of(0x51));
 	cr_assert_not_null(f);
 	cr_assert_eq(f->dst.s_addr, ip4("198.51.100.2").s_addr);
-	nb = fk_neigh(&w.k, vxix(), ip4("10.20.0.50"));
+	nb = fk_neigh(&w.f.k, vxix(), ip4("10.20.0.50"));
 	cr_assert_not_null(nb);
 	cr_assert_eq(nb->mac[5], 0x51);
 	cr_assert_eq(stats().remotes, 2);
@@ -1036,27 +906,27 @@ Test(core, live_remotes_are_installed_replaced_withdrawn_and_freed)
 
 	/* Replaced: its host moved. */
 	r[0].vtep = ip4("198.51.100.9");
-	cr_assert_eq(drv_core_remotes_set(w.c, r, 2), 0);
-	cr_assert_eq(fk_fdb(&w.k, vxix(), mac_of(0x51))->dst.s_addr, ip4("198.51.100.9").s_addr);
+	cr_assert_eq(drv_core_remotes_set(w.f.c, r, 2), 0);
+	cr_assert_eq(fk_fdb(&w.f.k, vxix(), mac_of(0x51))->dst.s_addr, ip4("198.51.100.9").s_addr);
 	cr_assert_eq(stats().remotes, 2);
 
 	/* Withdrawn: its host is dead; the address stays held. */
 	r[0].live = 0;
-	cr_assert_eq(drv_core_remotes_set(w.c, r, 2), 0);
-	cr_assert_null(fk_fdb(&w.k, vxix(), mac_of(0x51)));
-	cr_assert_null(fk_neigh(&w.k, vxix(), ip4("10.20.0.50")));
-	cr_assert_not_null(fk_fdb(&w.k, vxix(), mac_of(0x61)));
+	cr_assert_eq(drv_core_remotes_set(w.f.c, r, 2), 0);
+	cr_assert_null(fk_fdb(&w.f.k, vxix(), mac_of(0x51)));
+	cr_assert_null(fk_neigh(&w.f.k, vxix(), ip4("10.20.0.50")));
+	cr_assert_not_null(fk_fdb(&w.f.k, vxix(), mac_of(0x61)));
 	cr_assert_eq(stats().remotes, 1);
 	cr_assert_eq(lease("blue", "10.20.0.50", "docker", NULL), -EADDRINUSE, "still held");
 
 	/* Gone from the set: the address is free. */
 	r[0] = gone;
-	cr_assert_eq(drv_core_remotes_set(w.c, r, 2), 0);
+	cr_assert_eq(drv_core_remotes_set(w.f.c, r, 2), 0);
 	cr_assert_eq(stats().remotes, 1);
 	cr_assert_eq(lease("blue", "10.20.0.50", "docker", NULL), 0, "free again");
 	cr_assert_eq(lease("blue", "10.20.0.60", "docker", NULL), -EADDRINUSE);
-	cr_assert_eq(drv_core_remotes_set(w.c, NULL, 0), 0);
-	cr_assert_null(fk_fdb(&w.k, vxix(), mac_of(0x61)));
+	cr_assert_eq(drv_core_remotes_set(w.f.c, NULL, 0), 0);
+	cr_assert_null(fk_fdb(&w.f.k, vxix(), mac_of(0x61)));
 	cr_assert_eq(stats().remotes, 0);
 	cr_assert_eq(stats().addr_conflicts, 0);
 }
@@ -1066,15 +936,15 @@ Test(core, remote_the_kernel_refuses_is_held_and_tried_again_on_the_next_set)
 	struct drv_remote r = remote("10.20.0.50", 0x51, "198.51.100.2", 1);
 
 	blue();
-	w.k.fail[FK_FDB_REPLACE] = -ENOBUFS;
-	cr_assert_eq(drv_core_remotes_set(w.c, &r, 1), 0);
-	cr_assert_null(fk_fdb(&w.k, vxix(), mac_of(0x51)));
+	w.f.k.fail[FK_FDB_REPLACE] = -ENOBUFS;
+	cr_assert_eq(drv_core_remotes_set(w.f.c, &r, 1), 0);
+	cr_assert_null(fk_fdb(&w.f.k, vxix(), mac_of(0x51)));
 	cr_assert_eq(stats().remotes, 0, "not counted as installed");
 	cr_assert_eq(lease("blue", "10.20.0.50", "docker", NULL), -EADDRINUSE, "held all the same");
-	w.k.fail[FK_FDB_REPLACE] = 0;
-	cr_assert_eq(drv_core_remotes_set(w.c, &r, 1), 0);
-	cr_assert_not_null(fk_fdb(&w.k, vxix(), mac_of(0x51)));
-	cr_assert_not_null(fk_neigh(&w.k, vxix(), ip4("10.20.0.50")));
+	w.f.k.fail[FK_FDB_REPLACE] = 0;
+	cr_assert_eq(drv_core_remotes_set(w.f.c, &r, 1), 0);
+	cr_assert_not_null(fk_fdb(&w.f.k, vxix(), mac_of(0x51)));
+	cr_assert_not_null(fk_neigh(&w.f.k, vxix(), ip4("10.20.0.50")));
 	cr_assert_eq(stats().remotes, 1);
 }
 
@@ -1085,11 +955,12 @@ Test(core, remote_with_a_locally_leased_address_is_a_conflict_that_frees_nothing
 
 	blue();
 	cr_assert_eq(lease("blue", "10.20.0.60", "docker", NULL), 0);
-	cr_assert_eq(drv_core_remotes_set(w.c, &r, 1), 0);
+	cr_assert_eq(drv_core_remotes_set(w.f.c, &r, 1), 0);
 	cr_assert_eq(stats().addr_conflicts, 1);
-	cr_assert_not_null(fk_fdb(&w.k, vxix(), mac_of(0x61)), "installed all the same");
-	cr_assert_eq(drv_core_remotes_set(w.c, NULL, 0), 0);
-	cr_assert_eq(drv_core_lease_owner(w.c, "blue", ip4("10.20.0.60"), owner, sizeof(owner)), 0);
+	cr_assert_not_null(fk_fdb(&w.f.k, vxix(), mac_of(0x61)), "installed all the same");
+	cr_assert_eq(drv_core_remotes_set(w.f.c, NULL, 0), 0);
+	cr_assert_eq(drv_core_lease_owner(w.f.c, "blue", ip4("10.20.0.60"), owner, sizeof(owner)),
+		     0);
 	cr_assert_str_eq(owner, "docker");
 	cr_assert_eq(lease("blue", "10.20.0.60", "other", NULL), -EADDRINUSE, "still leased here");
 }
@@ -1100,16 +971,16 @@ Test(core, remotes_of_a_network_added_again_are_installed_again)
 	struct drv_net_rec rec = net_rec("blue", 100, "10.20.0.0/24", "10.20.0.1");
 	char why[256] = "";
 
-	cr_assert_eq(drv_core_net_add(w.c, &rec, why, sizeof(why)), 0, "%s", why);
-	cr_assert_eq(drv_core_remotes_set(w.c, &r, 1), 0);
-	cr_assert_not_null(fk_fdb(&w.k, vxix(), mac_of(0x51)));
+	cr_assert_eq(drv_core_net_add(w.f.c, &rec, why, sizeof(why)), 0, "%s", why);
+	cr_assert_eq(drv_core_remotes_set(w.f.c, &r, 1), 0);
+	cr_assert_not_null(fk_fdb(&w.f.k, vxix(), mac_of(0x51)));
 	/* Redefined elsewhere: removed here, then added back. */
-	cr_assert_eq(drv_core_net_remove(w.c, "blue"), 0);
-	cr_assert_eq(drv_core_net_add(w.c, &rec, why, sizeof(why)), 0, "%s", why);
-	cr_assert_eq(drv_core_remotes_set(w.c, &r, 1), 0);
-	cr_expect_not_null(fk_fdb(&w.k, vxix(), mac_of(0x51)), "installed in the new network");
-	drv_core_reconcile(w.c);
-	cr_expect_not_null(fk_fdb(&w.k, vxix(), mac_of(0x51)), "and the reconciler keeps it");
+	cr_assert_eq(drv_core_net_remove(w.f.c, "blue"), 0);
+	cr_assert_eq(drv_core_net_add(w.f.c, &rec, why, sizeof(why)), 0, "%s", why);
+	cr_assert_eq(drv_core_remotes_set(w.f.c, &r, 1), 0);
+	cr_expect_not_null(fk_fdb(&w.f.k, vxix(), mac_of(0x51)), "installed in the new network");
+	drv_core_reconcile(w.f.c);
+	cr_expect_not_null(fk_fdb(&w.f.k, vxix(), mac_of(0x51)), "and the reconciler keeps it");
 	cr_expect_eq(lease("blue", "10.20.0.50", "docker", NULL), -EADDRINUSE, "held again");
 }
 
@@ -1122,7 +993,7 @@ static void restart_world(struct in_addr *a1, struct in_addr *a2, struct in_addr
 	char why[256] = "";
 
 	blue();
-	cr_assert_eq(drv_core_net_add(w.c, &red, why, sizeof(why)), 0, "%s", why);
+	cr_assert_eq(drv_core_net_add(w.f.c, &red, why, sizeof(why)), 0, "%s", why);
 	*a1 = ep_create(EP1, NS1, 2, NULL);
 	*a2 = ep_create(EP2, NS2, 3, NULL);
 	cr_assert_eq(lease("red", NULL, "docker", d), 0);
@@ -1132,9 +1003,9 @@ static void restart(void)
 {
 	agent_stop();
 	agent_start();
-	fk_calls_reset(&w.k);
+	fk_calls_reset(&w.f.k);
 	memset(&w.seen, 0, sizeof(w.seen));
-	cr_assert_eq(drv_core_load(w.c), 0);
+	cr_assert_eq(drv_core_load(w.f.c), 0);
 }
 
 Test(core, restart_loads_networks_endpoints_and_leases_and_adopts_the_kernel)
@@ -1147,38 +1018,38 @@ Test(core, restart_loads_networks_endpoints_and_leases_and_adopts_the_kernel)
 	char owner[64];
 
 	restart_world(&a1, &a2, &d);
-	links = w.k.nlinks;
+	links = w.f.k.nlinks;
 	restart();
-	cr_assert_eq(fk_mutations(&w.k), 0, "adopted untouched");
-	cr_assert_eq(w.k.nlinks, links);
-	nets = drv_core_nets(w.c, &nn);
+	cr_assert_eq(fk_mutations(&w.f.k), 0, "adopted untouched");
+	cr_assert_eq(w.f.k.nlinks, links);
+	nets = drv_core_nets(w.f.c, &nn);
 	cr_assert_eq(nn, 2);
 	for (size_t i = 0; i < nn; i++)
 		cr_assert(nets[i].in_dp, "%s in place", nets[i].rec.name);
-	b = drv_core_net_find(w.c, "blue");
+	b = drv_core_net_find(w.f.c, "blue");
 	cr_assert_not_null(b);
 	cr_assert_eq(b->rec.vni, 100);
 	cr_assert_eq(b->mtu, 1500 - VX_OVERHEAD);
-	cr_assert_eq(drv_core_net_find(w.c, "red")->rec.vni, 300);
-	eps = drv_core_eps(w.c, &ne);
+	cr_assert_eq(drv_core_net_find(w.f.c, "red")->rec.vni, 300);
+	eps = drv_core_eps(w.f.c, &ne);
 	cr_assert_eq(ne, 2);
 	for (size_t i = 0; i < ne; i++) {
 		cr_assert(eps[i].in_dp, "%s in place", eps[i].rec.id);
 		cr_assert_eq(eps[i].status, 0);
 	}
-	cr_assert_eq(drv_core_ep_find(w.c, EP1)->rec.ip.s_addr, a1.s_addr);
-	cr_assert_eq(drv_core_ep_find(w.c, EP2)->rec.ip.s_addr, a2.s_addr);
+	cr_assert_eq(drv_core_ep_find(w.f.c, EP1)->rec.ip.s_addr, a1.s_addr);
+	cr_assert_eq(drv_core_ep_find(w.f.c, EP2)->rec.ip.s_addr, a2.s_addr);
 	cr_assert_eq(lease("blue", inet_ntoa(a1), "docker", NULL), -EADDRINUSE);
 	cr_assert_eq(lease("blue", inet_ntoa(a2), "docker", NULL), -EADDRINUSE);
 	cr_assert_eq(lease("red", inet_ntoa(d), "other", NULL), -EADDRINUSE);
-	cr_assert_eq(drv_core_lease_owner(w.c, "red", d, owner, sizeof(owner)), 0);
+	cr_assert_eq(drv_core_lease_owner(w.f.c, "red", d, owner, sizeof(owner)), 0);
 	cr_assert_str_eq(owner, "docker");
 	cr_assert_eq(w.seen.net_added + w.seen.ep_added, 0, "loading announces nothing");
-	drv_core_reconcile(w.c);
+	drv_core_reconcile(w.f.c);
 	cr_assert_eq(stats().last_reconcile, 0);
-	cr_assert_eq(fk_mutations(&w.k), 0, "the reconciler finds nothing to do");
+	cr_assert_eq(fk_mutations(&w.f.k), 0, "the reconciler finds nothing to do");
 	/* The loaded tables work as before. */
-	cr_assert_eq(drv_core_ep_remove(w.c, EP1, 1), 0);
+	cr_assert_eq(drv_core_ep_remove(w.f.c, EP1, 1), 0);
 	cr_assert_eq(lease("blue", inet_ntoa(a1), "docker", NULL), 0);
 }
 
@@ -1188,26 +1059,26 @@ Test(core, endpoint_whose_netns_vanished_stays_with_status_enoent)
 	const struct drv_ep *e;
 
 	restart_world(&a1, &a2, &d);
-	fk_netns_del(&w.k, NS2);
+	fk_netns_del(&w.f.k, NS2);
 	restart();
-	e = drv_core_ep_find(w.c, EP2);
+	e = drv_core_ep_find(w.f.c, EP2);
 	cr_assert_not_null(e);
 	cr_assert_eq(e->status, -ENOENT);
-	drv_core_reconcile(w.c);
-	e = drv_core_ep_find(w.c, EP2);
+	drv_core_reconcile(w.f.c);
+	e = drv_core_ep_find(w.f.c, EP2);
 	cr_assert_not_null(e, "it stays");
 	cr_assert_eq(e->status, -ENOENT);
 	cr_assert(e->err[0]);
 	cr_assert(ep_row(EP2));
-	cr_assert_eq(drv_core_ep_find(w.c, EP1)->status, 0);
+	cr_assert_eq(drv_core_ep_find(w.f.c, EP1)->status, 0);
 	cr_assert_eq(lease("blue", inet_ntoa(a2), "docker", NULL), -EADDRINUSE, "still leased");
 	/* The namespace comes back: the next reconcile puts the endpoint in. */
-	fk_netns_add(&w.k, NS2);
-	drv_core_reconcile(w.c);
-	e = drv_core_ep_find(w.c, EP2);
+	fk_netns_add(&w.f.k, NS2);
+	drv_core_reconcile(w.f.c);
+	e = drv_core_ep_find(w.f.c, EP2);
 	cr_assert_eq(e->status, 0);
 	cr_assert(e->in_dp);
-	cr_assert_not_null(fk_peer(&w.k, NS2, "eth0"));
+	cr_assert_not_null(fk_peer(&w.f.k, NS2, "eth0"));
 }
 
 Test(core, network_the_kernel_refuses_at_start_is_put_in_by_a_later_reconcile)
@@ -1218,39 +1089,39 @@ Test(core, network_the_kernel_refuses_at_start_is_put_in_by_a_later_reconcile)
 
 	restart_world(&a1, &a2, &d);
 	/* A reboot: the kernel forgot everything, then refuses bridges. */
-	fk_init(&w.k);
-	fk_netns_add(&w.k, NS1);
-	fk_netns_add(&w.k, NS2);
-	w.k.fail[FK_BRIDGE_ADD] = -ENOBUFS;
+	fk_init(&w.f.k);
+	fk_netns_add(&w.f.k, NS1);
+	fk_netns_add(&w.f.k, NS2);
+	w.f.k.fail[FK_BRIDGE_ADD] = -ENOBUFS;
 	restart();
-	n = drv_core_net_find(w.c, "blue");
+	n = drv_core_net_find(w.f.c, "blue");
 	cr_assert_not_null(n, "kept from the state database");
 	cr_assert_not(n->in_dp);
 	cr_assert(n->err[0]);
-	e = drv_core_ep_find(w.c, EP1);
+	e = drv_core_ep_find(w.f.c, EP1);
 	cr_assert_not_null(e);
 	cr_assert_eq(e->status, -ENETDOWN);
 	cr_assert_not(e->in_dp, "not in the datapath");
 	cr_assert(ep_row(EP1));
 	cr_assert(net_row("blue"));
-	w.k.fail[FK_BRIDGE_ADD] = 0;
-	drv_core_reconcile(w.c);
-	cr_assert(drv_core_net_find(w.c, "blue")->in_dp);
-	cr_assert(drv_core_net_find(w.c, "red")->in_dp);
-	e = drv_core_ep_find(w.c, EP1);
+	w.f.k.fail[FK_BRIDGE_ADD] = 0;
+	drv_core_reconcile(w.f.c);
+	cr_assert(drv_core_net_find(w.f.c, "blue")->in_dp);
+	cr_assert(drv_core_net_find(w.f.c, "red")->in_dp);
+	e = drv_core_ep_find(w.f.c, EP1);
 	cr_assert(e->in_dp);
 	cr_assert_eq(e->status, 0, "status %d", e->status);
-	cr_assert_eq(fk_peer(&w.k, NS1, "eth0")->ip.s_addr, a1.s_addr);
-	cr_assert_eq(fk_peer(&w.k, NS2, "eth0")->ip.s_addr, a2.s_addr);
+	cr_assert_eq(fk_peer(&w.f.k, NS1, "eth0")->ip.s_addr, a1.s_addr);
+	cr_assert_eq(fk_peer(&w.f.k, NS2, "eth0")->ip.s_addr, a2.s_addr);
 }
 
 Test(core, netns_that_vanishes_while_running_shows_in_the_status)
 {
 	blue();
 	ep_create(EP1, NS1, 2, NULL);
-	fk_netns_del(&w.k, NS1);
-	drv_core_reconcile(w.c);
-	cr_assert_eq(drv_core_ep_find(w.c, EP1)->status, -ENOENT);
+	fk_netns_del(&w.f.k, NS1);
+	drv_core_reconcile(w.f.c);
+	cr_assert_eq(drv_core_ep_find(w.f.c, EP1)->status, -ENOENT);
 	cr_assert(ep_row(EP1));
 }
 
@@ -1264,12 +1135,12 @@ Test(core, stats_count_successful_attaches_and_detaches)
 	blue();
 	ep_create(EP1, NS1, 2, NULL);
 	ep_create(EP2, NS2, 3, NULL);
-	cr_assert_eq(drv_core_ep_create(w.c, &bad, 0, why, sizeof(why)), -EEXIST);
-	cr_assert_eq(drv_core_ep_remove(w.c, EP1, 1), 0);
-	cr_assert_eq(drv_core_ep_remove(w.c, EP1, 1), -ENOENT);
+	cr_assert_eq(drv_core_ep_create(w.f.c, &bad, 0, why, sizeof(why)), -EEXIST);
+	cr_assert_eq(drv_core_ep_remove(w.f.c, EP1, 1), 0);
+	cr_assert_eq(drv_core_ep_remove(w.f.c, EP1, 1), -ENOENT);
 	cr_assert_eq(stats().ep_attached, 2);
 	cr_assert_eq(stats().ep_detached, 1);
 	cr_assert_eq(stats().remotes, 0);
-	cr_assert_eq(drv_core_vtep(w.c).s_addr, ip4(VTEP).s_addr);
-	cr_assert_str_eq(drv_core_node(w.c)->id, SELF);
+	cr_assert_eq(drv_core_vtep(w.f.c).s_addr, ip4(VTEP).s_addr);
+	cr_assert_str_eq(drv_core_node(w.f.c)->id, SELF);
 }

@@ -627,6 +627,27 @@ Test(table, encode_rejects_invalid_entry)
 	cr_assert_null(buf);
 }
 
+/* Found by fuzz_table: a tombstone of an undeletable kind after a valid
+ * entry used to merge the entry, then fail: all-or-nothing. */
+Test(table, merge_all_refuses_undeletable_tombstone_whole)
+{
+	struct gt_table *src = table_new("src", NULL), *t = table_new("me", NULL);
+	uint8_t *all;
+	size_t alen;
+
+	put_ok(src, GT_KIND_NET, "n1", "net", 1);
+	put_ok(src, GT_KIND_RING, "r1", "x", 1);
+	cr_assert_eq(gt_del(src, GT_KIND_RING, "r1", 2, NULL), 0);
+	all = encode_all(src, &alen);
+	gt_set_undeletable(t, GT_KIND_RING);
+	cr_expect_eq(gt_merge_all(t, all, alen, 1), -EINVAL);
+	cr_expect_eq(gt_count(t, GT_KIND_NET, 1), 0, "nothing merged");
+	cr_expect_eq(gt_clock(t), 0);
+	free(all);
+	gt_destroy(src);
+	gt_destroy(t);
+}
+
 Test(table, encode_all_round_trip)
 {
 	struct rec r = {0};
