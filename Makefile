@@ -78,7 +78,7 @@ build/fuzz/fuzz_netlink: FUZZ_EXTRA = $(O)/libvxmesh.a
 build/fuzz/fuzz_netlink: vxlan/nl.c $(O)/libvxmesh.a
 
 .PHONY: FORCE all deps test unit unit-bins kernel-bins sim-bins fuzz-bins demo demo-clean install clean \
-	bench format check-format coverage
+	bench bench-fuzz format check-format coverage
 
 all: $(O)/vxmesh
 
@@ -166,8 +166,12 @@ demo: deps
 demo-clean:
 	$(Q)scripts/demo.sh clean
 
+# The benchmarks, except the long fuzzing runs (make bench-fuzz: hours).
 bench: deps all
-	$(Q)for b in bench/*.sh; do [ -x $$b ] && $$b; done; true
+	$(Q)for b in bench/*.sh; do [ -x $$b ] && [ $$b != bench/fuzz.sh ] && $$b; done; true
+
+bench-fuzz: deps
+	$(Q)bench/fuzz.sh
 
 install: all
 	install -D -m 0755 $(O)/vxmesh $(DESTDIR)$(PREFIX)/sbin/vxmesh
