@@ -607,6 +607,8 @@ static const char *const usage_opts[] = {
 	"--gossip-profile lan|local",
 	"--default-pool CIDR",
 	"--default-subnet-size LEN",
+	"--admit CIDR[,CIDR...]",
+	"--no-admission",
 	"--docker",
 	"--plugin-socket PATH",
 	"--docker-socket PATH",
