@@ -555,14 +555,8 @@ int drv_core_subnet_pick(struct drv_core *c, const struct addr_prefix *avoid, si
 		struct addr_prefix p = {
 			.addr = addr_ip4_from_h((uint32_t)(addr_ip4_h(pool->addr) + i * step)),
 			.len = (uint8_t)len};
-		int used = 0;
+		int used = vx_route_list_overlaps(routes, nroutes, &p);
 
-		/* The default route overlaps everything: skipped. */
-		for (size_t j = 0; j < nroutes && !used; j++) {
-			struct addr_prefix r = {.addr = routes[j].dst, .len = routes[j].plen};
-
-			used = r.len && addr_prefix_overlaps(&r, &p);
-		}
 		for (size_t j = 0; j < c->nnets && !used; j++)
 			used = addr_prefix_overlaps(&c->nets[j].rec.subnet, &p);
 		for (size_t j = 0; j < navoid && !used; j++)

@@ -190,6 +190,8 @@ extern const struct vx_kops vx_nl_ops;
  */
 int vx_routes_overlap(const struct vx_kops *ops, void *ctx, const struct addr_prefix *p,
 		      int *overlap) __attribute__((warn_unused_result));
+/* The same rule over routes already dumped (one dump for many prefixes). */
+int vx_route_list_overlaps(const struct vx_route *r, size_t n, const struct addr_prefix *p);
 
 /* ---- reconciler ---- */
 
