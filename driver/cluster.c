@@ -557,8 +557,7 @@ void drv_cluster_on_members(struct drv_cluster *cl, drv_members_cb cb, void *arg
 }
 
 /* Our own endpoint entries without a local endpoint: left by a crash
- * between a detach's commit and its gossip, or brought back by a peer
- * that was cut off for longer than TOMBSTONE_MAX_AGE_MS.  Collected, then
+ * between a detach's commit and its gossip.  Collected, then
  * withdrawn (the table must not change during gt_foreach). */
 static void stale_own_cb(void *arg, const struct gt_entry *e)
 {
@@ -594,9 +593,13 @@ static void sync_now(struct drv_cluster *cl)
 {
 	cl->sync_pending = 0;
 	nets_sync(cl);
-	own_stale_withdraw(cl);
 	remotes_sync(cl);
-	members_notify(cl);
+	/* Table changes are the common case; the member list changes only
+	 * with swim's events. */
+	if (cl->members_changed) {
+		cl->members_changed = 0;
+		members_notify(cl);
+	}
 }
 
 static void sync_cb(struct rx_loop *loop, void *arg)
@@ -840,6 +843,7 @@ static void ops_event(void *arg, enum swim_ev_type ev, const struct swim_member 
 	else
 		log_info("member %s %s:%u %s (incarnation %u)", m->name, addr_fmt_ip4(m->addr, ip),
 			 m->port, ev_names[ev], m->inc);
+	cl->members_changed = 1;
 	sync_later(cl);
 }
 
@@ -955,7 +959,7 @@ static void join_seeds(struct drv_cluster *cl)
 
 struct reap_scan {
 	struct drv_cluster *cl;
-	uint64_t now, max_age;
+	uint64_t now;
 };
 
 /* Tombstones about to be reaped leave the database first: the table fires
@@ -964,26 +968,18 @@ static void reap_row_cb(void *arg, const struct gt_entry *e)
 {
 	struct reap_scan *rs = arg;
 
-	if (e->deleted && rs->now > e->deleted_at && rs->now - e->deleted_at > rs->max_age)
+	if (e->deleted && rs->now > e->deleted_at && rs->now - e->deleted_at > TOMBSTONE_MAX_AGE_MS)
 		drv_state_gossip_delete(rs->cl->st, e->kind, e->key);
 }
 
 static void reap(struct drv_cluster *cl, uint64_t now)
 {
-	static const struct {
-		uint8_t kind;
-		uint64_t max_age;
-	} ages[] = {{GT_KIND_NET, TOMBSTONE_MAX_AGE_MS}, {GT_KIND_EP, TOMBSTONE_MAX_AGE_MS}};
-	size_t reaped = 0;
+	struct reap_scan rs = {.cl = cl, .now = now};
 
-	for (size_t i = 0; i < sizeof(ages) / sizeof(ages[0]); i++) {
-		struct reap_scan rs = {.cl = cl, .now = now, .max_age = ages[i].max_age};
-
-		gt_foreach(cl->tab, ages[i].kind, 1, reap_row_cb, &rs);
-		reaped += gt_reap_kind(cl->tab, ages[i].kind, now, ages[i].max_age);
-	}
-	if (reaped)
-		log_dbg("gossip: reaped %zu old tombstone(s)", reaped);
+	gt_foreach(cl->tab, GT_KIND_NET, 1, reap_row_cb, &rs);
+	gt_foreach(cl->tab, GT_KIND_EP, 1, reap_row_cb, &rs);
+	if (gt_reap(cl->tab, now, TOMBSTONE_MAX_AGE_MS))
+		log_dbg("gossip: reaped old tombstones");
 }
 
 /* Dropped input is counted where it is found (swim, transport, here) and

@@ -60,6 +60,7 @@ struct drv_cluster {
 	struct unstored *unstored;     /* changes the database refused: to forget */
 	size_t nunstored;
 	drv_members_cb members_cb;
+	int members_changed; /* a swim event since members_cb last heard */
 	void *members_arg;
 	char **stale; /* start-up scratch: own stale entries */
 	size_t nstale;

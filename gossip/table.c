@@ -364,19 +364,13 @@ int gt_forget(struct gt_table *t, uint8_t kind, const char *key)
 
 size_t gt_reap(struct gt_table *t, uint64_t now, uint64_t max_age)
 {
-	return gt_reap_kind(t, 0, now, max_age);
-}
-
-size_t gt_reap_kind(struct gt_table *t, uint8_t kind, uint64_t now, uint64_t max_age)
-{
 	size_t kept = 0, reaped = 0;
 
 	for (size_t i = 0; i < t->n; i++) {
 		struct item *it = t->items[i];
 
 		/* A clock stepped back makes the age 0, not huge. */
-		if (it->e.deleted && (!kind || it->e.kind == kind) && now > it->e.deleted_at &&
-		    now - it->e.deleted_at > max_age) {
+		if (it->e.deleted && now > it->e.deleted_at && now - it->e.deleted_at > max_age) {
 			count_adjust(t, &it->e, -1);
 			free(it);
 			reaped++;

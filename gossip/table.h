@@ -84,8 +84,6 @@ int gt_forget(struct gt_table *t, uint8_t kind, const char *key);
 
 /* Drop tombstones older than max_age ms.  Returns how many. */
 size_t gt_reap(struct gt_table *t, uint64_t now, uint64_t max_age);
-/* The same for the tombstones of one kind (0: every kind). */
-size_t gt_reap_kind(struct gt_table *t, uint8_t kind, uint64_t now, uint64_t max_age);
 
 /* Wire form of one entry and of the whole table (msgpack).  *out malloc()ed.
  * Decoding validates every field against its type and size limits. */

@@ -556,23 +556,6 @@ Test(table, reap_drops_old_tombstones_quietly)
 	gt_destroy(t);
 }
 
-Test(table, reap_of_one_kind_leaves_the_other_kinds_tombstones)
-{
-	struct rec r = {0};
-	struct gt_table *t = table_new("me", &r);
-
-	put_ok(t, GT_KIND_EP, "ep", "1", 0);
-	put_ok(t, GT_KIND_NET, "net", "1", 0);
-	cr_assert_eq(gt_del(t, GT_KIND_EP, "ep", 1000, NULL), 0);
-	cr_assert_eq(gt_del(t, GT_KIND_NET, "net", 1000, NULL), 0);
-	cr_assert_eq(gt_reap_kind(t, GT_KIND_EP, 5000, 1000), 1);
-	cr_assert_eq(gt_count(t, GT_KIND_EP, 1), 0);
-	cr_assert_eq(gt_count(t, GT_KIND_NET, 1), 1, "the network's delete is still known");
-	cr_assert_eq(gt_reap_kind(t, GT_KIND_NET, 5000, 10000), 0, "younger than its own age");
-	cr_assert_eq(gt_reap_kind(t, 0, 5000, 1000), 1, "kind 0 is every kind");
-	gt_destroy(t);
-}
-
 /* Wire form */
 
 static void assert_same_entry(const struct gt_entry *a, const struct gt_entry *b)
