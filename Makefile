@@ -8,10 +8,10 @@
 
 PREFIX  ?= /usr/local
 CC      ?= cc
-PKGS    := libmnl jansson libmicrohttpd sqlite3 libcurl libsodium msgpack zlib libnftables
+PKGS    := libmnl jansson libmicrohttpd sqlite3 libcurl libsodium libcrypto msgpack zlib libnftables
 O       ?= build
 
-DEB_PKGS := build-essential pkg-config libmnl-dev libnftables-dev libjansson-dev libsodium-dev libmsgpack-dev zlib1g-dev \
+DEB_PKGS := build-essential pkg-config libmnl-dev libnftables-dev libssl-dev libjansson-dev libsodium-dev libmsgpack-dev zlib1g-dev \
 	libmicrohttpd-dev libsqlite3-dev libcurl4-openssl-dev libcriterion-dev \
 	iproute2 iputils-ping nftables procps psmisc clang libclang-rt-14-dev jq curl serf tcpdump clang-format \
 	docker.io busybox-static iptables python3 util-linux
@@ -50,7 +50,7 @@ SIM_BINS := $(SIM_SRCS:tests/sim/%.c=$(O)/tests/sim-%)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
 # Library sources a fuzz target may need: the pure decoders only.
-FUZZ_LIB := $(wildcard gossip/wire.c gossip/wbuf.c gossip/lzw.c gossip/crypt.c gossip/stream.c gossip/table.c \
+FUZZ_LIB := $(wildcard vxlan/enc.c vxlan/enc_seg.c gossip/wire.c gossip/wbuf.c gossip/lzw.c gossip/crypt.c gossip/stream.c gossip/table.c \
 	common/addr.c common/mpread.c)
 # fuzz_values: the codecs under test are built instrumented; what else they
 # call (the name rule in state.c, the ring-id rule in alloc.c, the version
