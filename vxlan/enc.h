@@ -39,9 +39,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ENC_HDR_LEN	 24
-#define ENC_TAG_LEN	 16
-#define ENC_OVERHEAD	 (ENC_HDR_LEN + ENC_TAG_LEN) /* added to the frame in the UDP payload */
+#define ENC_HDR_LEN  24
+#define ENC_TAG_LEN  16
+#define ENC_OVERHEAD (ENC_HDR_LEN + ENC_TAG_LEN) /* added to the frame in the UDP payload */
 /* Outer IPv4 20 + UDP 8 + ENC_OVERHEAD + inner Ethernet 14: inner MTU =
  * underlay MTU - ENC_MTU_OVERHEAD. */
 #define ENC_MTU_OVERHEAD (20 + 8 + ENC_OVERHEAD + 14)
@@ -72,6 +72,7 @@ struct enc_hdr {
 
 /* ---- header ---- */
 
+/* Write h as the 24 header bytes (the VNI's low 24 bits); no checks. */
 void enc_hdr_put(uint8_t out[static ENC_HDR_LEN], const struct enc_hdr *h);
 /* Parse and validate a datagram's header: len covers the whole datagram.
  * 0, or -EBADMSG: shorter than header + frame minimum + tag, unknown type,
@@ -94,7 +95,7 @@ void enc_key_derive(const struct enc_root *r, uint32_t vni, uint64_t session, ui
 
 /* ---- AEAD ---- */
 
-struct enc_aead_ctx; /* an EVP context keyed once, opaque */
+struct enc_aead_ctx; /* an EVP context keyed once, opaque; one thread at a time */
 /* Does this CPU do AES-256-GCM in hardware (AES-NI and CLMUL)?  Senders
  * use AES-256-GCM then, ChaCha20-Poly1305 otherwise; receivers open both. */
 int enc_aes_hw(void);
@@ -110,7 +111,9 @@ int enc_seal(struct enc_aead_ctx *c, uint64_t counter, uint8_t *buf, size_t flen
 	__attribute__((warn_unused_result));
 /* Open a whole datagram in place (len = header + ciphertext + tag): on 0
  * the frame is buf[ENC_HDR_LEN .. len-ENC_TAG_LEN).  -EBADMSG when it does
- * not authenticate (buf's frame bytes are then garbage). */
+ * not authenticate or len < ENC_OVERHEAD (buf's frame bytes are then
+ * garbage), -EIO when OpenSSL fails otherwise.  A context stays usable
+ * after either. */
 int enc_open(struct enc_aead_ctx *c, uint64_t counter, uint8_t *buf, size_t len)
 	__attribute__((warn_unused_result));
 /* Fixed-vector self-test of both AEADs and the key derivation.  0, or
@@ -127,11 +130,14 @@ struct enc_replay {
 	uint64_t bits[ENC_REPLAY_BLOCKS];
 };
 void enc_replay_init(struct enc_replay *w);
-/* Could counter be new?  1 yes, 0 no (seen, or older than the window).
- * Check before opening, commit after the tag verified. */
+/* Could counter be new?  1 yes, 0 no (seen, older than the window, or
+ * UINT64_MAX, never valid).  Read only.  Check before opening, commit after
+ * the tag verified.  The window accepts last - 1 - ENC_REPLAY_WINDOW and
+ * newer. */
 int enc_replay_check(const struct enc_replay *w, uint64_t counter);
 /* Mark counter seen (after a successful open).  Returns 0, or -EALREADY
- * when it was seen meanwhile (drop the packet). */
+ * when it was seen meanwhile, the window has moved past it, or it is
+ * UINT64_MAX (drop the packet); the window is then unchanged. */
 int enc_replay_commit(struct enc_replay *w, uint64_t counter);
 
 /* ---- segmentation and coalescing (vxlan/enc_seg.c) ---- */
