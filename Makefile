@@ -6,6 +6,7 @@
 #   make demo       deps + build + the local namespace demo (make demo-clean undoes it)
 #   make install    binary, man page, systemd unit under $(DESTDIR)$(PREFIX)
 
+.DEFAULT_GOAL := all
 PREFIX  ?= /usr/local
 CC      ?= cc
 PKGS    := libmnl jansson libmicrohttpd sqlite3 libcurl libsodium libcrypto msgpack zlib libnftables

@@ -32,6 +32,7 @@ static const struct cli_opt net_create_opts[] = {
 	{.name = "mtu", .kind = OPT_NUM, .min = 1, .max = 65535},
 	{.name = "gateway", .kind = OPT_STR},
 	{.name = "port", .kind = OPT_NUM, .min = 1, .max = 65535},
+	{.name = "encrypted", .kind = OPT_FLAG},
 	{0},
 };
 static const struct cli_opt ep_attach_opts[] = {
@@ -53,7 +54,7 @@ static const struct cli_cmd cmds[] = {
 		.sub = "create",
 		.handler = cli_cmd_net_create,
 		.usage = "net create NAME [--subnet CIDR] [--vni N] [--mtu N] [--gateway IP] "
-			 "[--port N]",
+			 "[--port N] [--encrypted]",
 		.summary = "create a network",
 		.help = "Creates the overlay network NAME (POST /v1/networks) and prints it.\n\n"
 			"  --subnet CIDR   the IPv4 subnet, e.g. 10.10.0.0/24 (default: the first\n"
@@ -62,10 +63,14 @@ static const struct cli_cmd cmds[] = {
 			"  --vni N         VXLAN network identifier, 1-16777215 (default:\n"
 			"                  the lowest VNI from 1 that no network uses)\n"
 			"  --mtu N         MTU of the network's interfaces, 1-65535 (default: the\n"
-			"                  underlay's MTU minus 50)\n"
+			"                  underlay's MTU minus 50, or minus 82 when encrypted)\n"
 			"  --gateway IP    gateway address inside the subnet (default: none)\n"
 			"  --port N        VXLAN UDP port, 1-65535 (default: the agent's\n"
-			"                  --vxlan-port)\n\n"
+			"                  --vxlan-port)\n"
+			"  --encrypted     frames cross the underlay only sealed (AES-256-GCM or\n"
+			"                  ChaCha20-Poly1305, keys from the cluster's gossip\n"
+			"                  keyring) on the agents' --enc-port, never as VXLAN;\n"
+			"                  every host needs the cluster key (docs/encryption.md)\n\n"
 			"Example: vxmesh net create blue --subnet 10.10.0.0/24 --vni 100\n",
 		.opts = net_create_opts,
 		.pos = {"NAME"},
@@ -548,6 +553,14 @@ static int parse_opt(struct cli_call *c, int argc, char **argv, int *i)
 	o = c->cmd ? cli_opt_find(c->cmd, name, len, &k) : NULL;
 	if (!o)
 		return usage_err(c, "unknown option '--%.*s'", (int)len, name);
+	if (o->kind == OPT_FLAG) {
+		if (val)
+			return usage_err(c, "option --%s takes no value", o->name);
+		if (c->opt[k])
+			return usage_err(c, "option --%s given more than once", o->name);
+		c->opt[k] = "1";
+		return 0;
+	}
 	if (!val && *i + 1 < argc)
 		val = argv[++*i];
 	if (!val)

@@ -30,7 +30,7 @@ struct curl_dl;
 
 /* ---- the command table and the parsed command line (cli.c) ---- */
 
-enum cli_opt_kind { OPT_STR, OPT_NUM };
+enum cli_opt_kind { OPT_STR, OPT_NUM, OPT_FLAG /* no value; set = "1" */ };
 
 struct cli_opt {
 	const char *name; /* without the leading "--" */

@@ -27,8 +27,9 @@
 
 static const struct cli_kv net_kv[] = {
 	{"name", F_STR},      {"vni", F_INT},	    {"subnet", F_STR},	  {"gateway", F_STR},
-	{"mtu", F_INT},	      {"mtu_auto", F_BOOL}, {"port", F_INT},	  {"bridge", F_STR},
-	{"vxlan_dev", F_STR}, {"created", F_STR},   {"endpoints", F_INT},
+	{"mtu", F_INT},	      {"mtu_auto", F_BOOL}, {"port", F_INT},	  {"encrypted", F_BOOL},
+	{"bridge", F_STR},    {"vxlan_dev", F_STR}, {"tap_dev", F_STR},	  {"created", F_STR},
+	{"endpoints", F_INT},
 };
 
 static const struct cli_kv ep_kv[] = {
@@ -117,6 +118,7 @@ static int print_networks(struct cli_call *c, FILE *f, json_t *reply)
 		{"GATEWAY", "gateway", F_STR},
 		{"MTU", "mtu", F_INT},
 		{"PORT", "port", F_INT},
+		{"ENCRYPTED", "encrypted", F_BOOL},
 		{"ENDPOINTS", "endpoints", F_INT},
 	};
 	return cli_table_print(c, f, json_object_get(reply, "networks"), "networks", cols,
@@ -145,7 +147,7 @@ static int print_fdb(struct cli_call *c, FILE *f, json_t *reply)
 	static const struct cli_col cols[] = {
 		{"NETWORK", "network", F_STR}, {"DEV", "dev", F_STR}, {"MAC", "mac", F_STR},
 		{"IP", "ip", F_STR},	       {"DST", "dst", F_STR}, {"PORT", "port", F_INT},
-		{"WHY", "why", F_STR},
+		{"SESSION", "session", F_STR}, {"WHY", "why", F_STR},
 	};
 	return cli_table_print(c, f, json_object_get(reply, "entries"), "entries", cols,
 			       ARRAY_SIZE(cols));
@@ -217,7 +219,9 @@ int cli_cmd_net_create(struct cli_call *c)
 
 	if (!body || body_add_opt(c, body, "subnet", "subnet") ||
 	    body_add_opt(c, body, "vni", "vni") || body_add_opt(c, body, "mtu", "mtu") ||
-	    body_add_opt(c, body, "gateway", "gateway") || body_add_opt(c, body, "port", "port")) {
+	    body_add_opt(c, body, "gateway", "gateway") || body_add_opt(c, body, "port", "port") ||
+	    (cli_opt_get(c, "encrypted") &&
+	     json_object_set_new(body, "encrypted", json_true()))) {
 		json_decref(body);
 		return cli_oom(c);
 	}

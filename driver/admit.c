@@ -4,10 +4,14 @@
  *
  * The table:
  *   set ports    the VXLAN ports of this host's networks (and the default)
+ *                and the encrypted datapath's port
+ *   set vxports  the VXLAN ports alone
+ *   set encvnis  the VNIs of encrypted networks
  *   set members  live members' advertised VTEP addresses
  *   set extra    --admit prefixes
  *   set dropped  sources refused, with a counter each (dynamic, 1 h timeout)
  *   chain input  (hook input, priority -10, before Docker's filter chains)
+ *     udp dport @vxports @th,96,24 @encvnis counter drop
  *     udp dport @ports ip saddr @members accept
  *     udp dport @ports ip saddr @extra accept
  *     udp dport @ports update @dropped { ip saddr }
@@ -36,6 +40,7 @@ struct drv_admit {
 	struct drv_core *core;
 	struct nft *nft;
 	uint16_t default_port;
+	uint16_t enc_port; /* 0 = no encrypted datapath */
 	struct addr_prefix extra[DRV_ADMIT_EXTRA_MAX];
 	size_t nextra;
 	struct in_addr *members; /* the cluster's last word */
@@ -86,6 +91,11 @@ static void print_port(FILE *f, const void *e, size_t i)
 	fprintf(f, "%u", ((const uint16_t *)e)[i]);
 }
 
+static void print_vni(FILE *f, const void *e, size_t i)
+{
+	fprintf(f, "%u", ((const uint32_t *)e)[i]);
+}
+
 static void print_ip(FILE *f, const void *e, size_t i)
 {
 	fputs(ADDR_IP4_STR(((const struct in_addr *)e)[i]), f);
@@ -112,18 +122,25 @@ char *drv_admit_cmds(const struct drv_admit_want *w)
 	fprintf(f,
 		"add table %s\n"
 		"add set %s ports { type inet_service; }\n"
+		"add set %s vxports { type inet_service; }\n"
+		"add set %s encvnis { typeof @th,96,24; }\n"
 		"add set %s members { type ipv4_addr; flags interval; }\n"
 		"add set %s extra { type ipv4_addr; flags interval; auto-merge; }\n"
 		"add set %s dropped { type ipv4_addr; size 65535; flags dynamic,timeout; "
 		"timeout 1h; counter; }\n"
 		"add chain %s input { type filter hook input priority -10; policy accept; }\n"
 		"flush chain %s input\n"
+		/* Plaintext VXLAN with an encrypted network's VNI, even from a
+		 * member: never delivered (CVE-2023-28840's lesson: first). */
+		"add rule %s input udp dport @vxports @th,96,24 @encvnis counter drop\n"
 		"add rule %s input udp dport @ports ip saddr @members accept\n"
 		"add rule %s input udp dport @ports ip saddr @extra accept\n"
 		"add rule %s input udp dport @ports update @dropped { ip saddr }\n"
 		"add rule %s input udp dport @ports counter drop\n",
-		T, T, T, T, T, T, T, T, T, T, T);
+		T, T, T, T, T, T, T, T, T, T, T, T, T, T);
 	set_fill(f, "ports", w->nports, print_port, w->ports);
+	set_fill(f, "vxports", w->nvxports, print_port, w->vxports);
+	set_fill(f, "encvnis", w->nvnis, print_vni, w->vnis);
 	set_fill(f, "members", w->nmembers, print_ip, w->members);
 	set_fill(f, "extra", w->nextra, print_prefix, w->extra);
 	if (fclose(f)) {
@@ -185,18 +202,31 @@ static void apply(struct drv_admit *a)
 	size_t nnets, nm = a->nmembers + (grace ? a->nkept : 0), np = 0;
 	const struct drv_net *nets = drv_core_nets(a->core, &nnets);
 	struct in_addr *m = calloc(nm ? nm : 1, sizeof(*m));
-	uint16_t *p = calloc(nnets + 1, sizeof(*p));
+	uint16_t *p = calloc(nnets + 2, sizeof(*p)), *vp = calloc(nnets + 1, sizeof(*vp));
+	uint32_t *vn = calloc(nnets + 1, sizeof(*vn));
 	struct drv_admit_want w = {.extra = a->extra, .nextra = a->nextra};
+	size_t nvp = 0, nvn = 0;
 	char *cmds = NULL;
 
-	if (!m || !p)
+	if (!m || !p || !vp || !vn)
 		goto oom;
 	memcpy(m, a->members, a->nmembers * sizeof(*m));
 	if (grace)
 		memcpy(m + a->nmembers, a->kept, a->nkept * sizeof(*m));
-	p[np++] = a->default_port;
-	for (size_t i = 0; i < nnets; i++)
-		p[np++] = nets[i].rec.port;
+	vp[nvp++] = a->default_port;
+	for (size_t i = 0; i < nnets; i++) {
+		vp[nvp++] = nets[i].rec.port;
+		if (nets[i].rec.encrypted)
+			vn[nvn++] = nets[i].rec.vni;
+	}
+	memcpy(p, vp, nvp * sizeof(*p));
+	np = nvp;
+	if (a->enc_port)
+		p[np++] = a->enc_port;
+	w.vxports = vp;
+	w.nvxports = uniq(vp, nvp, sizeof(*vp), port_cmp);
+	w.vnis = vn;
+	w.nvnis = nvn; /* VNIs are unique among networks */
 	w.members = m;
 	w.nmembers = uniq(m, nm, sizeof(*m), ip_cmp);
 	w.ports = p;
@@ -229,6 +259,8 @@ out:
 	free(cmds);
 	free(m);
 	free(p);
+	free(vp);
+	free(vn);
 }
 
 static bool ip_in(const struct in_addr *set, size_t n, struct in_addr ip)
@@ -375,6 +407,8 @@ void drv_admit_status(void *arg, json_t *status)
 	for (size_t i = 0; i < nnets; i++)
 		if (nets[i].rec.port != a->default_port)
 			json_array_append_new(ports, json_integer(nets[i].rec.port));
+	if (a->enc_port)
+		json_array_append_new(ports, json_integer(a->enc_port));
 	json_object_set_new(status, "admission",
 			    json_pack("{s:b,s:s,s:I,s:I,s:o,s:o,s:I,s:o}", "enabled", 1, "table", T,
 				      "sources", (json_int_t)a->nsources, "extra",
@@ -425,7 +459,7 @@ static int admit_off(void)
 }
 
 int drv_admit_open(struct drv_admit **out, struct rx_loop *loop, struct drv_core *core,
-		   uint16_t default_port, const char *admit_list, int enabled)
+		   uint16_t default_port, uint16_t enc_port, const char *admit_list, int enabled)
 {
 	struct drv_admit *a;
 	char why[256];
@@ -440,6 +474,7 @@ int drv_admit_open(struct drv_admit **out, struct rx_loop *loop, struct drv_core
 	*a = (struct drv_admit){.loop = loop,
 				.core = core,
 				.default_port = default_port,
+				.enc_port = enc_port,
 				.started = rx_now_ms(loop)};
 	if ((ret = drv_admit_parse(admit_list, a->extra, DRV_ADMIT_EXTRA_MAX, &a->nextra, why,
 				   sizeof(why)))) {

@@ -37,8 +37,12 @@ struct rx_loop;
 
 /* What the table admits: VXLAN ports, member addresses, extra prefixes. */
 struct drv_admit_want {
-	const uint16_t *ports;
+	const uint16_t *ports; /* VXLAN and encrypted ports: members only */
 	size_t nports;
+	const uint16_t *vxports; /* VXLAN ports only: ... */
+	size_t nvxports;
+	const uint32_t *vnis; /* ... never carrying an encrypted network's VNI */
+	size_t nvnis;
 	const struct in_addr *members;
 	size_t nmembers;
 	const struct addr_prefix *extra;
@@ -59,7 +63,7 @@ int drv_admit_parse(const char *list, struct addr_prefix *out, size_t max, size_
  * members come through drv_admit_members().  0 or -errno (logged): the
  * agent must not run with admission wanted but impossible. */
 int drv_admit_open(struct drv_admit **out, struct rx_loop *loop, struct drv_core *core,
-		   uint16_t default_port, const char *admit_list, int enabled)
+		   uint16_t default_port, uint16_t enc_port, const char *admit_list, int enabled)
 	__attribute__((warn_unused_result));
 /* The table stays.  Accepts NULL. */
 void drv_admit_close(struct drv_admit *a);

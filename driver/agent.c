@@ -34,8 +34,10 @@
 #include "driver/config.h"
 #include "driver/core.h"
 #include "driver/docker.h"
+#include "driver/enc_report.h"
 #include "driver/routes.h"
 #include "driver/state.h"
+#include "vxlan/encc.h"
 #include "vxlan/vxlan.h"
 
 struct agent {
@@ -44,6 +46,7 @@ struct agent {
 	struct drv_state *st;
 	struct vx_nl *nl;
 	struct vx_dp *dp;
+	struct vx_encc *enc;
 	struct drv_alloc *al;
 	struct drv_core *core;
 	struct drv_cluster *cl;
@@ -72,6 +75,8 @@ static void reconcile_cb(struct rx_loop *loop, struct rx_timer *t, void *arg)
 {
 	struct agent *a = arg;
 
+	(void)vx_encc_check(a->enc);
+	drv_cluster_enc_update(a->cl);
 	drv_core_reconcile(a->core);
 	rx_timer_arm(t, a->cfg.reconcile_ms, a->cfg.reconcile_ms / 10);
 }
@@ -129,6 +134,32 @@ static int routes_build(struct agent *a)
 	return (int)k;
 }
 
+/* The encrypted datapath: adopted when one runs, else started.  Failing
+ * to start it is not fatal: encrypted networks are refused with why. */
+static int agent_open_enc(struct agent *a)
+{
+	struct vx_encc_config ec = {.port = (uint16_t)a->cfg.enc_port};
+	char why[320];
+
+	if (a->cfg.no_encryption)
+		return 0;
+	if (snprintf(ec.ctl, sizeof(ec.ctl), "%s.encd", a->cfg.socket) >= (int)sizeof(ec.ctl)) {
+		log_err("--socket %s is too long to name the encrypted datapath's socket after it; "
+			"encrypted networks are refused",
+			a->cfg.socket);
+		return 0;
+	}
+	if (a->cfg.vtep[0] && addr_parse_ip4(a->cfg.vtep, &ec.bind))
+		ec.bind.s_addr = 0;
+	if (vx_encc_open(&a->enc, &ec, why, sizeof(why)))
+		log_err("encrypted datapath: %s (encrypted networks are refused until it runs)",
+			why);
+	if (!a->enc)
+		return -ENOMEM;
+	vx_dp_set_encc(a->dp, a->enc);
+	return 0;
+}
+
 /* Signals, the state directory (locked), the database, rtnetlink. */
 static int agent_open_base(struct agent *a)
 {
@@ -173,7 +204,7 @@ static int agent_open_base(struct agent *a)
 		log_err("cannot open rtnetlink: %s", strerror(-ret));
 		return ret;
 	}
-	return 0;
+	return agent_open_enc(a);
 }
 
 /* The allocator, the core with the stored tables, then gossip: the
@@ -186,6 +217,7 @@ static int agent_open_core(struct agent *a)
 		.subnet_len = (uint8_t)a->cfg.default_subnet_len,
 		.ko = &vx_nl_ops,
 		.ko_ctx = a->nl,
+		.enc = a->enc,
 	};
 	int ret;
 
@@ -206,10 +238,13 @@ static int agent_open_core(struct agent *a)
 		log_err("cannot start gossip: %s", strerror(-ret));
 		return ret;
 	}
+	/* Keys, networks and remote endpoints are all known now. */
+	vx_encc_prime(a->enc);
 	/* Admission follows the membership; without it the agent does not run
 	 * unless told (--no-admission). */
 	if ((ret = drv_admit_open(&a->adm, a->loop, a->core, (uint16_t)a->cfg.vxlan_port,
-				  a->cfg.admit, !a->cfg.no_admission)))
+				  a->enc ? (uint16_t)a->cfg.enc_port : 0, a->cfg.admit,
+				  !a->cfg.no_admission)))
 		return ret;
 	if (a->adm)
 		drv_cluster_on_members(a->cl, drv_admit_members, a->adm);
@@ -230,6 +265,9 @@ static int agent_serve(struct agent *a)
 					     .metrics = drv_admit_metrics,
 					     .arg = a->adm}
 		       : (struct drv_report){.status = admit_off_status};
+	if (a->enc)
+		a->routes.reports[a->routes.nreports++] = (struct drv_report){
+			.status = drv_enc_status, .metrics = drv_enc_metrics, .arg = a->core};
 	if ((ret = fs_mkdir_parent(a->cfg.socket, 0755))) {
 		log_err("cannot create the directory of %s: %s", a->cfg.socket, strerror(-ret));
 		return ret;
@@ -263,6 +301,7 @@ static void agent_fini(struct agent *a)
 	drv_alloc_close(a->al);
 	free(a->table);
 	vx_dp_destroy(a->dp);
+	vx_encc_close(a->enc); /* the datapath runs on: the next agent adopts it */
 	vx_nl_close(a->nl);
 	drv_state_close(a->st);
 	if (a->sig_fd >= 0)

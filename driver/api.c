@@ -113,6 +113,7 @@ unsigned api_status_of(int err)
 	case -EBUSY:
 	case -ENOSPC:
 	case -EPERM:
+	case -EOPNOTSUPP: /* this host cannot (encrypted networks without a key) */
 		return 409;
 	case -EAGAIN:
 	case -EHOSTUNREACH:

@@ -40,6 +40,7 @@
 #include "driver/values.h"
 #include "gossip/swim.h"
 #include "gossip/transport.h"
+#include "vxlan/encc.h"
 #include "vxlan/vxlan.h"
 
 #define VXM_MSG_ENTRY  0x80
@@ -516,6 +517,56 @@ static void remotes_sync(struct drv_cluster *cl)
 	free(rs.want);
 }
 
+/* The live members with an encrypted datapath, to the core. */
+static void enc_nodes_sync(struct drv_cluster *cl, const struct swim_member *ms, size_t n)
+{
+	struct vx_encc_node *nodes = calloc(n + 1, sizeof(*nodes));
+	size_t k = 0;
+
+	if (!nodes) {
+		log_err("gossip: out of memory telling the encrypted datapath about members");
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct drv_peer_info pi;
+
+		if (ms[i].is_self ||
+		    (ms[i].state != GW_STATE_ALIVE && ms[i].state != GW_STATE_SUSPECT))
+			continue;
+		drv_meta_decode(ms[i].meta, ms[i].meta_len, &pi, 0);
+		if (!pi.vxmesh || !pi.enc_port)
+			continue;
+		nodes[k++] = (struct vx_encc_node){.vtep = pi.vtep,
+						   .vport = pi.vtep_port,
+						   .enc_port = pi.enc_port,
+						   .session = pi.enc_session};
+	}
+	if (drv_core_enc_nodes(cl->core, nodes, k))
+		log_err("gossip: out of memory telling the encrypted datapath about members");
+	free(nodes);
+}
+
+void drv_cluster_enc_update(struct drv_cluster *cl)
+{
+	uint64_t s = drv_core_enc_session(cl->core);
+	uint8_t meta[GW_META_MAX];
+	size_t len;
+
+	if (s == cl->enc_session || !cl->enc_port)
+		return;
+	cl->enc_session = s;
+	if (drv_meta_encode(cl->self, cl->vtep_addr, cl->vtep_port, s ? cl->enc_port : 0, s, meta,
+			    &len) ||
+	    swim_set_meta(cl->swim, rx_now_ms(cl->loop), meta, len))
+		log_err("gossip: cannot advertise the encrypted datapath's new session");
+}
+
+void drv_cluster_keys_push(struct drv_cluster *cl)
+{
+	if (drv_core_enc_keys(cl->core, (const uint8_t(*)[32])cl->kr.keys, cl->kr.n))
+		log_err("out of memory handing the keys to the encrypted datapath");
+}
+
 /* The members' VTEP addresses, live and gone, to whoever asked (admission). */
 static void members_notify(struct drv_cluster *cl)
 {
@@ -523,8 +574,13 @@ static void members_notify(struct drv_cluster *cl)
 	struct in_addr *live, *gone;
 	size_t n, nl = 0, ng = 0;
 
-	if (!cl->members_cb || swim_members(cl->swim, &ms, &n))
+	if (swim_members(cl->swim, &ms, &n))
 		return;
+	enc_nodes_sync(cl, ms, n);
+	if (!cl->members_cb) {
+		free(ms);
+		return;
+	}
 	live = calloc(n + 1, sizeof(*live));
 	gone = calloc(n + 1, sizeof(*gone));
 	if (live && gone) {
@@ -1227,7 +1283,10 @@ static int gossip_open(struct drv_cluster *cl, const struct drv_config *cfg,
 	sc.port = cl->adv_port;
 	sc.encrypted = cl->kr.n > 0;
 	randombytes_buf(&sc.seed, sizeof(sc.seed));
-	if ((ret = drv_meta_encode(cl->self, cl->vtep_addr, cl->vtep_port, sc.meta, &sc.meta_len)))
+	cl->enc_session = drv_core_enc_session(cl->core);
+	if ((ret = drv_meta_encode(cl->self, cl->vtep_addr, cl->vtep_port,
+				   cl->enc_session ? cl->enc_port : 0, cl->enc_session, sc.meta,
+				   &sc.meta_len)))
 		return ret;
 	ret = swim_create(&cl->swim, &sc, &swim_ops, cl, rx_now_ms(cl->loop));
 	if (ret)
@@ -1278,11 +1337,15 @@ int drv_cluster_open(struct drv_cluster **out, struct rx_loop *loop, struct drv_
 	*cl = (struct drv_cluster){.loop = loop, .cfg = cfg, .st = st, .core = core, .al = al};
 	snprintf(cl->self, sizeof(cl->self), "%s", drv_core_node(core)->id);
 	cl->started = rx_now_ms(loop);
+	if (!cfg->no_encryption)
+		cl->enc_port = (uint16_t)(cfg->enc_advertise_port ? cfg->enc_advertise_port
+								   : cfg->enc_port);
 	if ((ret = keys_open(cl, cfg, bind_port)) ||
 	    (cfg->join[0] && (ret = drv_cluster_seeds_add(cl, cfg->join))) ||
 	    (ret = addrs_open(cl, cfg, bind_addr, bind_port)) || (ret = tables_open(cl)) ||
 	    (ret = gossip_open(cl, cfg, bind_addr, bind_port)))
 		goto err;
+	drv_cluster_keys_push(cl);
 	drv_alloc_set_peers(al, &alloc_peers, cl);
 	cl->timer = rx_timer_create(loop, housekeeping_cb, cl);
 	ret = cl->timer ? drv_core_hooks_add(core, &core_hooks, cl) : -ENOMEM;

@@ -43,6 +43,10 @@ typedef void (*drv_members_cb)(void *arg, const struct in_addr *live, size_t nli
  * One callback; NULL removes it. */
 void drv_cluster_on_members(struct drv_cluster *cl, drv_members_cb cb, void *arg);
 
+/* Advertise the encrypted datapath's session anew when it changed (a new
+ * datapath process, or none). */
+void drv_cluster_enc_update(struct drv_cluster *cl);
+
 /* Does the replicated table hold a live network of this name? */
 int drv_cluster_net_known(const struct drv_cluster *cl, const char *name);
 

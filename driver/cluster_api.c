@@ -295,6 +295,7 @@ static void key_op(struct drv_cluster *cl, const struct api_req *req, struct api
 		return;
 	}
 	log_info("gossip key %s %s", fp, what);
+	drv_cluster_keys_push(cl);
 	h_keys(cl, req, resp);
 }
 

@@ -45,6 +45,8 @@ struct drv_cluster {
 	struct gt_table *tab;
 	struct in_addr adv_addr, vtep_addr;
 	uint16_t adv_port, vtep_port;
+	uint16_t enc_port;    /* advertised encrypted port, 0 = no encrypted datapath here */
+	uint64_t enc_session; /* as advertised in our meta */
 	char name[GW_NAME_MAX];
 	uint64_t started;
 	int loading; /* replaying the database: do not write back */
@@ -68,5 +70,8 @@ struct drv_cluster {
 
 /* Remember ADDR[:PORT][,...] as seeds (once each).  0, -EINVAL, -ENOMEM. */
 int drv_cluster_seeds_add(struct drv_cluster *cl, const char *list);
+
+/* Hand the keyring to the core's encrypted datapath (after every change). */
+void drv_cluster_keys_push(struct drv_cluster *cl);
 
 #endif

@@ -74,6 +74,13 @@ static const struct opt opts[] = {
 	{"admit", OPT_STR, offsetof(struct drv_config, admit),
 	 sizeof(((struct drv_config *)0)->admit), 0, 0, "CIDR[,CIDR...]",
 	 "also accept VXLAN from these sources (a NAT that rewrites members' addresses)"},
+	{"enc-port", OPT_UINT, offsetof(struct drv_config, enc_port), 0, 1, 65535, "PORT",
+	 "UDP port of the encrypted datapath (default 4790)"},
+	{"enc-advertise-port", OPT_UINT, offsetof(struct drv_config, enc_advertise_port), 0, 1,
+	 65535, "PORT",
+	 "encrypted port other nodes send to (NAT: the forwarded one; default --enc-port)"},
+	{"no-encryption", OPT_BOOL, offsetof(struct drv_config, no_encryption), 0, 0, 0, NULL,
+	 "run no encrypted datapath (encrypted networks are refused on this host)"},
 	{"no-admission", OPT_BOOL, offsetof(struct drv_config, no_admission), 0, 0, 0, NULL,
 	 "do not filter the VXLAN ports to members (anyone who reaches them can inject frames)"},
 	{"docker", OPT_BOOL, offsetof(struct drv_config, docker), 0, 0, 0, NULL,
@@ -97,6 +104,7 @@ void drv_config_defaults(struct drv_config *c)
 	snprintf(c->state_dir, sizeof(c->state_dir), "%s", DRV_STATE_DIR_DEFAULT);
 	snprintf(c->socket, sizeof(c->socket), "%s", VXMESH_SOCKET_DEFAULT);
 	c->vxlan_port = 4789;
+	c->enc_port = 4790;
 	c->reconcile_ms = 5000;
 	c->log_level = LOG_LVL_INFO;
 	snprintf(c->bind, sizeof(c->bind), "0.0.0.0:7946");

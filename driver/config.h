@@ -41,6 +41,10 @@ struct drv_config {
 	/* admission */
 	char admit[1024]; /* extra sources for the VXLAN ports: CIDR[,CIDR...] */
 	int no_admission;
+	/* encrypted datapath */
+	unsigned enc_port;	     /* UDP port it binds */
+	unsigned enc_advertise_port; /* what others send to; 0 = enc_port */
+	int no_encryption;
 	/* Docker */
 	char plugin_socket[PATH_MAX]; /* "" = no Docker plugin */
 	char docker_socket[PATH_MAX]; /* Engine API, for mirroring networks */

@@ -20,6 +20,8 @@
 #include "common/vec.h"
 #include "driver/alloc.h"
 #include "ipam/ipam.h"
+#include "vxlan/enc.h"
+#include "vxlan/encc.h"
 #include "vxlan/vxlan.h"
 
 #define MTU_FALLBACK 1500
@@ -129,6 +131,40 @@ void drv_core_stats(const struct drv_core *c, struct drv_core_stats *st)
 	st->remotes = c->ninstalled;
 }
 
+static void net_apply(struct drv_core *c, struct drv_net *n);
+
+int drv_core_enc_ready(const struct drv_core *c, char *why, size_t len)
+{
+	return vx_encc_ready(c->cfg.enc, why, len) ? -EOPNOTSUPP : 0;
+}
+
+int drv_core_enc_keys(struct drv_core *c, const uint8_t (*keys)[32], unsigned n)
+{
+	if (!c->cfg.enc)
+		return 0;
+	if (vx_encc_keys_set(c->cfg.enc, keys, n))
+		return -ENOMEM;
+	for (size_t i = 0; i < c->nnets; i++)
+		if (!c->nets[i].in_dp && c->nets[i].rec.encrypted)
+			net_apply(c, &c->nets[i]);
+	return 0;
+}
+
+int drv_core_enc_nodes(struct drv_core *c, const struct vx_encc_node *nodes, size_t n)
+{
+	return c->cfg.enc ? vx_encc_nodes_set(c->cfg.enc, nodes, n) : 0;
+}
+
+uint64_t drv_core_enc_session(const struct drv_core *c)
+{
+	return vx_encc_session(c->cfg.enc);
+}
+
+json_t *drv_core_enc_stats(struct drv_core *c)
+{
+	return vx_encc_stats(c->cfg.enc);
+}
+
 void drv_core_dp_stats(const struct drv_core *c, struct vx_dp_stats *st)
 {
 	vx_dp_stats_get(c->dp, st);
@@ -231,6 +267,7 @@ static void net_spec(const struct drv_core *c, const struct drv_net *n, struct v
 	s->port = n->rec.port;
 	s->local = c->cfg.vtep;
 	s->mtu = n->mtu;
+	s->encrypted = n->rec.encrypted;
 	vx_net_names(s);
 }
 
@@ -249,7 +286,8 @@ static void ep_spec(const struct drv_net *n, const struct drv_ep_rec *r, struct 
 	vx_ep_names(s);
 }
 
-/* Underlay MTU minus the VXLAN overhead, unless the network fixes its own. */
+/* Underlay MTU minus the VXLAN (or sealed) overhead, unless the network
+ * fixes its own. */
 static unsigned net_mtu(const struct drv_core *c, const struct drv_net_rec *rec)
 {
 	unsigned mtu = MTU_FALLBACK;
@@ -259,7 +297,7 @@ static unsigned net_mtu(const struct drv_core *c, const struct drv_net_rec *rec)
 		return rec->mtu;
 	if (c->cfg.ko->underlay_get(c->cfg.ko_ctx, c->cfg.vtep, &ifindex, &mtu))
 		log_warn("no underlay route found for the VTEP; assuming MTU %u", MTU_FALLBACK);
-	return mtu - VX_OVERHEAD;
+	return mtu - (rec->encrypted ? ENC_MTU_OVERHEAD : VX_OVERHEAD);
 }
 
 static void net_apply(struct drv_core *c, struct drv_net *n)
@@ -354,6 +392,10 @@ static int net_add(struct drv_core *c, const struct drv_net_rec *rec, int notify
 	char sub[ADDR_PREFIX_STRLEN];
 	int ret;
 
+	/* Nothing of an encrypted network is programmed on a host that cannot
+	 * seal its frames. */
+	if (rec->encrypted && (ret = drv_core_enc_ready(c, why, len)))
+		return ret;
 	ret = drv_alloc_net_open(c->al, &n.rec, &n.an);
 	if (ret == -EEXIST) {
 		snprintf(why, len, "network \"%s\" already exists", rec->name);
@@ -388,7 +430,7 @@ static int net_add(struct drv_core *c, const struct drv_net_rec *rec, int notify
 	net_spec(c, &n, &spec);
 	ret = vx_dp_net_put(c->dp, &spec, why, len);
 	if (ret) {
-		if (ret != -EEXIST)
+		if (ret != -EEXIST && ret != -EOPNOTSUPP)
 			ret = -EIO;
 		goto err_rollback;
 	}

@@ -44,6 +44,8 @@ struct drv_alloc;
 struct drv_alloc_net;
 struct drv_core;
 struct vx_dp;
+struct vx_encc;
+struct vx_encc_node;
 struct vx_kops;
 
 struct drv_net {
@@ -97,6 +99,7 @@ struct drv_core_config {
 	uint8_t subnet_len;	  /* prefix length picked from it */
 	const struct vx_kops *ko; /* for route and underlay reads */
 	void *ko_ctx;
+	struct vx_encc *enc; /* the encrypted datapath (NULL: encrypted networks refused) */
 };
 
 struct drv_core_stats {
@@ -203,6 +206,22 @@ int drv_core_remotes_set(struct drv_core *c, const struct drv_remote *want, size
  * and neighbour tables of our devices hold and why (vni 0 = every network;
  * dumps the kernel; 0 or -errno). */
 void drv_core_dp_stats(const struct drv_core *c, struct vx_dp_stats *st);
+
+/* The encrypted datapath's keys: every installed gossip key, the primary
+ * first.  Networks that waited for a key are applied.  0 or -ENOMEM. */
+int drv_core_enc_keys(struct drv_core *c, const uint8_t (*keys)[32], unsigned n)
+	__attribute__((warn_unused_result));
+/* The hosts the encrypted datapath may talk to (every live member with an
+ * encrypted datapath).  0 or -ENOMEM. */
+int drv_core_enc_nodes(struct drv_core *c, const struct vx_encc_node *nodes, size_t n)
+	__attribute__((warn_unused_result));
+/* The encrypted datapath's session (0: none running or connected). */
+uint64_t drv_core_enc_session(const struct drv_core *c);
+/* Can this host carry an encrypted network?  0, or -EOPNOTSUPP with why. */
+int drv_core_enc_ready(const struct drv_core *c, char *why, size_t len);
+/* The encrypted datapath's own report (a new reference), NULL when it has
+ * none to give. */
+json_t *drv_core_enc_stats(struct drv_core *c);
 int drv_core_fdb_report(struct drv_core *c, uint32_t vni, vx_fdb_row_cb cb, void *arg);
 
 #endif

@@ -69,10 +69,11 @@ static void mirror_create(struct drv_docker *d, const struct drv_net *an)
 	cfg = json_pack("{s:s}", "Subnet", sub);
 	if (cfg && an->rec.gw.s_addr)
 		json_object_set_new(cfg, "Gateway", json_string(ADDR_IP4_STR(an->rec.gw)));
-	body = json_pack("{s:s,s:s,s:b,s:{s:s,s:[o]},s:{s:s},s:{s:s}}", "Name", an->rec.name,
+	body = json_pack("{s:s,s:s,s:b,s:{s:s,s:[o]},s:{s:s,s:s},s:{s:s}}", "Name", an->rec.name,
 			 "Driver", "vxmesh", "CheckDuplicate", 1, "IPAM", "Driver", "vxmesh",
-			 "Config", cfg, "Options", "vxmesh.name", an->rec.name, "Labels",
-			 "org.vxmesh.mirrored", "true");
+			 "Config", cfg, "Options", "vxmesh.name", an->rec.name, "vxmesh.encrypted",
+			 an->rec.encrypted ? "true" : "false", "Labels", "org.vxmesh.mirrored",
+			 "true");
 	m = body ? calloc(1, sizeof(*m)) : NULL;
 	g = m ? realloc(d->creating, (d->ncreating + 1) * sizeof(*g)) : NULL;
 	if (g)

@@ -57,6 +57,7 @@ struct dk_net {
 	uint32_t vni;	  /* -o vxmesh.vni, 0 = any */
 	unsigned mtu;	  /* -o com.docker.network.driver.mtu */
 	int no_external;  /* -o vxmesh.external=false */
+	int encrypted;	  /* -o encrypted (Docker overlay's option) or -o vxmesh.encrypted=true */
 	char err[256];	  /* why it cannot be used */
 	unsigned lookups; /* name lookups tried */
 	int lookup_busy;

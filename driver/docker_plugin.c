@@ -109,6 +109,12 @@ static int mismatch(const struct dk_net *n, const struct drv_net *an, char *why,
 			 "the vxmesh network \"%s\" has subnet %s, not %s: create the Docker "
 			 "network with --subnet %s (or pick another name)",
 			 an->rec.name, have, sub, have);
+	else if (n->encrypted != an->rec.encrypted)
+		snprintf(why, len,
+			 "the vxmesh network \"%s\" is %s: create the Docker network %s -o "
+			 "encrypted (or pick another name)",
+			 an->rec.name, an->rec.encrypted ? "encrypted" : "not encrypted",
+			 an->rec.encrypted ? "with" : "without");
 	else if (n->vni && n->vni != an->rec.vni)
 		snprintf(why, len,
 			 "the vxmesh network \"%s\" has VNI %u, not %u: drop -o vxmesh.vni or use "
@@ -184,6 +190,7 @@ static int dk_bind(struct drv_docker *d, struct dk_net *n, const char *name)
 	rec.vni = n->vni;
 	rec.mtu = n->mtu;
 	rec.port = (uint16_t)d->cfg->vxlan_port;
+	rec.encrypted = n->encrypted;
 	if (drv_core_net_create(d->core, &rec, err, sizeof(err))) {
 		snprintf(n->err, sizeof(n->err), "cannot create vxmesh network \"%s\": %s", name,
 			 err);
@@ -337,10 +344,19 @@ static int net_opts(struct drv_docker *d, const json_t *opts, struct dk_net *n, 
 				return -1;
 			}
 			n->no_external = !strcmp(s, "false");
+		} else if (!strcmp(k, "encrypted")) {
+			/* Docker's overlay option: "-o encrypted" (any value but false). */
+			n->encrypted = strcmp(s, "false") != 0;
+		} else if (!strcmp(k, "vxmesh.encrypted")) {
+			if (strcmp(s, "true") && strcmp(s, "false")) {
+				dk_err(d, resp, "-o vxmesh.encrypted=%s: expected true or false", s);
+				return -1;
+			}
+			n->encrypted = !strcmp(s, "true");
 		} else if (!strncmp(k, "vxmesh.", 7)) {
 			dk_err(d, resp,
 			       "unknown option -o %s (known: vxmesh.name, vxmesh.vni, vxmesh.mtu, "
-			       "vxmesh.external)",
+			       "vxmesh.external, vxmesh.encrypted, encrypted)",
 			       k);
 			return -1;
 		}

@@ -123,9 +123,9 @@ void dk_net_save(struct drv_docker *d, const struct dk_net *n)
 
 	addr_fmt_prefix(&n->pool, sub);
 	save(d, NS_NET, n->id,
-	     json_pack("{s:s,s:s,s:s,s:I,s:I,s:b}", "name", n->name, "pool", sub, "gateway",
+	     json_pack("{s:s,s:s,s:s,s:I,s:I,s:b,s:b}", "name", n->name, "pool", sub, "gateway",
 		       ADDR_IP4_STR(n->gw), "vni", (json_int_t)n->vni, "mtu", (json_int_t)n->mtu,
-		       "no_external", n->no_external));
+		       "no_external", n->no_external, "encrypted", n->encrypted));
 }
 
 void dk_ep_save(struct drv_docker *d, const struct dk_ep *e)
@@ -185,6 +185,7 @@ static void net_load_cb(void *arg, const char *key, const char *value)
 	n.vni = (uint32_t)json_integer_value(json_object_get(o, "vni"));
 	n.mtu = (unsigned)json_integer_value(json_object_get(o, "mtu"));
 	n.no_external = json_is_true(json_object_get(o, "no_external"));
+	n.encrypted = json_is_true(json_object_get(o, "encrypted"));
 	d->nets[d->nnets++] = n;
 	json_decref(o);
 }

@@ -48,12 +48,15 @@ static json_t *net_json(const struct drv_core *c, const struct drv_net *n)
 	vx_net_names(&s);
 	addr_fmt_prefix(&n->rec.subnet, subnet);
 	fmt_time(n->rec.created, created);
-	return json_pack("{s:s,s:I,s:s,s:o,s:I,s:b,s:I,s:s,s:s,s:s,s:I,s:s}", "name", n->rec.name,
-			 "vni", (json_int_t)n->rec.vni, "subnet", subnet, "gateway",
+	/* An encrypted network has no vxlan device: its TAP leads to encd. */
+	return json_pack("{s:s,s:I,s:s,s:o,s:I,s:b,s:I,s:b,s:s,s:o,s:o,s:s,s:I,s:s}", "name",
+			 n->rec.name, "vni", (json_int_t)n->rec.vni, "subnet", subnet, "gateway",
 			 json_ip_or_null(n->rec.gw), "mtu", (json_int_t)n->mtu, "mtu_auto",
-			 n->rec.mtu == 0, "port", (json_int_t)n->rec.port, "bridge", s.brname,
-			 "vxlan_dev", s.vxname, "created", created, "endpoints",
-			 (json_int_t)drv_core_net_ep_count(c, n->rec.name), "status",
+			 n->rec.mtu == 0, "port", (json_int_t)n->rec.port, "encrypted",
+			 n->rec.encrypted, "bridge", s.brname, "vxlan_dev",
+			 n->rec.encrypted ? json_null() : json_string(s.vxname), "tap_dev",
+			 n->rec.encrypted ? json_string(s.tapname) : json_null(), "created", created,
+			 "endpoints", (json_int_t)drv_core_net_ep_count(c, n->rec.name), "status",
 			 n->in_dp ? "ok" : n->err);
 }
 
@@ -167,6 +170,7 @@ static void h_net_create(void *arg, const struct api_req *req, struct api_resp *
 	static const struct api_field fields[] = {
 		{"name", JSON_STRING, 1}, {"subnet", JSON_STRING, 0},  {"vni", JSON_INTEGER, 0},
 		{"mtu", JSON_INTEGER, 0}, {"gateway", JSON_STRING, 0}, {"port", JSON_INTEGER, 0},
+		{"encrypted", JSON_TRUE, 0},
 	};
 	struct drv_routes *r = arg;
 	struct drv_net_rec rec = {0};
@@ -196,6 +200,7 @@ static void h_net_create(void *arg, const struct api_req *req, struct api_resp *
 		return;
 	if (ret)
 		rec.port = (uint16_t)v;
+	rec.encrypted = json_is_true(json_object_get(req->body, "encrypted"));
 	ret = drv_core_net_create(r->core, &rec, why, sizeof(why));
 	if (ret) {
 		api_error_errno(resp, ret, "kernel", "%s", why);
@@ -419,7 +424,23 @@ static void h_ep_delete(void *arg, const struct api_req *req, struct api_resp *r
 struct fdb_ctx {
 	const struct drv_core *core;
 	json_t *arr;
+	json_t *enc; /* the encrypted datapath's report, NULL if none */
 };
+
+/* The encrypted datapath's host entry for an encrypted row's vtep:port. */
+static json_t *enc_node_of(json_t *enc, const struct vx_fdb_row *row)
+{
+	char ip[ADDR_IP4_STRLEN];
+	size_t i;
+	json_t *n;
+
+	addr_fmt_ip4(row->dst, ip);
+	json_array_foreach(json_object_get(enc, "nodes"), i, n)
+		if (!strcmp(json_string_value(json_object_get(n, "vtep")) ?: "", ip) &&
+		    json_integer_value(json_object_get(n, "vxlan_port")) == row->port)
+			return n;
+	return NULL;
+}
 
 static void fdb_row_cb(void *arg, const struct vx_fdb_row *row)
 {
@@ -435,6 +456,15 @@ static void fdb_row_cb(void *arg, const struct vx_fdb_row *row)
 					json_ip_or_null(row->ip), "dst", json_ip_or_null(row->dst),
 					"port", (json_int_t)row->port, "permanent", row->permanent,
 					"why", vx_why_str(row->why)));
+	if (row->why == VX_WHY_ENCRYPTED) {
+		json_t *o = json_array_get(c->arr, json_array_size(c->arr) - 1);
+		json_t *nd = enc_node_of(c->enc, row);
+
+		json_object_set_new(o, "session", nd ? json_incref(json_object_get(nd, "session"))
+						     : json_null());
+		json_object_set_new(o, "enc_port",
+				    nd ? json_incref(json_object_get(nd, "enc_port")) : json_null());
+	}
 }
 
 static void h_fdb(void *arg, const struct api_req *req, struct api_resp *resp)
@@ -455,7 +485,9 @@ static void h_fdb(void *arg, const struct api_req *req, struct api_resp *resp)
 		vni = n->rec.vni;
 	}
 	c.arr = json_array();
+	c.enc = drv_core_enc_stats(r->core);
 	ret = drv_core_fdb_report(r->core, vni, fdb_row_cb, &c);
+	json_decref(c.enc);
 	if (ret) {
 		json_decref(c.arr);
 		api_error(resp, 500, "kernel", "cannot read the FDB: %s", strerror(-ret));

@@ -19,7 +19,7 @@ struct drv_api;
 struct drv_config;
 struct drv_core;
 
-#define DRV_REPORTS_MAX 4
+#define DRV_REPORTS_MAX 8
 
 /* A module's part of /v1/status and /metrics; members optional. */
 struct drv_report {

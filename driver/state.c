@@ -78,6 +78,8 @@ static const char *const migrations[] = {
 	      " key TEXT NOT NULL,"
 	      " value TEXT NOT NULL,"
 	      " PRIMARY KEY (ns, key));",
+	/* v4: encrypted networks (docs/encryption.md). */
+	[4] = "ALTER TABLE networks ADD COLUMN encrypted INTEGER NOT NULL DEFAULT 0;",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == DRV_STATE_SCHEMA + 1,
@@ -109,7 +111,7 @@ enum query {
 	Q_COUNT,
 };
 
-#define NET_COLS   "name, vni, subnet, gateway, mtu, port, created, ring"
+#define NET_COLS   "name, vni, subnet, gateway, mtu, port, created, ring, encrypted"
 #define EP_COLS	   "id, net, netns, ifname, ip, mac, created"
 #define LEASE_COLS "net, ip, owner, created"
 
@@ -120,7 +122,7 @@ static const char *const query_sql[Q_COUNT] = {
 			" WHERE NOT EXISTS (SELECT 1 FROM node)",
 	[Q_NODE_GET] = "SELECT id, name, created FROM node LIMIT 2",
 	[Q_NET_INSERT] =
-		"INSERT INTO networks (" NET_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+		"INSERT INTO networks (" NET_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
 	[Q_NET_DELETE] = "DELETE FROM networks WHERE name = ?1",
 	[Q_NET_GET] = "SELECT " NET_COLS " FROM networks WHERE name = ?1",
 	[Q_NET_LIST] = "SELECT " NET_COLS " FROM networks ORDER BY name",
@@ -736,6 +738,8 @@ int drv_state_net_insert(struct drv_state *st, const struct drv_net_rec *n)
 		rc = sqlite3_bind_int64(s, 7, n->created);
 	if (rc == SQLITE_OK)
 		rc = bind_str(s, 8, n->ring, 0);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int(s, 9, !!n->encrypted);
 	rc = step_write(s, rc);
 	switch (rc) {
 	case SQLITE_CONSTRAINT_PRIMARYKEY:
@@ -808,7 +812,12 @@ static int net_row(sqlite3_stmt *s, void *dst)
 	ret = col_int(s, 6, INT64_MIN, INT64_MAX, 0, &n->created);
 	if (ret)
 		return ret;
-	return col_str(s, 7, n->ring, sizeof(n->ring), 1);
+	ret = col_str(s, 7, n->ring, sizeof(n->ring), 1);
+	if (ret)
+		return ret;
+	ret = col_int(s, 8, 0, 1, 0, &v);
+	n->encrypted = (int)v;
+	return ret;
 }
 
 static int get_by(struct drv_state *st, enum query q, const char *key,

@@ -19,7 +19,7 @@
 #include "vxlan/vxlan.h"
 
 #define DRV_NODE_ID_LEN	 32 /* hex characters */
-#define DRV_STATE_SCHEMA 3
+#define DRV_STATE_SCHEMA 4
 #define DRV_RING_ID_LEN	 16 /* hex characters */
 
 struct drv_state;
@@ -39,6 +39,7 @@ struct drv_net_rec {
 	uint16_t port;	   /* VXLAN UDP port */
 	int64_t created;
 	char ring[DRV_RING_ID_LEN + 1]; /* address-ownership ring (docs/ipam.md); "" = none */
+	int encrypted; /* frames cross the underlay only sealed (docs/encryption.md) */
 };
 
 struct drv_ep_rec {

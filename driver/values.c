@@ -91,10 +91,10 @@ static int sbuf_take(msgpack_sbuffer *sb, uint8_t **buf, size_t *len)
 
 /* ---- node meta ---- */
 
-int drv_meta_encode(const char *id, struct in_addr vtep, uint16_t vtep_port, uint8_t *out,
-		    size_t *len)
+int drv_meta_encode(const char *id, struct in_addr vtep, uint16_t vtep_port, uint16_t enc_port,
+		    uint64_t enc_session, uint8_t *out, size_t *len)
 {
-	char vt[32], ip[ADDR_IP4_STRLEN];
+	char vt[32], ip[ADDR_IP4_STRLEN], enc[32];
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
 	int ret = 0;
@@ -103,11 +103,16 @@ int drv_meta_encode(const char *id, struct in_addr vtep, uint16_t vtep_port, uin
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
 	msgpack_sbuffer_write(&sb, "\xff", 1);
-	msgpack_pack_map(&pk, 3);
+	msgpack_pack_map(&pk, enc_port ? 4 : 3);
 	pack_str(&pk, "id");
 	pack_str(&pk, id);
 	pack_str(&pk, "vtep");
 	pack_str(&pk, vt);
+	if (enc_port) {
+		snprintf(enc, sizeof(enc), "%u:%016llx", enc_port, (unsigned long long)enc_session);
+		pack_str(&pk, "enc");
+		pack_str(&pk, enc);
+	}
 	pack_str(&pk, "vxmesh");
 	pack_str(&pk, vxmesh_version);
 	if (sb.size > GW_META_MAX)
@@ -117,6 +122,23 @@ int drv_meta_encode(const char *id, struct in_addr vtep, uint16_t vtep_port, uin
 	*len = sb.size;
 	msgpack_sbuffer_destroy(&sb);
 	return ret;
+}
+
+/* "PORT:SESSION" (16 hex digits, not 0); anything else means no
+ * encrypted datapath. */
+static void enc_tag(const char *v, struct drv_peer_info *pi)
+{
+	const char *colon = strchr(v, ':');
+	unsigned long port;
+	char *end;
+
+	if (!colon || strlen(colon + 1) != 16 || strspn(colon + 1, "0123456789abcdef") != 16)
+		return;
+	port = strtoul(v, &end, 10);
+	if (end != colon || v == colon || port < 1 || port > 65535)
+		return;
+	pi->enc_session = strtoull(colon + 1, NULL, 16);
+	pi->enc_port = pi->enc_session ? (uint16_t)port : 0;
 }
 
 void drv_meta_decode(const uint8_t *meta, size_t len, struct drv_peer_info *pi, int want_tags)
@@ -151,6 +173,8 @@ void drv_meta_decode(const uint8_t *meta, size_t len, struct drv_peer_info *pi, 
 			else if (!strcmp(k, "vtep") &&
 				 addr_parse_hostport(v, &pi->vtep, &pi->vtep_port))
 				pi->vtep.s_addr = 0;
+			else if (!strcmp(k, "enc"))
+				enc_tag(v, pi);
 		}
 	}
 	if (!pi->id[0] || !pi->vtep.s_addr)
@@ -172,19 +196,25 @@ uint8_t *drv_net_value(const struct drv_net_rec *r, size_t *len)
 {
 	char sub[ADDR_PREFIX_STRLEN], gw[ADDR_IP4_STRLEN];
 
+	json_t *o;
+
 	addr_fmt_prefix(&r->subnet, sub);
-	return json_value(
-		json_pack("{s:I,s:s,s:o,s:I,s:I,s:s}", "vni", (json_int_t)r->vni, "subnet", sub,
-			  "gateway",
-			  r->gw.s_addr ? json_string(addr_fmt_ip4(r->gw, gw)) : json_null(), "mtu",
-			  (json_int_t)r->mtu, "port", (json_int_t)r->port, "ring", r->ring),
-		len);
+	o = json_pack("{s:I,s:s,s:o,s:I,s:I,s:s}", "vni", (json_int_t)r->vni, "subnet", sub,
+		      "gateway", r->gw.s_addr ? json_string(addr_fmt_ip4(r->gw, gw)) : json_null(),
+		      "mtu", (json_int_t)r->mtu, "port", (json_int_t)r->port, "ring", r->ring);
+	/* Only when set: a plaintext network's value is what older agents wrote. */
+	if (o && r->encrypted && json_object_set_new(o, "encrypted", json_true())) {
+		json_decref(o);
+		o = NULL;
+	}
+	return json_value(o, len);
 }
 
 int drv_net_parse(const struct gt_entry *e, struct drv_net_rec *r)
 {
 	json_int_t vni, mtu, port;
 	const char *sub, *ring = "";
+	int enc = 0;
 	json_t *o, *gw;
 	int ret = -EINVAL;
 
@@ -192,8 +222,9 @@ int drv_net_parse(const struct gt_entry *e, struct drv_net_rec *r)
 	if (!e->value || !drv_net_name_ok(e->key))
 		return -EINVAL;
 	o = json_loadb((const char *)e->value, e->value_len, JSON_REJECT_DUPLICATES, NULL);
-	if (!o || json_unpack(o, "{s:I,s:s,s:o,s:I,s:I,s?s}", "vni", &vni, "subnet", &sub,
-			      "gateway", &gw, "mtu", &mtu, "port", &port, "ring", &ring))
+	if (!o || json_unpack(o, "{s:I,s:s,s:o,s:I,s:I,s?s,s?b}", "vni", &vni, "subnet", &sub,
+			      "gateway", &gw, "mtu", &mtu, "port", &port, "ring", &ring,
+			      "encrypted", &enc))
 		goto out;
 	if (!drv_alloc_ring_id_ok(ring))
 		goto out;
@@ -210,6 +241,7 @@ int drv_net_parse(const struct gt_entry *e, struct drv_net_rec *r)
 	r->vni = (uint32_t)vni;
 	r->mtu = (unsigned)mtu;
 	r->port = (uint16_t)port;
+	r->encrypted = enc;
 	r->created = time(NULL);
 	ret = 0;
 out:

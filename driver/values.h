@@ -25,12 +25,16 @@ struct drv_peer_info {
 	char id[GT_ID_MAX];
 	struct in_addr vtep;
 	uint16_t vtep_port;
+	uint16_t enc_port;    /* its encrypted datapath's port, 0 = none ("enc" tag) */
+	uint64_t enc_session; /* ... and that process's session */
 	json_t *tags; /* every tag, for `members` (NULL unless asked) */
 };
 
-/* Our meta into out (GW_META_MAX bytes).  0 or -E2BIG. */
-int drv_meta_encode(const char *id, struct in_addr vtep, uint16_t vtep_port, uint8_t *out,
-		    size_t *len) __attribute__((warn_unused_result));
+/* Our meta into out (GW_META_MAX bytes); enc_port 0 = no "enc" tag.  0 or
+ * -E2BIG. */
+int drv_meta_encode(const char *id, struct in_addr vtep, uint16_t vtep_port, uint16_t enc_port,
+		    uint64_t enc_session, uint8_t *out, size_t *len)
+	__attribute__((warn_unused_result));
 /* Never fails: what cannot be read is left out (pi->vxmesh 0). */
 void drv_meta_decode(const uint8_t *meta, size_t len, struct drv_peer_info *pi, int want_tags);
 

@@ -26,6 +26,7 @@
 #include "common/errmsg.h"
 #include "common/log.h"
 #include "common/vec.h"
+#include "vxlan/encc.h"
 #include "vxlan/vxlan.h"
 #include "vxlan/vxlan_int.h"
 
@@ -55,6 +56,7 @@ struct vx_dp {
 	struct vx_remote *rems; /* sorted by (vni, mac) */
 	size_t nrems, cap_rems;
 	struct vx_dp_stats st;
+	struct vx_encc *enc;
 	char kmsg[256]; /* the last failed op's extended ack, "" when none */
 };
 
@@ -65,6 +67,7 @@ enum { MADE_BR = 1, MADE_VX = 2 };
 
 void vx_net_names(struct vx_net_spec *n)
 {
+	snprintf(n->tapname, sizeof(n->tapname), "vxmt%u", n->vni);
 	snprintf(n->brname, sizeof(n->brname), "vxmb%u", n->vni);
 	snprintf(n->vxname, sizeof(n->vxname), "vxmv%u", n->vni);
 }
@@ -85,6 +88,8 @@ const char *vx_why_str(enum vx_why why)
 		return "stale (will be removed)";
 	case VX_WHY_FOREIGN:
 		return "not ours (left alone)";
+	case VX_WHY_ENCRYPTED:
+		return "encrypted remote endpoint";
 	}
 	return "unknown";
 }
@@ -397,6 +402,8 @@ static int link_repair(struct vx_dp *dp, const struct vx_link *l, int master, un
  * links dump: adopt, fix MTU/master/up in place, or delete and recreate.
  * Sets net->br_ifindex/vx_ifindex; *made gets the MADE_* of links it created.
  */
+static int enc_net_ensure(struct vx_dp *dp, struct dp_net *net, char *errmsg, size_t len);
+
 static int net_ensure(struct vx_dp *dp, struct dp_net *net, const struct vx_link *links,
 		      size_t nlinks, int *made, char *errmsg, size_t len)
 {
@@ -441,6 +448,16 @@ static int net_ensure(struct vx_dp *dp, struct dp_net *net, const struct vx_link
 	}
 	net->br_ifindex = brix;
 
+	if (n->encrypted) {
+		/* Fail closed: no kernel device may carry its VNI in clear. */
+		if (vx) {
+			err = link_remove(dp, vx, errmsg, len);
+			if (err)
+				return err;
+			dp->st.removed++;
+		}
+		return enc_net_ensure(dp, net, errmsg, len);
+	}
 	recreate = 0;
 	if (vx &&
 	    (vx->kind != VX_KIND_VXLAN || !alias_is(vx, alias) || !vxlan_fixed_match(vx, n))) {
@@ -469,6 +486,28 @@ static int net_ensure(struct vx_dp *dp, struct dp_net *net, const struct vx_link
 			dp->st.created++;
 	}
 	net->vx_ifindex = vxix;
+	return 0;
+}
+
+/* The network's TAP and remote endpoints in the encrypted datapath. */
+static int enc_net_ensure(struct vx_dp *dp, struct dp_net *net, char *errmsg, size_t len)
+{
+	const struct vx_net_spec *n = &net->spec;
+	size_t lo, hi;
+	int err;
+
+	if (!dp->enc)
+		return errmsg_set(errmsg, len, "this agent runs without an encrypted datapath"),
+		       -EOPNOTSUPP;
+	err = vx_encc_net_put(dp->enc, n->vni, n->mtu, n->brname, n->tapname);
+	if (err < 0)
+		return errmsg_set(errmsg, len, "out of memory"), -ENOMEM;
+	if (!err)
+		return 0; /* known there already, with its endpoints */
+	rem_range(dp, n->vni, &lo, &hi);
+	for (size_t k = lo; k < hi; k++)
+		if (vx_encc_peer_put(dp->enc, &dp->rems[k]))
+			return errmsg_set(errmsg, len, "out of memory"), -ENOMEM;
 	return 0;
 }
 
@@ -702,6 +741,11 @@ int vx_dp_create(struct vx_dp **out, const struct vx_kops *ops, void *ctx)
 	return 0;
 }
 
+void vx_dp_set_encc(struct vx_dp *dp, struct vx_encc *enc)
+{
+	dp->enc = enc;
+}
+
 void vx_dp_destroy(struct vx_dp *dp)
 {
 	if (!dp)
@@ -798,6 +842,8 @@ int vx_dp_net_del(struct vx_dp *dp, uint32_t vni)
 		dp->nrems -= hi - lo;
 	}
 
+	if (net->spec.encrypted && dp->enc)
+		vx_encc_net_del(dp->enc, vni);
 	/* The device's FDB and neighbour entries go with it. */
 	names[0] = net->spec.vxname;
 	names[1] = net->spec.brname;
@@ -962,6 +1008,8 @@ int vx_dp_remote_put(struct vx_dp *dp, const struct vx_remote *r)
 		dp->nrems++;
 	}
 	net = net_find(dp, r->vni);
+	if (net && net->spec.encrypted && dp->enc && !net->err)
+		return vx_encc_peer_put(dp->enc, r);
 	if (!net || !net->vx_ifindex)
 		return 0;
 	err = remote_install(dp, net, r, exists ? &old : NULL);
@@ -997,6 +1045,8 @@ int vx_dp_remote_del(struct vx_dp *dp, uint32_t vni, const uint8_t mac[6])
 	memmove(&dp->rems[i], &dp->rems[i + 1], (dp->nrems - i - 1) * sizeof(r));
 	dp->nrems--;
 	net = net_find(dp, vni);
+	if (net && net->spec.encrypted && dp->enc)
+		vx_encc_peer_del(dp->enc, vni, r.mac);
 	if (!net || !net->vx_ifindex)
 		return 0;
 
@@ -1183,7 +1233,9 @@ static int net_report(struct vx_dp *dp, const struct dp_net *net, int vxix, vx_f
 		row.ip = r->ip;
 		row.dst = r->vtep;
 		row.port = port_eff(r->port, net);
-		row.why = VX_WHY_MISSING;
+		row.why = net->spec.encrypted ? VX_WHY_ENCRYPTED : VX_WHY_MISSING;
+		if (net->spec.encrypted)
+			snprintf(row.dev, sizeof(row.dev), "%s", net->spec.tapname);
 		cb(arg, &row);
 	}
 out:

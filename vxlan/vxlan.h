@@ -51,8 +51,10 @@ struct vx_net_spec {
 	struct in_addr local;  /* local VTEP address; 0 = unspecified */
 	int underlay;	       /* underlay ifindex; 0 = none */
 	unsigned mtu;	       /* MTU of bridge, vxlan device and endpoints */
+	int encrypted;	       /* no vxlan device: the encrypted datapath's TAP (vxlan/encc.h) */
 	char brname[IFNAMSIZ]; /* filled by vx_net_names() */
 	char vxname[IFNAMSIZ];
+	char tapname[IFNAMSIZ];
 };
 
 struct vx_ep_spec {
@@ -205,7 +207,8 @@ struct vx_dp_stats {
 	unsigned long long errors;   /* kernel ops that failed */
 };
 
-/* Fill n->brname ("vxmbVNI") and n->vxname ("vxmvVNI"). */
+/* Fill n->brname ("vxmbVNI"), n->vxname ("vxmvVNI") and n->tapname
+ * ("vxmtVNI"). */
 void vx_net_names(struct vx_net_spec *n);
 /* Fill e->host_ifname ("vxm" + id). */
 void vx_ep_names(struct vx_ep_spec *e);
@@ -213,6 +216,11 @@ void vx_ep_names(struct vx_ep_spec *e);
 /* ops and ctx must outlive the dp.  0 or -ENOMEM; release with vx_dp_destroy(). */
 int vx_dp_create(struct vx_dp **out, const struct vx_kops *ops, void *ctx)
 	__attribute__((warn_unused_result));
+/* The encrypted datapath's client (NULL: encrypted networks are refused);
+ * must outlive the dp.  Encrypted networks get a bridge here and a TAP
+ * there; their remote endpoints go there, never into a kernel FDB. */
+struct vx_encc;
+void vx_dp_set_encc(struct vx_dp *dp, struct vx_encc *enc);
 /* Forgets desired state; kernel objects stay (the next agent adopts them). */
 void vx_dp_destroy(struct vx_dp *dp);
 
@@ -251,6 +259,7 @@ enum vx_why {
 	VX_WHY_MISSING, /* desired, not in the kernel (next reconcile adds it) */
 	VX_WHY_STALE,	/* ours, no longer desired (next reconcile removes it) */
 	VX_WHY_FOREIGN, /* not ours, left alone */
+	VX_WHY_ENCRYPTED, /* a desired remote of an encrypted network (in encd, not the kernel) */
 };
 const char *vx_why_str(enum vx_why why);
 

@@ -45,10 +45,34 @@ cleanup() {
         # Only while it still runs: a gone PID may already be someone else's.
         kill -0 "$p" 2>/dev/null && kill -9 "$p" 2>/dev/null
     done
+    encd_stop_all
     for ns in "${NETNSES[@]}"; do
         ip netns del "$ns" 2>/dev/null
     done
     rm -rf "$TMP"
+}
+
+# encd_pid NAME: the PID of agent NAME's encrypted datapath (it outlives
+# the agent by design), from its pidfile, when that process still is one.
+encd_pid() {
+    local f="$TMP/$1/sock.encd.pid" p
+    [ -f "$f" ] || return 1
+    p=$(cat "$f")
+    tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q "encd --ctl $TMP/$1/sock.encd" &&
+        echo "$p"
+}
+
+# Every encrypted datapath our agents started, by the PID each wrote.
+encd_stop_all() {
+    local f n p
+    for f in "$TMP"/*/sock.encd.pid; do
+        [ -f "$f" ] || continue
+        n=$(basename "$(dirname "$f")")
+        p=$(encd_pid "$n") || continue
+        kill "$p" 2>/dev/null
+        for _ in $(seq 30); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+        kill -0 "$p" 2>/dev/null && kill -9 "$p" 2>/dev/null
+    done
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM

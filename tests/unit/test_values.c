@@ -93,7 +93,7 @@ Test(values_meta, encode_then_decode_gives_id_vtep_and_version_tags)
 	size_t len = 0;
 
 	cr_assert_eq(drv_meta_encode("0123456789abcdef0123456789abcdef", ip4("192.0.2.7"), 8472,
-				     meta, &len),
+				     0, 0, meta, &len),
 		     0);
 	meta_decode_exact(meta, len, &pi, 1);
 	cr_expect_eq(pi.vxmesh, 1);
@@ -113,7 +113,7 @@ Test(values_meta, decode_without_tags_leaves_tags_null)
 	struct drv_peer_info pi;
 	size_t len = 0;
 
-	cr_assert_eq(drv_meta_encode("n1", ip4("192.0.2.1"), 4789, meta, &len), 0);
+	cr_assert_eq(drv_meta_encode("n1", ip4("192.0.2.1"), 4789, 0, 0, meta, &len), 0);
 	meta_decode_exact(meta, len, &pi, 0);
 	cr_expect_eq(pi.vxmesh, 1);
 	cr_expect_null(pi.tags);
@@ -124,7 +124,7 @@ Test(values_meta, encoding_is_serf_tags_ff_then_map_of_id_vtep_vxmesh)
 	uint8_t meta[GW_META_MAX], want[GW_META_MAX];
 	size_t len = 0, n = 0;
 
-	cr_assert_eq(drv_meta_encode("node-1", ip4("192.0.2.1"), 4789, meta, &len), 0);
+	cr_assert_eq(drv_meta_encode("node-1", ip4("192.0.2.1"), 4789, 0, 0, meta, &len), 0);
 	want[n++] = 0xff;
 	want[n++] = 0x83;
 	n += put_raw(want + n, "id");
@@ -136,6 +136,43 @@ Test(values_meta, encoding_is_serf_tags_ff_then_map_of_id_vtep_vxmesh)
 	expect_bytes(meta, len, want, n, "meta");
 }
 
+Test(values_meta, enc_tag_round_trips_and_bad_ones_mean_none)
+{
+	static const char *bad[] = {"4790", "4790:", "0:00000000000000aa", "70000:00000000000000aa",
+				    "4790:00000000000000AA", "4790:0000000000000aa",
+				    "4790:00000000000000aaa", "x:00000000000000aa",
+				    "4790:0000000000000000"};
+	uint8_t meta[GW_META_MAX];
+	struct drv_peer_info pi;
+	size_t len = 0;
+
+	cr_assert_eq(drv_meta_encode("n1", ip4("192.0.2.1"), 4789, 4790, 0x0123456789abcdefull,
+				     meta, &len),
+		     0);
+	meta_decode_exact(meta, len, &pi, 1);
+	cr_expect_eq(pi.vxmesh, 1);
+	cr_expect_eq(pi.enc_port, 4790);
+	cr_expect_eq(pi.enc_session, 0x0123456789abcdefull);
+	cr_expect_str_eq(json_string_value(json_object_get(pi.tags, "enc")),
+			 "4790:0123456789abcdef");
+	json_decref(pi.tags);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		uint8_t m[128];
+		size_t n = 0;
+
+		m[n++] = 0xff;
+		m[n++] = 0x83;
+		n += put_raw(m + n, "id");
+		n += put_raw(m + n, "n1");
+		n += put_raw(m + n, "vtep");
+		n += put_raw(m + n, "192.0.2.1:4789");
+		n += put_raw(m + n, "enc");
+		n += put_raw(m + n, bad[i]);
+		drv_meta_decode(m, n, &pi, 0);
+		cr_expect_eq(pi.enc_port, 0, "\"%s\" gave port %u", bad[i], pi.enc_port);
+	}
+}
+
 Test(values_meta, id_too_long_for_memberlist_meta_is_e2big)
 {
 	char id[GW_META_MAX];
@@ -144,7 +181,7 @@ Test(values_meta, id_too_long_for_memberlist_meta_is_e2big)
 
 	memset(id, 'a', sizeof(id) - 1);
 	id[sizeof(id) - 1] = '\0';
-	cr_expect_eq(drv_meta_encode(id, ip4("192.0.2.1"), 4789, meta, &len), -E2BIG);
+	cr_expect_eq(drv_meta_encode(id, ip4("192.0.2.1"), 4789, 0, 0, meta, &len), -E2BIG);
 }
 
 struct meta_case {
