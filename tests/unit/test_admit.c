@@ -34,7 +34,12 @@ Test(admit, commands_fill_every_set_in_one_transaction)
 	const uint16_t ports[] = {4789, 4790};
 	const struct in_addr m[] = {ip("192.0.2.1"), ip("192.0.2.2")};
 	struct addr_prefix x = {.addr = ip("198.51.100.0"), .len = 24};
-	struct drv_admit_want w = {ports, 2, m, 2, &x, 1};
+	struct drv_admit_want w = {.ports = ports,
+				   .nports = 2,
+				   .members = m,
+				   .nmembers = 2,
+				   .extra = &x,
+				   .nextra = 1};
 	char *cmds = drv_admit_cmds(&w);
 
 	cr_assert_not_null(cmds);
@@ -139,7 +144,8 @@ static long dropped_from_lo(void)
 }
 
 /* Send n datagrams from 127.0.0.1 to 127.0.0.1:port; how many arrived. */
-static int udp_through(uint16_t port, int n)
+/* n datagrams of payload (len bytes) to 127.0.0.1:port; how many arrived. */
+static int udp_through_p(uint16_t port, int n, const void *payload, size_t len)
 {
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
 	struct timeval tv = {.tv_usec = 200000};
@@ -151,12 +157,63 @@ static int udp_through(uint16_t port, int n)
 	cr_assert_eq(bind(rx, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	setsockopt(rx, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	for (int i = 0; i < n; i++)
-		sendto(tx, "x", 1, 0, (struct sockaddr *)&sa, sizeof(sa));
+		sendto(tx, payload, len, 0, (struct sockaddr *)&sa, sizeof(sa));
 	while (recv(rx, b, sizeof(b), 0) > 0)
 		got++;
 	close(rx);
 	close(tx);
 	return got;
+}
+
+static int udp_through(uint16_t port, int n)
+{
+	return udp_through_p(port, n, "x", 1);
+}
+
+Test(admit_kernel, plaintext_vxlan_of_an_encrypted_vni_is_dropped_even_from_members,
+     .init = netns_init, .fini = netns_fini)
+{
+	const uint16_t ports[] = {4789, 4790}, vxports[] = {4789};
+	const uint32_t vnis[] = {100};
+	const struct in_addr lo[] = {ip("127.0.0.1")};
+	struct drv_admit_want w = {.ports = ports,
+				   .nports = 2,
+				   .vxports = vxports,
+				   .nvxports = 1,
+				   .vnis = vnis,
+				   .nvnis = 1,
+				   .members = lo,
+				   .nmembers = 1};
+	/* VXLAN headers: I flag, VNI 100 (encrypted) and 101 (plaintext). */
+	const uint8_t enc[16] = {0x08, 0, 0, 0, 0, 0, 100, 0}, plain[16] = {0x08, 0, 0, 0, 0, 0, 101, 0};
+
+	apply(&w);
+	cr_expect_eq(udp_through_p(4789, 3, enc, sizeof(enc)), 0, "VNI 100 in clear is dropped");
+	cr_expect_eq(udp_through_p(4789, 3, plain, sizeof(plain)), 3, "VNI 101 passes");
+	/* The encrypted port carries the VNI at the same offset: not matched. */
+	cr_expect_eq(udp_through_p(4790, 3, enc, sizeof(enc)), 3, "the encrypted port is not");
+}
+
+Test(admit, commands_drop_encrypted_vnis_on_the_vxlan_ports_first)
+{
+	const uint16_t ports[] = {4789, 4790}, vxports[] = {4789};
+	const uint32_t vnis[] = {7, 300};
+	struct drv_admit_want w = {.ports = ports,
+				   .nports = 2,
+				   .vxports = vxports,
+				   .nvxports = 1,
+				   .vnis = vnis,
+				   .nvnis = 2};
+	char *cmds = drv_admit_cmds(&w), *drop, *accept;
+
+	cr_assert_not_null(cmds);
+	cr_expect_not_null(strstr(cmds, "add element ip vxmesh_admit encvnis { 7, 300 }\n"));
+	cr_expect_not_null(strstr(cmds, "add element ip vxmesh_admit vxports { 4789 }\n"));
+	drop = strstr(cmds, "udp dport @vxports @th,96,24 @encvnis counter drop\n");
+	accept = strstr(cmds, "ip saddr @members accept");
+	cr_assert(drop && accept);
+	cr_expect(drop < accept, "the VNI drop comes before any accept");
+	free(cmds);
 }
 
 Test(admit_kernel, sources_outside_the_sets_are_dropped_and_counted, .init = netns_init,

@@ -301,8 +301,8 @@ Test(cli_help, command_shows_usage_and_options)
 	cr_assert_eq(r.rc, CLI_EXIT_OK);
 	cr_assert(!strncmp(r.out,
 			   "Usage: vxmesh net create NAME [--subnet CIDR] [--vni N] [--mtu N] "
-			   "[--gateway IP] [--port N]\n\n",
-			   91),
+			   "[--gateway IP] [--port N] [--encrypted]\n\n",
+			   103),
 		  "%s", r.out);
 	cr_assert_not_null(strstr(r.out, "  --subnet CIDR"));
 	cr_assert_not_null(strstr(r.out, "  --port N"));
@@ -327,7 +327,7 @@ struct usage_case {
 
 #define U_CREATE                                                                                   \
 	"Usage: vxmesh net create NAME [--subnet CIDR] [--vni N] [--mtu N] [--gateway IP] "        \
-	"[--port N]\n"
+	"[--port N] [--encrypted]\n"
 #define U_GLOBAL "Usage: vxmesh [--socket PATH] [--json] COMMAND [ARGS...]\n"
 #define U_JOIN	 "Usage: vxmesh join ADDR[:PORT]... [--wait SECONDS]\n"
 
@@ -555,8 +555,8 @@ Test(cli_socket, connection_closed_without_answer_exits_3)
 
 static const char net_blue[] =
 	"{\"name\": \"blue\", \"vni\": 100, \"subnet\": \"10.10.0.0/24\", \"gateway\": null,"
-	" \"mtu\": 1450, \"mtu_auto\": true, \"port\": 4789, \"bridge\": \"vxmb100\","
-	" \"vxlan_dev\": \"vxmv100\", \"created\": \"2026-11-25T17:00:00Z\", \"endpoints\": 2}";
+	" \"mtu\": 1450, \"mtu_auto\": true, \"port\": 4789, \"encrypted\": false,"
+	" \"bridge\": \"vxmb100\", \"vxlan_dev\": \"vxmv100\", \"tap_dev\": null, \"created\": \"2026-11-25T17:00:00Z\", \"endpoints\": 2}";
 
 Test(cli_net, create_sends_typed_body)
 {
@@ -591,8 +591,10 @@ Test(cli_net, create_sends_typed_body)
 				"mtu:       1450\n"
 				"mtu_auto:  true\n"
 				"port:      4789\n"
+				"encrypted: false\n"
 				"bridge:    vxmb100\n"
 				"vxlan_dev: vxmv100\n"
+				"tap_dev:   -\n"
 				"created:   2026-11-25T17:00:00Z\n"
 				"endpoints: 2\n");
 	cr_assert_str_empty(r.err);
@@ -654,19 +656,19 @@ Test(cli_net, ls_table_is_aligned)
 		RUN_FAKE(&f, "200 OK",
 			 "{\"networks\": [{\"name\": \"blue\", \"vni\": 100, \"subnet\": "
 			 "\"10.10.0.0/24\", \"gateway\": null, \"mtu\": 1450, \"port\": 4789, "
-			 "\"endpoints\": 2, \"extra\": [1]},"
+			 "\"encrypted\": false, \"endpoints\": 2, \"extra\": [1]},"
 			 "{\"name\": \"green-long\", \"vni\": 7, \"subnet\": \"172.16.0.0/16\", "
 			 "\"gateway\": \"172.16.0.1\", \"mtu\": 9000, \"port\": 4790, "
-			 "\"endpoints\": 0}]}",
+			 "\"encrypted\": true, \"endpoints\": 0}]}",
 			 "net", "ls");
 
 	cr_assert_eq(r.rc, CLI_EXIT_OK, "%s", r.err);
 	cr_assert_str_eq(f.req[0].method, "GET");
 	cr_assert_str_eq(f.req[0].target, "/v1/networks");
 	cr_assert_str_eq(r.out,
-			 "NAME        VNI  SUBNET         GATEWAY     MTU   PORT  ENDPOINTS\n"
-			 "blue        100  10.10.0.0/24   -           1450  4789  2\n"
-			 "green-long  7    172.16.0.0/16  172.16.0.1  9000  4790  0\n");
+			 "NAME        VNI  SUBNET         GATEWAY     MTU   PORT  ENCRYPTED  ENDPOINTS\n"
+			 "blue        100  10.10.0.0/24   -           1450  4789  false      2\n"
+			 "green-long  7    172.16.0.0/16  172.16.0.1  9000  4790  true       0\n");
 	run_free(&r);
 	fake_free(&f);
 }
@@ -677,7 +679,7 @@ Test(cli_net, empty_list_prints_header_only)
 	struct run r = RUN_FAKE(&f, "200 OK", "{\"networks\": []}", "net", "ls");
 
 	cr_assert_eq(r.rc, CLI_EXIT_OK);
-	cr_assert_str_eq(r.out, "NAME  VNI  SUBNET  GATEWAY  MTU  PORT  ENDPOINTS\n");
+	cr_assert_str_eq(r.out, "NAME  VNI  SUBNET  GATEWAY  MTU  PORT  ENCRYPTED  ENDPOINTS\n");
 	run_free(&r);
 	fake_free(&f);
 }
@@ -757,7 +759,8 @@ Test(cli_net, inspect_prints_network_ipam_and_endpoints)
 		RUN_FAKE(&f, "200 OK",
 			 "{\"name\": \"a b/c\", \"vni\": 5, \"subnet\": \"10.1.0.0/24\", "
 			 "\"gateway\": \"10.1.0.1\", \"mtu\": 1450, \"mtu_auto\": false, "
-			 "\"port\": 4789, \"bridge\": \"vxmb5\", \"vxlan_dev\": \"vxmv5\", "
+			 "\"port\": 4789, \"encrypted\": false, \"bridge\": \"vxmb5\", "
+			 "\"vxlan_dev\": \"vxmv5\", \"tap_dev\": null, "
 			 "\"created\": \"2026-11-25T17:00:00Z\", \"endpoints\": 1, "
 			 "\"ipam\": {\"capacity\": 253, \"leased\": 1, \"free\": 252}, "
 			 "\"endpoint_list\": [{\"id\": \"3f9a0c12ab34\", \"network\": \"a b/c\", "
@@ -778,8 +781,10 @@ Test(cli_net, inspect_prints_network_ipam_and_endpoints)
 		"mtu:           1450\n"
 		"mtu_auto:      false\n"
 		"port:          4789\n"
+		"encrypted:     false\n"
 		"bridge:        vxmb5\n"
 		"vxlan_dev:     vxmv5\n"
+		"tap_dev:       -\n"
 		"created:       2026-11-25T17:00:00Z\n"
 		"endpoints:     1\n"
 		"ipam.capacity: 253\n"
@@ -945,8 +950,8 @@ Test(cli_fdb, table_with_null_ip)
 			 "fdb");
 
 	cr_assert_eq(r.rc, CLI_EXIT_OK, "%s", r.err);
-	cr_assert_str_eq(r.out, "NETWORK  DEV      MAC                IP  DST        PORT  WHY\n"
-				"blue     vxmv100  02:00:00:00:00:09  -   192.0.2.2  4789  "
+	cr_assert_str_eq(r.out, "NETWORK  DEV      MAC                IP  DST        PORT  SESSION  WHY\n"
+				"blue     vxmv100  02:00:00:00:00:09  -   192.0.2.2  4789  -        "
 				"stale (will be removed)\n");
 	run_free(&r);
 	fake_free(&f);

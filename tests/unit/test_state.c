@@ -529,7 +529,7 @@ Test(state, stored_text_is_readable_and_strictly_parsed)
 	sqlite3_finalize(s);
 	sqlite3_close(db);
 
-	raw_exec("INSERT INTO networks VALUES ('bad', 8, '10.2.0.0/33', NULL, 1450, 4789, 0, '');"
+	raw_exec("INSERT INTO networks VALUES ('bad', 8, '10.2.0.0/33', NULL, 1450, 4789, 0, '', 0);"
 		 "INSERT INTO endpoints VALUES ('badmac', 'a', NULL, NULL, '10.1.0.5', "
 		 "'zz:zz:zz:zz:zz:zz', 0);");
 	st = open_ok();
@@ -709,7 +709,8 @@ Test(state, schema_v1_is_migrated_forward)
 
 	/* A v1 database with one network, as an agent of issue 2 left it. */
 	drv_state_close(open_ok());
-	raw_exec("DROP TABLE gossip; DROP TABLE kv; ALTER TABLE networks DROP COLUMN ring;"
+	raw_exec("DROP TABLE gossip; DROP TABLE kv; ALTER TABLE networks DROP COLUMN encrypted;"
+		 "ALTER TABLE networks DROP COLUMN ring;"
 		 "PRAGMA user_version = 1;"
 		 "INSERT INTO networks VALUES ('blue', 100, '10.0.0.0/24', NULL, 0, 4789, 1)");
 	st = open_ok();
@@ -717,6 +718,19 @@ Test(state, schema_v1_is_migrated_forward)
 	cr_assert_eq(drv_state_net_get(st, "blue", &n), 0);
 	cr_assert_eq(n.vni, 100);
 	cr_assert_str_eq(n.ring, "", "networks from before v3 have no ownership ring");
+	cr_assert_eq(n.encrypted, 0, "networks from before v4 are plaintext");
+	drv_state_close(st);
+}
+
+Test(state, encrypted_round_trips)
+{
+	struct drv_state *st = open_ok();
+	struct drv_net_rec n = {.name = "sealed", .vni = 9, .port = 4789, .encrypted = 1}, got;
+
+	cr_assert_eq(addr_parse_prefix("10.9.0.0/24", 1, &n.subnet), 0);
+	cr_assert_eq(drv_state_net_insert(st, &n), 0);
+	cr_assert_eq(drv_state_net_get(st, "sealed", &got), 0);
+	cr_expect_eq(got.encrypted, 1);
 	drv_state_close(st);
 }
 
