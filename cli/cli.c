@@ -331,12 +331,13 @@ static const struct cli_cmd cmds[] = {
 		.name = "cleanup",
 		.handler = cli_cmd_cleanup,
 		.usage = "cleanup",
-		.summary = "remove the admission table a stopped agent left",
-		.help = "Removes what the agent leaves in the kernel on purpose when it stops:\n"
-			"the nftables table ip vxmesh_admit, which keeps filtering the VXLAN\n"
-			"ports while the agent is down.  Refused while an agent answers on the\n"
-			"socket (it would put the table back).  Networks, endpoints and FDB\n"
-			"entries are not touched.\n",
+		.summary = "remove the admission table and encrypted datapath a stopped agent left",
+		.help = "Removes what the agent leaves running on purpose when it stops: the\n"
+			"nftables table ip vxmesh_admit, which keeps filtering the VXLAN ports\n"
+			"while the agent is down, and the encrypted datapath (vxmesh encd),\n"
+			"which keeps encrypted networks forwarding (their TAPs go with it).\n"
+			"Refused while an agent answers on the socket (it would put both back).\n"
+			"Networks, endpoints and FDB entries are not touched.\n",
 	},
 	{
 		.name = "version",

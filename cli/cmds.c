@@ -21,6 +21,7 @@
 #include <sodium.h>
 
 #include "common/version.h"
+#include "vxlan/encc.h"
 
 #define CLI_POLL_MS 200
 #define CLI_KEY_LEN 32
@@ -282,12 +283,14 @@ int cli_cmd_reconcile(struct cli_call *c)
 	return cli_api_run(c, "POST", "/v1/reconcile", NULL, print_reconcile);
 }
 
-/* Remove the admission table; refused while an agent answers. */
+/* Remove the admission table and stop the encrypted datapath; refused
+ * while an agent answers. */
 int cli_cmd_cleanup(struct cli_call *c)
 {
+	char why[256], ctl[PATH_MAX + 8];
 	struct cli_res r;
 	struct nft *n;
-	char why[256];
+	int stopped;
 	json_t *out;
 	int ret;
 
@@ -308,16 +311,26 @@ int cli_cmd_cleanup(struct cli_call *c)
 		fprintf(c->err, "vxmesh: cannot remove table ip %s: %s\n", VXMESH_ADMIT_TABLE, why);
 		return CLI_EXIT_API;
 	}
+	snprintf(ctl, sizeof(ctl), "%s.encd", c->sock);
+	stopped = vx_encc_stop_at(ctl) == 0;
 	if (c->json) {
 		out = json_pack("{s:[]}", "removed");
 		if (out && !ret)
 			json_array_append_new(json_object_get(out, "removed"),
 					      json_string("table ip " VXMESH_ADMIT_TABLE));
+		if (out && stopped)
+			json_array_append_new(json_object_get(out, "removed"),
+					      json_string("encrypted datapath"));
 		ret = out ? cli_json_print(c, out) : cli_oom(c);
 		json_decref(out);
 		return ret;
 	}
-	fprintf(c->out, ret ? "nothing to remove\n" : "removed table ip %s\n", VXMESH_ADMIT_TABLE);
+	if (!ret)
+		fprintf(c->out, "removed table ip %s\n", VXMESH_ADMIT_TABLE);
+	if (stopped)
+		fprintf(c->out, "stopped the encrypted datapath (its TAPs went with it)\n");
+	if (ret && !stopped)
+		fprintf(c->out, "nothing to remove\n");
 	return CLI_EXIT_OK;
 }
 

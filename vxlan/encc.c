@@ -261,6 +261,21 @@ void vx_encc_shutdown(struct vx_encc *c)
 	vx_encc_close(c);
 }
 
+int vx_encc_stop_at(const char *ctl)
+{
+	struct vx_encc c = {0};
+	struct encp_hdr h;
+	int fd, ret;
+
+	snprintf(c.cfg.ctl, sizeof(c.cfg.ctl), "%s", ctl);
+	if ((fd = try_connect(&c)) < 0)
+		return fd == -ECONNREFUSED ? -ENOENT : fd;
+	hdr(&h, ENCP_EXIT, sizeof(h));
+	ret = send(fd, &h, sizeof(h), MSG_NOSIGNAL) == sizeof(h) ? 0 : -EIO;
+	close(fd);
+	return ret;
+}
+
 int vx_encc_ready(const struct vx_encc *c, char *why, size_t len)
 {
 	if (!c) {

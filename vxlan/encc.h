@@ -44,6 +44,9 @@ void vx_encc_close(struct vx_encc *c);
 /* Ask the datapath to exit (its TAPs go with it), then close. */
 void vx_encc_shutdown(struct vx_encc *c);
 
+/* Ask the datapath answering on ctl to exit (vxmesh cleanup).  0, -ENOENT
+ * (none runs there), -errno. */
+int vx_encc_stop_at(const char *ctl);
 /* Connected and able to seal (a key installed)?  0, or -errno with why. */
 int vx_encc_ready(const struct vx_encc *c, char *why, size_t len);
 /* The datapath's session (0 while not connected) and bound port. */
