@@ -164,9 +164,9 @@ struct enc_vnet {
 
 /* One segment written by enc_seg_split(). */
 struct enc_seg {
-	size_t off;	/* of its frame in out */
-	size_t len;	/* frame length */
-	uint8_t flags;	/* ENC_F_CSUM_PARTIAL or 0 */
+	size_t off;    /* of its frame in out */
+	size_t len;    /* frame length */
+	uint8_t flags; /* ENC_F_CSUM_PARTIAL or 0 */
 };
 
 /*
@@ -175,25 +175,41 @@ struct enc_seg {
  * out + i*stride + headroom, where stride = headroom + (the largest
  * segment's frame length) + tailroom, so sealed datagrams lie back to back
  * for one UDP_SEGMENT send (all of one size, the last maybe shorter).
+ * out must not overlap frame; it needs (n-1)*stride + headroom + (the last
+ * segment's length) + tailroom bytes.
+ *
+ * "The TCP or UDP checksum" below is the one found the way the receiver
+ * finds it (enc_gro_*): Ethernet with at most one 802.1Q tag, IPv4 of any
+ * IHL and not a fragment, or IPv6 with no extension header, then TCP or
+ * UDP, every header within len.  Only such segments are sent
+ * ENC_F_CSUM_PARTIAL, so the receiver can always hand them on as
+ * CHECKSUM_PARTIAL.
  *
  *  - GSO_NONE without NEEDS_CSUM: one segment, a copy, flags 0.
  *  - GSO_NONE with NEEDS_CSUM: when csum_start/csum_offset point at the
- *    TCP or UDP checksum of an IPv4 (IHL any) or IPv6 frame: one segment,
- *    flags ENC_F_CSUM_PARTIAL (its field keeps the pseudo-header sum);
- *    elsewhere: the checksum is completed here (RFC 1071 from csum_start to
- *    the end, stored at csum_start + csum_offset), flags 0.
+ *    TCP or UDP checksum: one segment, flags ENC_F_CSUM_PARTIAL (its field
+ *    keeps the pseudo-header sum); elsewhere: the checksum is completed
+ *    here (RFC 1071 from csum_start to the end, stored at csum_start +
+ *    csum_offset), flags 0.  csum_start + csum_offset + 2 > len: -EINVAL.
  *  - GSO_TCPV4 / GSO_TCPV6 (ECN bit allowed): split into segments of
- *    gso_size payload bytes; hdr_len is not trusted (recomputed from the
- *    IP and TCP headers).  Each segment: the Ethernet, IP and TCP headers
- *    copied; IPv4 total length, id (+i) and header checksum, IPv6 payload
- *    length; TCP seq advanced by gso_size*i, FIN and PSH only on the last,
- *    CWR only on the first; the TCP checksum field = the pseudo-header sum
- *    of the segment (folded, not inverted); flags ENC_F_CSUM_PARTIAL.
- *  - GSO_UDP_L4: likewise by gso_size with UDP length per segment.
+ *    gso_size payload bytes (a frame without payload: one segment);
+ *    hdr_len, csum_start and csum_offset are not trusted (the headers are
+ *    parsed).  Each segment: the Ethernet, IP and TCP headers copied; IPv4
+ *    total length, id (+i) and header checksum, IPv6 payload length; TCP
+ *    seq advanced by gso_size*i, FIN and PSH only on the last, CWR only on
+ *    the first; the TCP checksum field = the pseudo-header sum of the
+ *    segment (folded, not inverted); flags ENC_F_CSUM_PARTIAL.  IPv6
+ *    hop-by-hop and destination options headers are walked (a routing or
+ *    fragment header is -EINVAL); behind them the receiver would not find
+ *    the field, so those segments carry complete checksums, flags 0.
+ *  - GSO_UDP_L4 (IPv4 or IPv6): likewise by gso_size with UDP length per
+ *    segment.
  *
- * Returns the number of segments (>= 1), or -EINVAL (malformed frame, a
- * GSO type it does not know, gso_size 0 for a GSO frame), -ENOSPC (more
- * than max segments or more than cap bytes of out).  Sets *stride.
+ * Returns the number of segments (>= 1), or -EINVAL (malformed frame, len
+ * below ENC_FRAME_MIN, a GSO type it does not know or that does not match
+ * the frame, gso_size 0 for a GSO frame, a segment over 65535 bytes of
+ * IP), -ENOSPC (more than max segments or more than cap bytes of out).
+ * Sets *stride (0 on error).
  */
 int enc_seg_split(const struct enc_vnet *vh, const uint8_t *frame, size_t len, uint8_t *out,
 		  size_t cap, size_t headroom, size_t tailroom, struct enc_seg *segs, size_t max,
@@ -202,45 +218,65 @@ int enc_seg_split(const struct enc_vnet *vh, const uint8_t *frame, size_t len, u
 /*
  * Receive-side coalescing (GRO) of decrypted frames into large TAP writes.
  * Frames are added in arrival order; a frame merges into the packet being
- * built when it continues the same TCP/IPv4 flow: same Ethernet header,
- * IPv4 with IHL 5, no fragment, same ToS, TTL, DF, addresses, ports, ack
- * number, TCP header length and options; flags exactly ACK or ACK|PSH;
- * payload > 0; seq == the packet's seq + its payload; the packet so far
- * has no PSH and every earlier segment was gso_size long (a shorter one,
- * or one with PSH, ends it); both marked ENC_F_CSUM_PARTIAL; and the
- * result stays within cap and 65535 bytes of IP.  Anything else is
- * emitted on its own (ENC_F_CSUM_PARTIAL frames with NEEDS_CSUM at their
- * TCP/UDP checksum, others with DATA_VALID: the AEAD vouched for them).
+ * built when it continues the same TCP flow: same Ethernet header (no
+ * 802.1Q tag); IPv4 with IHL 5, no fragment, same ToS, TTL, DF and
+ * addresses, or IPv6 without extension headers, same traffic class, flow
+ * label, hop limit and addresses; the IP length matching the frame's;
+ * same ports, ack number, TCP header length, reserved bits and options;
+ * flags exactly ACK or ACK|PSH; payload > 0 and at most gso_size; seq ==
+ * the packet's seq + its payload; the packet so far has no PSH and every
+ * earlier segment was gso_size long (a shorter one, or one with PSH, ends
+ * it); both marked ENC_F_CSUM_PARTIAL; and the result stays within cap and
+ * 65535 bytes of IP (IPv4 total length, IPv6 payload length).  Anything
+ * else is emitted on its own, at once and unchanged, after what is
+ * pending (order is kept): ENC_F_CSUM_PARTIAL frames with NEEDS_CSUM at
+ * the TCP/UDP checksum as enc_seg_split() finds it, others with DATA_VALID
+ * (the AEAD vouched for them; the kernel then trusts the checksum, which a
+ * sender completes for every frame it does not mark ENC_F_CSUM_PARTIAL).
  *
- * A merged packet is emitted with gso_type TCPV4, gso_size = the first
- * segment's payload, hdr_len, NEEDS_CSUM at the TCP checksum, IPv4 total
- * length and header checksum recomputed and the TCP field set to the
- * pseudo-header sum of the whole packet.
+ * A merged packet is emitted with gso_type TCPV4 or TCPV6, gso_size = the
+ * first segment's payload, hdr_len, NEEDS_CSUM at the TCP checksum, the
+ * first segment's headers with PSH if the last had it, IPv4 total length
+ * and header checksum or IPv6 payload length recomputed, and the TCP field
+ * set to the pseudo-header sum of the whole packet.  A packet of one
+ * segment is emitted as that frame was received.  The frame passed to
+ * emit_cb is valid during the call only (the caller's frame or buf), and
+ * emit_cb must not call enc_gro_* on the same g.
  */
 struct enc_gro {
 	uint8_t *buf; /* the packet being built (caller's memory) */
 	size_t cap;
-	size_t len;	/* 0 = nothing pending */
+	size_t len; /* 0 = nothing pending */
 	struct enc_vnet vh;
-	unsigned segs;	/* merged so far */
+	unsigned segs; /* merged so far */
 	uint32_t next_seq;
-	int closed;	/* no more segments may join */
+	int closed; /* no more segments may join */
 	/* emit: one complete packet for the TAP (vnet header, frame) */
 	void (*emit_cb)(void *arg, const struct enc_vnet *vh, const uint8_t *frame, size_t len);
 	void *arg;
-	unsigned long long merged, single; /* counters: segments merged, frames passed alone */
+	/* counters: segments emitted in merged packets, frames emitted alone;
+	 * they add up to the frames added */
+	unsigned long long merged, single;
 };
 void enc_gro_init(struct enc_gro *g, uint8_t *buf, size_t cap,
 		  void (*emit_cb)(void *arg, const struct enc_vnet *vh, const uint8_t *frame,
 				  size_t len),
 		  void *arg);
-/* Add one decrypted frame (flags from its header). */
+/* Add one decrypted frame (flags from its header).  May call emit_cb. */
 void enc_gro_add(struct enc_gro *g, const uint8_t *frame, size_t len, uint8_t flags);
 /* Emit what is pending (call at the end of every receive batch). */
 void enc_gro_flush(struct enc_gro *g);
 
 /* RFC 1071 sum helpers (folded 16-bit, not inverted), shared with the
- * datapath's ARP and checksum code. */
+ * datapath's ARP and checksum code.  Sums are numbers in host order: the
+ * one's complement sum of data read as big-endian 16-bit words (an odd
+ * last byte is the high byte of a word), so plain numbers (a protocol, a
+ * length) can be added to them, and a checksum is stored big endian:
+ * c = ~enc_csum_fold(enc_csum_add(0, hdr, len)); p[0] = c >> 8, p[1] = c.
+ * enc_csum_add returns sum + the sum of data, folded to 16 bits; data may
+ * have any alignment.  Chaining pieces (sum = enc_csum_add(sum, ...)) is
+ * right when every piece but the last has an even length: each piece is
+ * summed as if it started a word.  enc_csum_fold folds any 32-bit sum. */
 uint32_t enc_csum_add(uint32_t sum, const void *data, size_t len);
 uint16_t enc_csum_fold(uint32_t sum);
 
