@@ -75,7 +75,7 @@ static const struct opt opts[] = {
 	 sizeof(((struct drv_config *)0)->admit), 0, 0, "CIDR[,CIDR...]",
 	 "also accept VXLAN from these sources (a NAT that rewrites members' addresses)"},
 	{"enc-port", OPT_UINT, offsetof(struct drv_config, enc_port), 0, 1, 65535, "PORT",
-	 "UDP port of the encrypted datapath (default 4790)"},
+	 "UDP port of the encrypted datapath (default 4794)"},
 	{"enc-advertise-port", OPT_UINT, offsetof(struct drv_config, enc_advertise_port), 0, 1,
 	 65535, "PORT",
 	 "encrypted port other nodes send to (NAT: the forwarded one; default --enc-port)"},
@@ -104,7 +104,7 @@ void drv_config_defaults(struct drv_config *c)
 	snprintf(c->state_dir, sizeof(c->state_dir), "%s", DRV_STATE_DIR_DEFAULT);
 	snprintf(c->socket, sizeof(c->socket), "%s", VXMESH_SOCKET_DEFAULT);
 	c->vxlan_port = 4789;
-	c->enc_port = 4790;
+	c->enc_port = 4794;
 	c->reconcile_ms = 5000;
 	c->log_level = LOG_LVL_INFO;
 	snprintf(c->bind, sizeof(c->bind), "0.0.0.0:7946");

@@ -396,6 +396,11 @@ static int net_add(struct drv_core *c, const struct drv_net_rec *rec, int notify
 	 * seal its frames. */
 	if (rec->encrypted && (ret = drv_core_enc_ready(c, why, len)))
 		return ret;
+	if (c->cfg.enc && rec->port == vx_encc_port(c->cfg.enc)) {
+		snprintf(why, len, "UDP port %u is this host's encrypted datapath's (--enc-port)",
+			 rec->port);
+		return -EADDRINUSE;
+	}
 	ret = drv_alloc_net_open(c->al, &n.rec, &n.an);
 	if (ret == -EEXIST) {
 		snprintf(why, len, "network \"%s\" already exists", rec->name);

@@ -301,7 +301,7 @@ uint64_t vx_encc_session(const struct vx_encc *c)
 
 uint16_t vx_encc_port(const struct vx_encc *c)
 {
-	return c ? c->port : 0;
+	return !c ? 0 : c->port ? c->port : c->cfg.port;
 }
 
 int vx_encc_check(struct vx_encc *c)

@@ -681,7 +681,7 @@ static void usage(FILE *f)
 		   "The encrypted datapath.  The agent starts it (once, it outlives the agent)\n"
 		   "and steers it through PATH; there is no reason to run it by hand.\n\n"
 		   "  --ctl PATH     control socket (mode 0600)\n"
-		   "  --port PORT    UDP port of encrypted traffic (default 4790)\n"
+		   "  --port PORT    UDP port of encrypted traffic (default 4794)\n"
 		   "  --bind ADDR    local address to bind (default: all)\n"
 		   "  --no-tso       read single frames from the TAPs\n"
 		   "  --no-gso       send one datagram per syscall\n"
