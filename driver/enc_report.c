@@ -49,7 +49,8 @@ static void ctr_lines(FILE *f, json_t *objs, const char *label, const char *key)
 	json_t *o;
 
 	for (size_t k = 0; k < sizeof(ctrs) / sizeof(ctrs[0]); k++) {
-		fprintf(f, "# HELP vxmesh_enc_%s_%s_total %s\n# TYPE vxmesh_enc_%s_%s_total counter\n",
+		fprintf(f,
+			"# HELP vxmesh_enc_%s_%s_total %s\n# TYPE vxmesh_enc_%s_%s_total counter\n",
 			label, ctrs[k].key, ctrs[k].help, label, ctrs[k].key);
 		json_array_foreach(objs, i, o)
 		{
@@ -59,11 +60,13 @@ static void ctr_lines(FILE *f, json_t *objs, const char *label, const char *key)
 
 			if (json_is_integer(v))
 				fprintf(f, "vxmesh_enc_%s_%s_total{vni=\"%lld\"} %lld\n", label,
-					ctrs[k].key, (long long)json_integer_value(v), (long long)n);
+					ctrs[k].key, (long long)json_integer_value(v),
+					(long long)n);
 			else
 				fprintf(f, "vxmesh_enc_%s_%s_total{peer=\"%s:%lld\"} %lld\n", label,
 					ctrs[k].key, json_string_value(v) ?: "",
-					(long long)json_integer_value(json_object_get(o, "enc_port")),
+					(long long)json_integer_value(
+						json_object_get(o, "enc_port")),
 					(long long)n);
 		}
 	}
@@ -75,8 +78,9 @@ void drv_enc_metrics(void *arg, FILE *f)
 	const char *k;
 	json_t *v;
 
-	fprintf(f, "# HELP vxmesh_enc_up The encrypted datapath answers.\n"
-		   "# TYPE vxmesh_enc_up gauge\nvxmesh_enc_up %d\n",
+	fprintf(f,
+		"# HELP vxmesh_enc_up The encrypted datapath answers.\n"
+		"# TYPE vxmesh_enc_up gauge\nvxmesh_enc_up %d\n",
 		st != NULL);
 	if (!st)
 		return;

@@ -283,12 +283,14 @@ int vx_encc_ready(const struct vx_encc *c, char *why, size_t len)
 		return -EOPNOTSUPP;
 	}
 	if (c->fd < 0) {
-		snprintf(why, len, "%s", c->err[0] ? c->err : "the encrypted datapath is not running");
+		snprintf(why, len, "%s",
+			 c->err[0] ? c->err : "the encrypted datapath is not running");
 		return -ENOTCONN;
 	}
 	if (!c->keys.n) {
-		snprintf(why, len, "no cluster key to encrypt with: start the agents with --encrypt "
-				   "KEY (or join with a token that carries one)");
+		snprintf(why, len,
+			 "no cluster key to encrypt with: start the agents with --encrypt "
+			 "KEY (or join with a token that carries one)");
 		return -ENOKEY;
 	}
 	return 0;

@@ -22,18 +22,18 @@ struct vx_encc;
 struct vx_remote;
 
 struct vx_encc_config {
-	char ctl[108];	    /* control socket path */
-	uint16_t port;	    /* UDP port to bind */
-	struct in_addr bind; /* 0 = all */
-	char exe[256];	    /* the vxmesh binary; "" = /proc/self/exe */
+	char ctl[108];	      /* control socket path */
+	uint16_t port;	      /* UDP port to bind */
+	struct in_addr bind;  /* 0 = all */
+	char exe[256];	      /* the vxmesh binary; "" = /proc/self/exe */
 	const char *extra[4]; /* more encd options (--no-gso, ...), NULL-terminated */
 };
 
 /* A client; connects (or starts the datapath) at once.  0, or -errno with
  * why: the agent runs on, refusing encrypted networks with that reason,
  * and vx_encc_check() tries again. */
-int vx_encc_open(struct vx_encc **out, const struct vx_encc_config *cfg, char *why,
-		 size_t len) __attribute__((warn_unused_result));
+int vx_encc_open(struct vx_encc **out, const struct vx_encc_config *cfg, char *why, size_t len)
+	__attribute__((warn_unused_result));
 /* The desired state is complete (the agent loaded it all): sync the
  * datapath now and on every reconnect.  Until then nothing is sent, so a
  * restarting agent never makes the datapath drop what it is still

@@ -53,9 +53,9 @@
 #define TUN_F_USO6 0x40
 #endif
 
-#define SOCKBUF	    (7 << 20)
-#define EPOCH_MS    (5 * 60 * 1000) /* a fresh packet key at least this often */
-#define ENSURE_MS   2000
+#define SOCKBUF	  (7 << 20)
+#define EPOCH_MS  (5 * 60 * 1000) /* a fresh packet key at least this often */
+#define ENSURE_MS 2000
 
 /* ---- TAPs ---- */
 
@@ -253,8 +253,8 @@ static int node_put(struct encd *d, const struct encp_node *m)
 		node_keys_drop(s);
 	}
 	s->enc_port = m->enc_port;
-	s->to = (struct sockaddr_in){.sin_family = AF_INET, .sin_port = htons(m->enc_port),
-				     .sin_addr = m->vtep};
+	s->to = (struct sockaddr_in){
+		.sin_family = AF_INET, .sin_port = htons(m->enc_port), .sin_addr = m->vtep};
 	s->seen = 1;
 	return 0;
 }
@@ -374,17 +374,16 @@ static void sync_end(struct encd *d)
 
 static json_t *ctr_json(const struct en_ctr *c)
 {
-	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
-			 "tx_packets", (json_int_t)c->tx_packets, "tx_bytes",
-			 (json_int_t)c->tx_bytes, "rx_packets", (json_int_t)c->rx_packets,
-			 "rx_bytes", (json_int_t)c->rx_bytes, "auth_failures",
-			 (json_int_t)c->auth_failures, "replay_drops", (json_int_t)c->replay_drops,
-			 "unknown_session", (json_int_t)c->unknown_session, "no_key_drops",
-			 (json_int_t)c->no_key_drops, "bad_source", (json_int_t)c->bad_source,
-			 "no_peer", (json_int_t)c->no_peer, "bum_dropped",
-			 (json_int_t)c->bum_dropped, "arp_answered", (json_int_t)c->arp_answered,
-			 "malformed", (json_int_t)c->malformed, "send_errors",
-			 (json_int_t)c->send_errors);
+	return json_pack(
+		"{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "tx_packets",
+		(json_int_t)c->tx_packets, "tx_bytes", (json_int_t)c->tx_bytes, "rx_packets",
+		(json_int_t)c->rx_packets, "rx_bytes", (json_int_t)c->rx_bytes, "auth_failures",
+		(json_int_t)c->auth_failures, "replay_drops", (json_int_t)c->replay_drops,
+		"unknown_session", (json_int_t)c->unknown_session, "no_key_drops",
+		(json_int_t)c->no_key_drops, "bad_source", (json_int_t)c->bad_source, "no_peer",
+		(json_int_t)c->no_peer, "bum_dropped", (json_int_t)c->bum_dropped, "arp_answered",
+		(json_int_t)c->arp_answered, "malformed", (json_int_t)c->malformed, "send_errors",
+		(json_int_t)c->send_errors);
 }
 
 static json_t *stats_json(const struct encd *d)
@@ -395,24 +394,23 @@ static json_t *stats_json(const struct encd *d)
 	for (size_t i = 0; i < d->nnets; i++) {
 		const struct en_net *n = d->nets[i];
 
-		json_array_append_new(nets, json_pack("{s:I,s:s,s:s,s:I,s:I,s:o,s:I,s:I}", "vni",
-						      (json_int_t)n->vni, "tap", n->tap, "bridge",
-						      n->bridge, "mtu", (json_int_t)n->mtu, "peers",
-						      (json_int_t)n->npeers, "counters",
-						      ctr_json(&n->c), "gro_merged",
-						      (json_int_t)n->gro.merged, "gro_single",
-						      (json_int_t)n->gro.single));
+		json_array_append_new(nets,
+				      json_pack("{s:I,s:s,s:s,s:I,s:I,s:o,s:I,s:I}", "vni",
+						(json_int_t)n->vni, "tap", n->tap, "bridge",
+						n->bridge, "mtu", (json_int_t)n->mtu, "peers",
+						(json_int_t)n->npeers, "counters", ctr_json(&n->c),
+						"gro_merged", (json_int_t)n->gro.merged,
+						"gro_single", (json_int_t)n->gro.single));
 	}
 	for (size_t i = 0; i < d->nnodes; i++) {
 		const struct en_node *s = &d->nodes[i];
 
 		snprintf(sess, sizeof(sess), "%016llx", (unsigned long long)s->session);
-		json_array_append_new(nodes,
-				      json_pack("{s:s,s:I,s:I,s:s,s:o}", "vtep",
-						addr_fmt_ip4(s->vtep, ip), "vxlan_port",
-						(json_int_t)s->vport, "enc_port",
-						(json_int_t)s->enc_port, "session", sess, "counters",
-						ctr_json(&s->c)));
+		json_array_append_new(nodes, json_pack("{s:s,s:I,s:I,s:s,s:o}", "vtep",
+						       addr_fmt_ip4(s->vtep, ip), "vxlan_port",
+						       (json_int_t)s->vport, "enc_port",
+						       (json_int_t)s->enc_port, "session", sess,
+						       "counters", ctr_json(&s->c)));
 	}
 	snprintf(sess, sizeof(sess), "%016llx", (unsigned long long)d->session);
 	o = json_pack("{s:s,s:I,s:s,s:I,s:s,s:I,s:I,s:{s:b,s:b,s:b},s:{s:I,s:I,s:I},s:o,s:o,s:o}",
@@ -565,7 +563,8 @@ static void listen_cb(struct rx_loop *loop, int fd, uint32_t ev, void *arg)
 	if (c < 0)
 		return;
 	/* Only root (or our own user) may steer the datapath. */
-	if (getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cr, &cl) || (cr.uid != 0 && cr.uid != getuid())) {
+	if (getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cr, &cl) ||
+	    (cr.uid != 0 && cr.uid != getuid())) {
 		close(c);
 		return;
 	}
@@ -605,8 +604,8 @@ static void ensure_cb(struct rx_loop *loop, struct rx_timer *t, void *arg)
 
 static int udp_open(struct encd *d, char *why, size_t len)
 {
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(d->port),
-				 .sin_addr = d->bind};
+	struct sockaddr_in sa = {
+		.sin_family = AF_INET, .sin_port = htons(d->port), .sin_addr = d->bind};
 	int one = 1, buf = SOCKBUF, gso = 0;
 	socklen_t gl = sizeof(gso);
 
@@ -618,8 +617,7 @@ static int udp_open(struct encd *d, char *why, size_t len)
 	if (setsockopt(d->ufd, SOL_SOCKET, SO_SNDBUFFORCE, &buf, sizeof(buf)))
 		(void)setsockopt(d->ufd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
 	if (bind(d->ufd, (struct sockaddr *)&sa, sizeof(sa)))
-		return snprintf(why, len, "bind UDP port %u: %s", d->port, strerror(errno)),
-		       -errno;
+		return snprintf(why, len, "bind UDP port %u: %s", d->port, strerror(errno)), -errno;
 	if (d->udp_gso && getsockopt(d->ufd, SOL_UDP, UDP_SEGMENT, &gso, &gl)) {
 		log_warn("encrypted datapath: no UDP GSO (%s)", strerror(errno));
 		d->udp_gso = 0;
@@ -690,12 +688,15 @@ static void usage(FILE *f)
 
 static int opts(struct encd *d, int argc, char **argv, int first)
 {
-	static const struct option lo[] = {
-		{"ctl", required_argument, NULL, 'c'},	 {"port", required_argument, NULL, 'p'},
-		{"bind", required_argument, NULL, 'b'},	 {"no-tso", no_argument, NULL, 'T'},
-		{"no-gso", no_argument, NULL, 'G'},	 {"no-gro", no_argument, NULL, 'R'},
-		{"log-level", required_argument, NULL, 'l'}, {"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0}};
+	static const struct option lo[] = {{"ctl", required_argument, NULL, 'c'},
+					   {"port", required_argument, NULL, 'p'},
+					   {"bind", required_argument, NULL, 'b'},
+					   {"no-tso", no_argument, NULL, 'T'},
+					   {"no-gso", no_argument, NULL, 'G'},
+					   {"no-gro", no_argument, NULL, 'R'},
+					   {"log-level", required_argument, NULL, 'l'},
+					   {"help", no_argument, NULL, 'h'},
+					   {NULL, 0, NULL, 0}};
 	enum log_level lvl;
 	long v;
 	int c;
@@ -767,8 +768,15 @@ static int signals_watch(struct encd *d)
 
 int vx_encd_main(int argc, char **argv, int first)
 {
-	struct encd d = {.lfd = -1, .cfd = -1, .ufd = -1, .sfd = -1, .sigfd = -1, .port = ENC_PORT_DEFAULT,
-			 .tap_tso = 1, .udp_gso = 1, .udp_gro = 1};
+	struct encd d = {.lfd = -1,
+			 .cfd = -1,
+			 .ufd = -1,
+			 .sfd = -1,
+			 .sigfd = -1,
+			 .port = ENC_PORT_DEFAULT,
+			 .tap_tso = 1,
+			 .udp_gso = 1,
+			 .udp_gro = 1};
 	struct rx_timer *te = NULL, *tt = NULL;
 	char why[192] = "";
 	int ret = 1, o;
@@ -808,7 +816,8 @@ int vx_encd_main(int argc, char **argv, int first)
 	rx_timer_arm(tt, ENSURE_MS, 0);
 	log_info("encrypted datapath %s: port %u, %s, session %016llx, offloads tso=%d gso=%d "
 		 "gro=%d",
-		 vxmesh_version, d.port, d.aead == ENC_AES256GCM ? "AES-256-GCM" : "ChaCha20-Poly1305",
+		 vxmesh_version, d.port,
+		 d.aead == ENC_AES256GCM ? "AES-256-GCM" : "ChaCha20-Poly1305",
 		 (unsigned long long)d.session, d.tap_tso, d.udp_gso, d.udp_gro);
 	ret = rx_loop_run(d.loop) ? 1 : 0;
 	log_info("encrypted datapath: exiting; its TAPs go with it");

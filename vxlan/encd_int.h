@@ -15,8 +15,8 @@
 
 struct rx_loop;
 
-#define EN_RXKEYS   4	  /* packet keys cached per sending host */
-#define EN_SEGS_MAX 128	  /* segments of one TAP read */
+#define EN_RXKEYS    4	   /* packet keys cached per sending host */
+#define EN_SEGS_MAX  128   /* segments of one TAP read */
 #define EN_FRAME_MAX 65550 /* a TSO frame read from the TAP */
 
 /* Counters, per network and per host; names as in the metrics. */
@@ -94,10 +94,10 @@ struct encd {
 	struct en_ctr c; /* what belongs to no network: malformed, unknown VNI */
 	uint64_t use;
 	/* buffers */
-	uint8_t *rbuf;	/* TAP read: vnet header + frame */
-	uint8_t *sbuf;	/* sealed datagrams back to back */
+	uint8_t *rbuf; /* TAP read: vnet header + frame */
+	uint8_t *sbuf; /* sealed datagrams back to back */
 	size_t sbuf_cap;
-	uint8_t *ubuf;	/* UDP receive */
+	uint8_t *ubuf; /* UDP receive */
 	size_t ubuf_cap;
 	struct enc_seg segs[EN_SEGS_MAX];
 	int stop;

@@ -92,8 +92,7 @@ static int key_make(const struct encd *d, struct en_key *k, unsigned root, uint8
 
 /* ---- out ---- */
 
-static void tap_write(struct en_net *n, const struct enc_vnet *vh, const uint8_t *frame,
-		      size_t len)
+static void tap_write(struct en_net *n, const struct enc_vnet *vh, const uint8_t *frame, size_t len)
 {
 	struct iovec iov[2] = {{(void *)vh, sizeof(*vh)}, {(void *)frame, len}};
 
@@ -122,14 +121,14 @@ static int arp_answer(struct en_net *n, const uint8_t *f, size_t len)
 
 		if (p->ip.s_addr != tip.s_addr || p->node == EN_NONE)
 			continue;
-		memcpy(r, f + 6, 6);		  /* to the asker */
-		memcpy(r + 6, p->mac, 6);	  /* from the owner */
+		memcpy(r, f + 6, 6);	  /* to the asker */
+		memcpy(r + 6, p->mac, 6); /* from the owner */
 		r[12] = 0x08, r[13] = 0x06;
 		memcpy(r + 14, req_hdr, 7);
-		r[21] = 2;			  /* reply */
-		memcpy(r + 22, p->mac, 6);	  /* sender: the owner */
+		r[21] = 2;		   /* reply */
+		memcpy(r + 22, p->mac, 6); /* sender: the owner */
 		memcpy(r + 28, &tip, 4);
-		memcpy(r + 32, f + 22, 10);	  /* target: the asker's MAC and IP */
+		memcpy(r + 32, f + 22, 10); /* target: the asker's MAC and IP */
 		tap_write(n, &vh, r, sizeof(r));
 		n->c.arp_answered++;
 		return 1;
@@ -158,7 +157,9 @@ static int udp_send(struct encd *d, struct en_node *to, size_t off, size_t count
 	size_t total = (count - 1) * stride + last;
 	char cbuf[CMSG_SPACE(sizeof(uint16_t))];
 	struct iovec iov = {d->sbuf + off, total};
-	struct msghdr m = {.msg_name = &to->to, .msg_namelen = sizeof(to->to), .msg_iov = &iov,
+	struct msghdr m = {.msg_name = &to->to,
+			   .msg_namelen = sizeof(to->to),
+			   .msg_iov = &iov,
 			   .msg_iovlen = 1};
 	struct cmsghdr *cm;
 	uint16_t gso = (uint16_t)stride;
@@ -246,8 +247,8 @@ static void frame_send(struct encd *d, struct en_net *n, struct en_node *to,
 	}
 }
 
-static void tap_frame(struct encd *d, struct en_net *n, const struct enc_vnet *vh,
-		      const uint8_t *f, size_t len)
+static void tap_frame(struct encd *d, struct en_net *n, const struct enc_vnet *vh, const uint8_t *f,
+		      size_t len)
 {
 	const struct en_peer *p;
 
@@ -374,8 +375,8 @@ static void datagram_in(struct encd *d, uint8_t *dg, size_t len, struct en_net *
 	/* Keys are derived only for the sender's current epoch and the next:
 	 * a forged far-future counter costs no key derivation. */
 	if (!enc_replay_check(&s->replay, h.counter) ||
-	    (s->replay.last && (h.counter >> ENC_EPOCH_SHIFT) >
-				       ((s->replay.last - 1) >> ENC_EPOCH_SHIFT) + 1)) {
+	    (s->replay.last &&
+	     (h.counter >> ENC_EPOCH_SHIFT) > ((s->replay.last - 1) >> ENC_EPOCH_SHIFT) + 1)) {
 		n->c.replay_drops++;
 		s->c.replay_drops++;
 		return;

@@ -51,10 +51,10 @@ struct encp_hello_reply {
 	struct encp_hdr h;
 	uint64_t session;
 	uint32_t pid;
-	uint16_t port;	/* bound UDP port */
-	uint8_t aead;	/* enum enc_aead it sends with */
+	uint16_t port; /* bound UDP port */
+	uint8_t aead;  /* enum enc_aead it sends with */
 	uint8_t pad;
-	char err[128];	/* "" when ready */
+	char err[128]; /* "" when ready */
 };
 
 /* Every installed gossip key, the primary (the one to send with) first;
