@@ -134,12 +134,12 @@ static int routes_build(struct agent *a)
 	return (int)k;
 }
 
-/* The encrypted datapath: adopted when one runs, else started.  Failing
- * to start it is not fatal: encrypted networks are refused with why. */
+/* The encrypted datapath's client.  The datapath is adopted (or started)
+ * once the cluster hands it a key; failing that is not fatal: encrypted
+ * networks are refused with the reason. */
 static int agent_open_enc(struct agent *a)
 {
 	struct vx_encc_config ec = {.port = (uint16_t)a->cfg.enc_port};
-	char why[320];
 
 	if (a->cfg.no_encryption)
 		return 0;
@@ -151,10 +151,7 @@ static int agent_open_enc(struct agent *a)
 	}
 	if (a->cfg.vtep[0] && addr_parse_ip4(a->cfg.vtep, &ec.bind))
 		ec.bind.s_addr = 0;
-	if (vx_encc_open(&a->enc, &ec, why, sizeof(why)))
-		log_err("encrypted datapath: %s (encrypted networks are refused until it runs)",
-			why);
-	if (!a->enc)
+	if (vx_encc_open(&a->enc, &ec))
 		return -ENOMEM;
 	vx_dp_set_encc(a->dp, a->enc);
 	return 0;

@@ -1283,6 +1283,10 @@ static int gossip_open(struct drv_cluster *cl, const struct drv_config *cfg,
 	sc.port = cl->adv_port;
 	sc.encrypted = cl->kr.n > 0;
 	randombytes_buf(&sc.seed, sizeof(sc.seed));
+	/* The keys first: they start the encrypted datapath, whose session
+	 * goes into our first meta (peers keep sending to us across a
+	 * restart). */
+	drv_cluster_keys_push(cl);
 	cl->enc_session = drv_core_enc_session(cl->core);
 	if ((ret = drv_meta_encode(cl->self, cl->vtep_addr, cl->vtep_port,
 				   cl->enc_session ? cl->enc_port : 0, cl->enc_session, sc.meta,
@@ -1345,7 +1349,6 @@ int drv_cluster_open(struct drv_cluster **out, struct rx_loop *loop, struct drv_
 	    (ret = addrs_open(cl, cfg, bind_addr, bind_port)) || (ret = tables_open(cl)) ||
 	    (ret = gossip_open(cl, cfg, bind_addr, bind_port)))
 		goto err;
-	drv_cluster_keys_push(cl);
 	drv_alloc_set_peers(al, &alloc_peers, cl);
 	cl->timer = rx_timer_create(loop, housekeeping_cb, cl);
 	ret = cl->timer ? drv_core_hooks_add(core, &core_hooks, cl) : -ENOMEM;

@@ -211,10 +211,9 @@ static int attach(struct vx_encc *c)
 	return c->fd >= 0 ? 0 : -EPIPE;
 }
 
-int vx_encc_open(struct vx_encc **out, const struct vx_encc_config *cfg, char *why, size_t len)
+int vx_encc_open(struct vx_encc **out, const struct vx_encc_config *cfg)
 {
 	struct vx_encc *c = calloc(1, sizeof(*c));
-	int ret;
 
 	*out = NULL;
 	if (!c)
@@ -222,11 +221,8 @@ int vx_encc_open(struct vx_encc **out, const struct vx_encc_config *cfg, char *w
 	c->cfg = *cfg;
 	c->fd = -1;
 	hdr(&c->keys.h, ENCP_KEYS, sizeof(c->keys));
-	ret = attach(c);
-	if (ret)
-		snprintf(why, len, "%s", c->err);
 	*out = c;
-	return ret;
+	return 0;
 }
 
 void vx_encc_prime(struct vx_encc *c)
@@ -282,16 +278,16 @@ int vx_encc_ready(const struct vx_encc *c, char *why, size_t len)
 		snprintf(why, len, "this agent runs without an encrypted datapath");
 		return -EOPNOTSUPP;
 	}
-	if (c->fd < 0) {
-		snprintf(why, len, "%s",
-			 c->err[0] ? c->err : "the encrypted datapath is not running");
-		return -ENOTCONN;
-	}
 	if (!c->keys.n) {
 		snprintf(why, len,
 			 "no cluster key to encrypt with: start the agents with --encrypt "
 			 "KEY (or join with a token that carries one)");
 		return -ENOKEY;
+	}
+	if (c->fd < 0) {
+		snprintf(why, len, "%s",
+			 c->err[0] ? c->err : "the encrypted datapath is not running");
+		return -ENOTCONN;
 	}
 	return 0;
 }
@@ -316,8 +312,8 @@ int vx_encc_check(struct vx_encc *c)
 	/* A closed peer reads as EOF. */
 	if (c->fd >= 0 && recv(c->fd, &b, 1, MSG_DONTWAIT | MSG_PEEK) == 0)
 		drop(c, "the datapath exited");
-	if (c->fd >= 0)
-		return 0;
+	if (c->fd >= 0 || !c->keys.n)
+		return 0; /* connected, or nothing to seal with: no datapath needed */
 	before = c->session;
 	if (attach(c)) {
 		static struct log_ratelimit rl;
@@ -336,6 +332,11 @@ int vx_encc_keys_set(struct vx_encc *c, const uint8_t (*keys)[ENC_KEY_LEN], unsi
 	sodium_memzero(c->keys.keys, sizeof(c->keys.keys));
 	memcpy(c->keys.keys, keys, (size_t)n * ENC_KEY_LEN);
 	c->keys.n = n;
+	/* The first key starts (or adopts) the datapath: without one it
+	 * could seal nothing, so a plaintext cluster runs none. */
+	if (c->fd < 0 && n && attach(c))
+		log_err("encrypted datapath: %s (encrypted networks are refused until it runs)",
+			c->err);
 	(void)msg_send(c, &c->keys, sizeof(c->keys));
 	return 0;
 }

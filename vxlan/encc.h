@@ -29,10 +29,11 @@ struct vx_encc_config {
 	const char *extra[4]; /* more encd options (--no-gso, ...), NULL-terminated */
 };
 
-/* A client; connects (or starts the datapath) at once.  0, or -errno with
- * why: the agent runs on, refusing encrypted networks with that reason,
- * and vx_encc_check() tries again. */
-int vx_encc_open(struct vx_encc **out, const struct vx_encc_config *cfg, char *why, size_t len)
+/* A client.  It connects to (or starts) the datapath when it gets its
+ * first key (vx_encc_keys_set): a cluster without a key runs none.  When
+ * that fails the agent runs on, refusing encrypted networks with the
+ * reason, and vx_encc_check() tries again.  0 or -ENOMEM. */
+int vx_encc_open(struct vx_encc **out, const struct vx_encc_config *cfg)
 	__attribute__((warn_unused_result));
 /* The desired state is complete (the agent loaded it all): sync the
  * datapath now and on every reconnect.  Until then nothing is sent, so a
