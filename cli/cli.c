@@ -70,7 +70,8 @@ static const struct cli_cmd cmds[] = {
 			"  --encrypted     frames cross the underlay only sealed (AES-256-GCM or\n"
 			"                  ChaCha20-Poly1305, keys from the cluster's gossip\n"
 			"                  keyring) on the agents' --enc-port, never as VXLAN;\n"
-			"                  every host needs the cluster key (docs/encryption.md)\n\n"
+			"                  every host needs the cluster key "
+			"(docs/encryption.md)\n\n"
 			"Example: vxmesh net create blue --subnet 10.10.0.0/24 --vni 100\n",
 		.opts = net_create_opts,
 		.pos = {"NAME"},

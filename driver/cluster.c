@@ -563,7 +563,7 @@ void drv_cluster_enc_update(struct drv_cluster *cl)
 
 void drv_cluster_keys_push(struct drv_cluster *cl)
 {
-	if (drv_core_enc_keys(cl->core, (const uint8_t(*)[32])cl->kr.keys, cl->kr.n))
+	if (cl->core && drv_core_enc_keys(cl->core, (const uint8_t(*)[32])cl->kr.keys, cl->kr.n))
 		log_err("out of memory handing the keys to the encrypted datapath");
 }
 

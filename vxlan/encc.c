@@ -2,6 +2,8 @@
 /*
  * encc: the agent's client of the encrypted datapath (see encc.h).
  */
+#include "vxlan/encc.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -18,7 +20,6 @@
 
 #include "common/log.h"
 #include "common/vec.h"
-#include "vxlan/encc.h"
 #include "vxlan/encproto.h"
 #include "vxlan/vxlan.h"
 

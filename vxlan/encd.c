@@ -14,6 +14,8 @@
  * The keys it holds are the cluster's gossip keys (the agent sends them on
  * every change); it keeps only the derived data roots and wipes the rest.
  */
+#include "vxlan/encd.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <arpa/inet.h>
@@ -43,7 +45,6 @@
 #include "common/vec.h"
 #include "common/version.h"
 #include "vxlan/enc.h"
-#include "vxlan/encd.h"
 #include "vxlan/encd_int.h"
 #include "vxlan/encproto.h"
 
