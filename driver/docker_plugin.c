@@ -375,7 +375,7 @@ static void h_create_network(void *arg, const struct api_req *req, struct api_re
 	struct drv_docker *d = dk(arg);
 	const char *id = dk_jstr(req->body, "NetworkID"), *pool, *gw;
 	const json_t *v4 = json_object_get(req->body, "IPv4Data"), *v6;
-	char name[VX_NET_NAME_MAX];
+	char name[VX_NET_NAME_MAX], why[320];
 	const struct drv_net *nets;
 	struct dk_net n = {0};
 	size_t nnets;
@@ -415,6 +415,12 @@ static void h_create_network(void *arg, const struct api_req *req, struct api_re
 		return;
 	if (dk_net_find(d, id)) {
 		resp->body = empty(); /* a repeated call */
+		return;
+	}
+	/* Refused now, not at the name lookup after this call has returned:
+	 * else `docker network create` succeeds and only containers fail. */
+	if (n.encrypted && drv_core_enc_ready(d->core, why, sizeof(why))) {
+		dk_err(d, resp, "cannot create an encrypted network on this host: %s", why);
 		return;
 	}
 	/* Only the same subnet can be the same network; refuse overlaps now. */
