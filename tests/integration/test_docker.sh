@@ -20,9 +20,9 @@
 # cluster key), except that h3's agent first runs without a key: there
 # `docker network create -o encrypted` is refused, naming the key.  Then an
 # encrypted network (-o encrypted, frames sealed by `vxmesh encd` on UDP
-# 4790): created on h1, mirrored to h2's agent and dockerd, containers on h1
+# 4794): created on h1, mirrored to h2's agent and dockerd, containers on h1
 # and h2 ping each other, and a capture on h1's underlay during marked
-# traffic shows no marker, no VXLAN of its VNI, only 4790 (a plaintext ping
+# traffic shows no marker, no VXLAN of its VNI, only 4794 (a plaintext ping
 # on blue in the same capture is the control: its marker is seen).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/docker_lib.sh"
@@ -214,7 +214,7 @@ check "h2: a new container after the agent restart" \
 check "rc on h1 pings it" wait_for 10 cping h1 rc "$(cip h2 late blue)"
 check "h2: Docker and vxmesh agree after the agent restart" agree h2 a2
 
-# ---- an encrypted network: sealed frames on UDP 4790, never VXLAN ----
+# ---- an encrypted network: sealed frames on UDP 4794, never VXLAN ----
 T_ENC=$SECONDS
 check "h1: docker network create -d vxmesh --ipam-driver vxmesh -o encrypted --subnet 10.32.0.0/24 sec" \
     dk h1 network create -d vxmesh --ipam-driver vxmesh -o encrypted --subnet 10.32.0.0/24 sec
@@ -277,13 +277,13 @@ check "tcpdump ended cleanly (rc $td_rc): $(grep captured "$TMP/tcpdump.log")" \
 npk() { # filter: packets of the capture it matches (one line each, inner VXLAN lines not counted)
     tcpdump -Z root -r "$PCAP" -nn "$1" 2>/dev/null | grep -c '^[0-9]'
 }
-N4790=$(npk 'udp port 4790')
+N4794=$(npk 'udp port 4794')
 NSEC=$(npk "udp port 4789 and (udp[12:4] >> 8) = $SEC_VNI")
 NBLUE=$(npk "udp port 4789 and (udp[12:4] >> 8) = $BLUE_VNI")
-diag "underlay capture: $(npk '') packets, $N4790 on UDP 4790, $NSEC VXLAN of sec (VNI $SEC_VNI), $NBLUE VXLAN of blue (VNI $BLUE_VNI)"
+diag "underlay capture: $(npk '') packets, $N4794 on UDP 4794, $NSEC VXLAN of sec (VNI $SEC_VNI), $NBLUE VXLAN of blue (VNI $BLUE_VNI)"
 check "control: the capture holds blue's VXLAN with its c3 pattern in clear" \
     bash -c "[ $NBLUE -ge 6 ] && LC_ALL=C grep -qaP '\\xc3{16}' '$PCAP'"
-check "sealed frames on UDP 4790 crossed the underlay ($N4790 >= 10)" [ "$N4790" -ge 10 ]
+check "sealed frames on UDP 4794 crossed the underlay ($N4794 >= 10)" [ "$N4794" -ge 10 ]
 check "no UDP 4789 packet carries sec's VNI $SEC_VNI ($NSEC)" [ "$NSEC" = 0 ]
 check "the a5 ping pattern appears nowhere in the capture" \
     bash -c "! LC_ALL=C grep -qaP '\\xa5{16}' '$PCAP'"
