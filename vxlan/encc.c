@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -73,10 +74,14 @@ static int msg_send(struct vx_encc *c, const void *m, size_t len)
 static int try_connect(struct vx_encc *c)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	/* A stuck datapath must not stall the agent: a send that cannot go
+	 * within a second drops the connection (resynced later). */
+	struct timeval tv = {.tv_sec = 1};
 	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 
 	if (fd < 0)
 		return -errno;
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", c->cfg.ctl);
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
 		int e = -errno;
