@@ -46,6 +46,8 @@ cleanup() {
         kill -0 "$p" 2>/dev/null && kill -9 "$p" 2>/dev/null
     done
     encd_stop_all
+    # KEEP_LOGS=DIR keeps the agents' logs and state for a post-mortem.
+    [ -n "${KEEP_LOGS-}" ] && mkdir -p "$KEEP_LOGS" && cp -r "$TMP"/. "$KEEP_LOGS"/
     for ns in "${NETNSES[@]}"; do
         ip netns del "$ns" 2>/dev/null
     done
