@@ -85,7 +85,7 @@ static const struct cli_cmd cmds[] = {
 		.usage = "net ls",
 		.summary = "list networks",
 		.help = "Lists the networks (GET /v1/networks): name, VNI, subnet, gateway, MTU,\n"
-			"VXLAN port and the number of endpoints.\n",
+			"VXLAN port, whether it is encrypted and the number of endpoints.\n",
 	},
 	{
 		.name = "net",
@@ -163,8 +163,10 @@ static const struct cli_cmd cmds[] = {
 		.summary = "show the forwarding entries the agent manages",
 		.help = "Shows the VXLAN forwarding database as the agent sees it (GET /v1/fdb),\n"
 			"for every network or only NET.  WHY says why a row is there: remote\n"
-			"endpoint, missing (will be installed), stale (will be removed) or not\n"
-			"ours (left alone).\n",
+			"endpoint, missing (will be installed), stale (will be removed), not\n"
+			"ours (left alone), or encrypted remote endpoint (an encrypted network's:\n"
+			"held by the encrypted datapath, not the kernel; SESSION is the sending\n"
+			"host's datapath session).\n",
 		.pos = {"NET"},
 		.pos_max = 1,
 	},

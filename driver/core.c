@@ -396,7 +396,7 @@ static int net_add(struct drv_core *c, const struct drv_net_rec *rec, int notify
 	 * seal its frames. */
 	if (rec->encrypted && (ret = drv_core_enc_ready(c, why, len)))
 		return ret;
-	if (c->cfg.enc && rec->port == vx_encc_port(c->cfg.enc)) {
+	if (c->cfg.enc && !rec->encrypted && rec->port == vx_encc_port(c->cfg.enc)) {
 		snprintf(why, len, "UDP port %u is this host's encrypted datapath's (--enc-port)",
 			 rec->port);
 		return -EADDRINUSE;
@@ -520,6 +520,9 @@ int drv_core_net_create(struct drv_core *c, struct drv_net_rec *rec, char *why, 
 
 	if ((ret = drv_net_name_check(rec->name, why, len)))
 		return ret;
+	/* No VXLAN port: it has no vxlan device (its value says 0). */
+	if (rec->encrypted)
+		rec->port = VX_PORT_DEFAULT;
 	if (!rec->vni && !(rec->vni = vni_pick(c))) {
 		snprintf(why, len, "no free VNI left");
 		return -EADDRINUSE;

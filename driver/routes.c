@@ -55,9 +55,9 @@ static json_t *net_json(const struct drv_core *c, const struct drv_net *n)
 			 n->rec.mtu == 0, "port", (json_int_t)n->rec.port, "encrypted",
 			 n->rec.encrypted, "bridge", s.brname, "vxlan_dev",
 			 n->rec.encrypted ? json_null() : json_string(s.vxname), "tap_dev",
-			 n->rec.encrypted ? json_string(s.tapname) : json_null(), "created", created,
-			 "endpoints", (json_int_t)drv_core_net_ep_count(c, n->rec.name), "status",
-			 n->in_dp ? "ok" : n->err);
+			 n->rec.encrypted ? json_string(s.tapname) : json_null(), "created",
+			 created, "endpoints", (json_int_t)drv_core_net_ep_count(c, n->rec.name),
+			 "status", n->in_dp ? "ok" : n->err);
 }
 
 static const char *ep_status_str(const struct drv_ep *e, char *buf, size_t len)
@@ -168,8 +168,8 @@ static int net_subnet(struct drv_routes *r, const json_t *body, struct drv_net_r
 static void h_net_create(void *arg, const struct api_req *req, struct api_resp *resp)
 {
 	static const struct api_field fields[] = {
-		{"name", JSON_STRING, 1}, {"subnet", JSON_STRING, 0},  {"vni", JSON_INTEGER, 0},
-		{"mtu", JSON_INTEGER, 0}, {"gateway", JSON_STRING, 0}, {"port", JSON_INTEGER, 0},
+		{"name", JSON_STRING, 1},    {"subnet", JSON_STRING, 0},  {"vni", JSON_INTEGER, 0},
+		{"mtu", JSON_INTEGER, 0},    {"gateway", JSON_STRING, 0}, {"port", JSON_INTEGER, 0},
 		{"encrypted", JSON_TRUE, 0},
 	};
 	struct drv_routes *r = arg;
@@ -201,6 +201,12 @@ static void h_net_create(void *arg, const struct api_req *req, struct api_resp *
 	if (ret)
 		rec.port = (uint16_t)v;
 	rec.encrypted = json_is_true(json_object_get(req->body, "encrypted"));
+	if (rec.encrypted && ret) {
+		api_error(resp, 400, "invalid_argument",
+			  "an encrypted network has no VXLAN port: its frames go to the agents' "
+			  "--enc-port; drop \"port\"");
+		return;
+	}
 	ret = drv_core_net_create(r->core, &rec, why, sizeof(why));
 	if (ret) {
 		api_error_errno(resp, ret, "kernel", "%s", why);
@@ -435,10 +441,10 @@ static json_t *enc_node_of(json_t *enc, const struct vx_fdb_row *row)
 	json_t *n;
 
 	addr_fmt_ip4(row->dst, ip);
-	json_array_foreach(json_object_get(enc, "nodes"), i, n)
-		if (!strcmp(json_string_value(json_object_get(n, "vtep")) ?: "", ip) &&
-		    json_integer_value(json_object_get(n, "vxlan_port")) == row->port)
-			return n;
+	json_array_foreach(
+		json_object_get(enc, "nodes"), i,
+		n) if (!strcmp(json_string_value(json_object_get(n, "vtep")) ?: "", ip) &&
+		       json_integer_value(json_object_get(n, "vxlan_port")) == row->port) return n;
 	return NULL;
 }
 
@@ -460,10 +466,11 @@ static void fdb_row_cb(void *arg, const struct vx_fdb_row *row)
 		json_t *o = json_array_get(c->arr, json_array_size(c->arr) - 1);
 		json_t *nd = enc_node_of(c->enc, row);
 
-		json_object_set_new(o, "session", nd ? json_incref(json_object_get(nd, "session"))
-						     : json_null());
+		json_object_set_new(o, "session",
+				    nd ? json_incref(json_object_get(nd, "session")) : json_null());
 		json_object_set_new(o, "enc_port",
-				    nd ? json_incref(json_object_get(nd, "enc_port")) : json_null());
+				    nd ? json_incref(json_object_get(nd, "enc_port"))
+				       : json_null());
 	}
 }
 

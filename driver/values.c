@@ -201,8 +201,11 @@ uint8_t *drv_net_value(const struct drv_net_rec *r, size_t *len)
 	addr_fmt_prefix(&r->subnet, sub);
 	o = json_pack("{s:I,s:s,s:o,s:I,s:I,s:s}", "vni", (json_int_t)r->vni, "subnet", sub,
 		      "gateway", r->gw.s_addr ? json_string(addr_fmt_ip4(r->gw, gw)) : json_null(),
-		      "mtu", (json_int_t)r->mtu, "port", (json_int_t)r->port, "ring", r->ring);
-	/* Only when set: a plaintext network's value is what older agents wrote. */
+		      "mtu", (json_int_t)r->mtu, "port", (json_int_t)(r->encrypted ? 0 : r->port),
+		      "ring", r->ring);
+	/* Only when set: a plaintext network's value is what older agents
+	 * wrote.  An encrypted one says port 0, which agents older than
+	 * encrypted networks refuse, rather than carry it as plaintext VXLAN. */
 	if (o && r->encrypted && json_object_set_new(o, "encrypted", json_true())) {
 		json_decref(o);
 		o = NULL;
@@ -222,15 +225,15 @@ int drv_net_parse(const struct gt_entry *e, struct drv_net_rec *r)
 	if (!e->value || !drv_net_name_ok(e->key))
 		return -EINVAL;
 	o = json_loadb((const char *)e->value, e->value_len, JSON_REJECT_DUPLICATES, NULL);
-	if (!o || json_unpack(o, "{s:I,s:s,s:o,s:I,s:I,s?s,s?b}", "vni", &vni, "subnet", &sub,
-			      "gateway", &gw, "mtu", &mtu, "port", &port, "ring", &ring,
-			      "encrypted", &enc))
+	if (!o ||
+	    json_unpack(o, "{s:I,s:s,s:o,s:I,s:I,s?s,s?b}", "vni", &vni, "subnet", &sub, "gateway",
+			&gw, "mtu", &mtu, "port", &port, "ring", &ring, "encrypted", &enc))
 		goto out;
 	if (!drv_alloc_ring_id_ok(ring))
 		goto out;
 	memcpy(r->ring, ring, strlen(ring) + 1);
 	if (vni < 1 || vni > VX_VNI_MAX || (mtu && mtu < 576) || mtu < 0 || mtu > 65535 ||
-	    port < 1 || port > 65535 || addr_parse_prefix(sub, 1, &r->subnet) ||
+	    (enc ? port != 0 : port < 1) || port > 65535 || addr_parse_prefix(sub, 1, &r->subnet) ||
 	    r->subnet.len < IPAM_PLEN_MIN || r->subnet.len > IPAM_PLEN_MAX)
 		goto out;
 	if (!json_is_null(gw) &&
@@ -240,7 +243,7 @@ int drv_net_parse(const struct gt_entry *e, struct drv_net_rec *r)
 	memcpy(r->name, e->key, strlen(e->key) + 1);
 	r->vni = (uint32_t)vni;
 	r->mtu = (unsigned)mtu;
-	r->port = (uint16_t)port;
+	r->port = enc ? VX_PORT_DEFAULT : (uint16_t)port;
 	r->encrypted = enc;
 	r->created = time(NULL);
 	ret = 0;

@@ -4,6 +4,7 @@
  */
 #include "vxlan/encc.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -108,7 +109,7 @@ static ssize_t recv_wait(int fd, void *buf, size_t len, int ms)
  * outlives the agent by design). */
 static int spawn(struct vx_encc *c)
 {
-	char port[8], exe[256];
+	char port[8], exe[256], bind[INET_ADDRSTRLEN];
 	const char *argv[16];
 	size_t k = 0;
 	pid_t pid;
@@ -122,6 +123,10 @@ static int spawn(struct vx_encc *c)
 	argv[k++] = c->cfg.ctl;
 	argv[k++] = "--port";
 	argv[k++] = port;
+	if (c->cfg.bind.s_addr) {
+		argv[k++] = "--bind";
+		argv[k++] = inet_ntop(AF_INET, &c->cfg.bind, bind, sizeof(bind));
+	}
 	for (size_t i = 0; i < 4 && c->cfg.extra[i]; i++)
 		argv[k++] = c->cfg.extra[i];
 	argv[k] = NULL;

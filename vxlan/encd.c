@@ -423,6 +423,12 @@ static json_t *stats_json(const struct encd *d)
 		      "tap_tso", (json_int_t)d->tso_fallbacks, "udp_gso",
 		      (json_int_t)d->gso_fallbacks, "udp_gro", (json_int_t)d->gro_fallbacks,
 		      "counters", ctr_json(&d->c), "networks", nets, "nodes", nodes);
+	if (o && d->nroots) {
+		char tag[3];
+
+		snprintf(tag, sizeof(tag), "%02x", d->roots[0].tag);
+		json_object_set_new(o, "tag", json_string(tag)); /* of the sending key */
+	}
 	return o;
 }
 

@@ -92,8 +92,8 @@ Test(values_meta, encode_then_decode_gives_id_vtep_and_version_tags)
 	struct drv_peer_info pi;
 	size_t len = 0;
 
-	cr_assert_eq(drv_meta_encode("0123456789abcdef0123456789abcdef", ip4("192.0.2.7"), 8472,
-				     0, 0, meta, &len),
+	cr_assert_eq(drv_meta_encode("0123456789abcdef0123456789abcdef", ip4("192.0.2.7"), 8472, 0,
+				     0, meta, &len),
 		     0);
 	meta_decode_exact(meta, len, &pi, 1);
 	cr_expect_eq(pi.vxmesh, 1);
@@ -138,9 +138,14 @@ Test(values_meta, encoding_is_serf_tags_ff_then_map_of_id_vtep_vxmesh)
 
 Test(values_meta, enc_tag_round_trips_and_bad_ones_mean_none)
 {
-	static const char *bad[] = {"4790", "4790:", "0:00000000000000aa", "70000:00000000000000aa",
-				    "4790:00000000000000AA", "4790:0000000000000aa",
-				    "4790:00000000000000aaa", "x:00000000000000aa",
+	static const char *bad[] = {"4790",
+				    "4790:",
+				    "0:00000000000000aa",
+				    "70000:00000000000000aa",
+				    "4790:00000000000000AA",
+				    "4790:0000000000000aa",
+				    "4790:00000000000000aaa",
+				    "x:00000000000000aa",
 				    "4790:0000000000000000"};
 	uint8_t meta[GW_META_MAX];
 	struct drv_peer_info pi;
@@ -350,6 +355,40 @@ Test(values_net, value_is_compact_json_with_sorted_keys)
 			 "\"subnet\":\"10.1.0.0/24\",\"vni\":42}"),
 		     "bare");
 	free(v);
+}
+
+Test(values_net, an_encrypted_network_says_port_0_so_older_agents_refuse_it)
+{
+	struct drv_net_rec sealed = net_rec(NULL, 0, "");
+	struct drv_net_rec out;
+	struct gt_entry e;
+	size_t len = 0;
+	uint8_t *v;
+
+	sealed.encrypted = 1;
+	v = drv_net_value(&sealed, &len);
+	/* Older parsers require port 1-65535 and ignore "encrypted": they must
+	 * refuse this value, never carry the network as plaintext VXLAN. */
+	expect_bytes(v, len,
+		     LIT("{\"encrypted\":true,\"gateway\":null,\"mtu\":0,\"port\":0,\"ring\":\"\","
+			 "\"subnet\":\"10.1.0.0/24\",\"vni\":42}"),
+		     "sealed");
+	free(v);
+	net_round_trip(&sealed);
+	e = entry("n", "{\"encrypted\":true,\"gateway\":null,\"mtu\":0,\"port\":0,\"ring\":\"\","
+		       "\"subnet\":\"10.1.0.0/24\",\"vni\":42}");
+	cr_assert_eq(drv_net_parse(&e, &out), 0);
+	cr_expect_eq(out.encrypted, 1);
+	cr_expect_eq(out.port, 4789, "no VXLAN port: the default stands in");
+	free((void *)e.value);
+	e = entry("n", "{\"encrypted\":true,\"gateway\":null,\"mtu\":0,\"port\":4789,\"ring\":\"\","
+		       "\"subnet\":\"10.1.0.0/24\",\"vni\":42}");
+	cr_expect_eq(drv_net_parse(&e, &out), -EINVAL, "encrypted with a VXLAN port: malformed");
+	free((void *)e.value);
+	e = entry("n", "{\"encrypted\":false,\"gateway\":null,\"mtu\":0,\"port\":0,\"ring\":\"\","
+		       "\"subnet\":\"10.1.0.0/24\",\"vni\":42}");
+	cr_expect_eq(drv_net_parse(&e, &out), -EINVAL, "plaintext needs a port");
+	free((void *)e.value);
 }
 
 struct net_case {
