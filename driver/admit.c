@@ -11,7 +11,7 @@
  *   set extra    --admit prefixes
  *   set dropped  sources refused, with a counter each (dynamic, 1 h timeout)
  *   chain input  (hook input, priority -10, before Docker's filter chains)
- *     udp dport @vxports @th,96,24 @encvnis counter drop
+ *     udp dport @vxports @th,96,24 @encvnis counter name encvni_drops drop
  *     udp dport @ports ip saddr @members accept
  *     udp dport @ports ip saddr @extra accept
  *     udp dport @ports update @dropped { ip saddr }
@@ -124,6 +124,8 @@ char *drv_admit_cmds(const struct drv_admit_want *w)
 		"add set %s ports { type inet_service; }\n"
 		"add set %s vxports { type inet_service; }\n"
 		"add set %s encvnis { typeof @th,96,24; }\n"
+		/* A named counter: it survives the chain's flush on every update. */
+		"add counter %s encvni_drops\n"
 		"add set %s members { type ipv4_addr; flags interval; }\n"
 		"add set %s extra { type ipv4_addr; flags interval; auto-merge; }\n"
 		"add set %s dropped { type ipv4_addr; size 65535; flags dynamic,timeout; "
@@ -132,12 +134,13 @@ char *drv_admit_cmds(const struct drv_admit_want *w)
 		"flush chain %s input\n"
 		/* Plaintext VXLAN with an encrypted network's VNI, even from a
 		 * member: never delivered (CVE-2023-28840's lesson: first). */
-		"add rule %s input udp dport @vxports @th,96,24 @encvnis counter drop\n"
+		"add rule %s input udp dport @vxports @th,96,24 @encvnis counter name encvni_drops "
+		"drop\n"
 		"add rule %s input udp dport @ports ip saddr @members accept\n"
 		"add rule %s input udp dport @ports ip saddr @extra accept\n"
 		"add rule %s input udp dport @ports update @dropped { ip saddr }\n"
 		"add rule %s input udp dport @ports counter drop\n",
-		T, T, T, T, T, T, T, T, T, T, T, T, T, T);
+		T, T, T, T, T, T, T, T, T, T, T, T, T, T, T);
 	set_fill(f, "ports", w->nports, print_port, w->ports);
 	set_fill(f, "vxports", w->nvxports, print_port, w->vxports);
 	set_fill(f, "encvnis", w->nvnis, print_vni, w->vnis);
@@ -371,6 +374,28 @@ static void kept_load(struct drv_admit *a)
 			 a->nkept, DRV_ADMIT_GRACE_MS / 1000);
 }
 
+/* Plaintext VXLAN packets dropped for carrying an encrypted network's VNI;
+ * -1 when the counter cannot be read. */
+static json_int_t encvni_drops(struct drv_admit *a)
+{
+	const char *out;
+	json_t *root, *arr;
+	json_int_t n = -1;
+
+	if (nft_run(a->nft, "list counter " T " encvni_drops", &out, NULL, 0) || !out)
+		return -1;
+	root = json_loads(out, 0, NULL);
+	arr = json_object_get(root, "nftables");
+	for (size_t i = 0; i < json_array_size(arr); i++) {
+		json_t *c = json_object_get(json_array_get(arr, i), "counter");
+
+		if (json_is_integer(json_object_get(c, "packets")))
+			n = json_integer_value(json_object_get(c, "packets"));
+	}
+	json_decref(root);
+	return n;
+}
+
 /* Call cb for each dropped source with its packet count. */
 static void dropped_foreach(struct drv_admit *a, void (*cb)(void *, const char *, json_int_t),
 			    void *arg)
@@ -410,10 +435,11 @@ void drv_admit_status(void *arg, json_t *status)
 	if (a->enc_port)
 		json_array_append_new(ports, json_integer(a->enc_port));
 	json_object_set_new(status, "admission",
-			    json_pack("{s:b,s:s,s:I,s:I,s:o,s:o,s:I,s:o}", "enabled", 1, "table", T,
+			    json_pack("{s:b,s:s,s:I,s:I,s:o,s:o,s:I,s:I,s:o}", "enabled", 1, "table", T,
 				      "sources", (json_int_t)a->nsources, "extra",
 				      (json_int_t)a->nextra, "ports", ports, "dropped", dropped,
-				      "update_failures", (json_int_t)a->failures, "last_error",
+				      "encrypted_vni_drops", encvni_drops(a), "update_failures",
+				      (json_int_t)a->failures, "last_error",
 				      a->failures ? json_string(a->last_err) : json_null()));
 }
 
@@ -438,6 +464,11 @@ void drv_admit_metrics(void *arg, FILE *f)
 		"# TYPE vxmesh_admission_dropped_packets_total counter\n",
 		a->nsources, a->failures);
 	dropped_foreach(a, metrics_drop_cb, f);
+	fprintf(f, "# HELP vxmesh_admission_encrypted_vni_drops_total Plaintext VXLAN packets "
+		   "dropped for carrying an encrypted network's VNI (from members too).\n"
+		   "# TYPE vxmesh_admission_encrypted_vni_drops_total counter\n"
+		   "vxmesh_admission_encrypted_vni_drops_total %lld\n",
+		(long long)encvni_drops(a));
 }
 
 /* ---- open, close ---- */

@@ -165,6 +165,21 @@ static int udp_through_p(uint16_t port, int n, const void *payload, size_t len)
 	return got;
 }
 
+/* The packets the encrypted-VNI drop rule's named counter holds. */
+static long encvni_drops_now(void)
+{
+	FILE *p = popen("nft list counter ip vxmesh_admit encvni_drops", "r");
+	char line[256];
+	long n = -1;
+
+	cr_assert_not_null(p);
+	while (fgets(line, sizeof(line), p))
+		if (strstr(line, "packets"))
+			sscanf(strstr(line, "packets"), "packets %ld", &n);
+	pclose(p);
+	return n;
+}
+
 static int udp_through(uint16_t port, int n)
 {
 	return udp_through_p(port, n, "x", 1);
@@ -189,6 +204,9 @@ Test(admit_kernel, plaintext_vxlan_of_an_encrypted_vni_is_dropped_even_from_memb
 
 	apply(&w);
 	cr_expect_eq(udp_through_p(4789, 3, enc, sizeof(enc)), 0, "VNI 100 in clear is dropped");
+	apply(&w); /* an update (chain flushed, rules anew) keeps the named counter */
+	cr_expect_eq(udp_through_p(4789, 2, enc, sizeof(enc)), 0);
+	cr_expect_eq(encvni_drops_now(), 5, "counted across updates");
 	cr_expect_eq(udp_through_p(4789, 3, plain, sizeof(plain)), 3, "VNI 101 passes");
 	/* The encrypted port carries the VNI at the same offset: not matched. */
 	cr_expect_eq(udp_through_p(4790, 3, enc, sizeof(enc)), 3, "the encrypted port is not");
@@ -209,7 +227,7 @@ Test(admit, commands_drop_encrypted_vnis_on_the_vxlan_ports_first)
 	cr_assert_not_null(cmds);
 	cr_expect_not_null(strstr(cmds, "add element ip vxmesh_admit encvnis { 7, 300 }\n"));
 	cr_expect_not_null(strstr(cmds, "add element ip vxmesh_admit vxports { 4789 }\n"));
-	drop = strstr(cmds, "udp dport @vxports @th,96,24 @encvnis counter drop\n");
+	drop = strstr(cmds, "udp dport @vxports @th,96,24 @encvnis counter name encvni_drops drop\n");
 	accept = strstr(cmds, "ip saddr @members accept");
 	cr_assert(drop && accept);
 	cr_expect(drop < accept, "the VNI drop comes before any accept");
