@@ -201,6 +201,11 @@ static void frame_send(struct encd *d, struct en_net *n, struct en_node *to,
 	struct en_key *k;
 	int nseg, err;
 
+	/* Never reached (2^64 packets), but a counter must never repeat. */
+	if (d->ctr > UINT64_MAX - EN_SEGS_MAX - 1) {
+		n->c.send_errors++;
+		return;
+	}
 	nseg = enc_seg_split(vh, f, len, d->sbuf, d->sbuf_cap, ENC_HDR_LEN, ENC_TAG_LEN, d->segs,
 			     EN_SEGS_MAX, &stride);
 	if (nseg < 0) {
