@@ -17,10 +17,13 @@
 #   fastd         10.77.4.0/24, tun mode, method salsa2012+umac, MTU 1420
 #   openvpn       10.77.5.0/24, UDP p2p TLS (self-signed EC certificates,
 #                 --peer-fingerprint), data cipher AES-256-GCM, DCO off, MTU 1420
-#   n2n           10.77.6.0/24, n2n 1.3 (Twofish), supernode on h1, MTU 1400
+#   n2n           10.77.6.0/24, n2n 1.3 (Twofish), supernode on h1, MTU 1360 (its
+#                 default 1400 has the outer packets fragmented)
 #
-# The tunnels run between h1 and h2 themselves; the kernel and vxmesh
-# variants between container namespaces on h1 and h2.  R rounds (default 5);
+# Each tunnel's MTU fits its overhead in the underlay's 1500 bytes: the summary
+# names any variant whose outer packets h2 had to reassemble.  The tunnels run
+# between h1 and h2 themselves; the kernel and vxmesh variants between
+# container namespaces on h1 and h2.  R rounds (default 5);
 # each round runs every working variant once, the order rotated by one each
 # round, so that noise of the shared machine hits all of them: first PINGS
 # pings (default 200, 10 ms apart), then one TCP stream of iperf3 for T
@@ -28,8 +31,10 @@
 # the machine's busy CPU time (/proc/stat: user+nice+system+irq+softirq+steal,
 # all CPUs, whatever runs on them), the utime+stime of the variant's
 # processes (tunnel daemons, or the vxmesh agents), and iperf3's own CPU (its
-# JSON).  CPU seconds per Gbit = those / gigabits received.  A variant that
-# cannot be set up is reported as "failed: REASON" and the others go on.
+# JSON).  CPU seconds per Gbit = those / gigabits received, median over the
+# rounds; the machine's busy rate in an idle second before each run is kept
+# too ("bg": other work), nothing is subtracted.  A variant that cannot be
+# set up is reported as "failed: REASON" and the others go on.
 #
 # Results: bench/results/encrypted-DATE.txt (summary, also on stdout),
 # encrypted-DATE.csv (one row per variant), encrypted-DATE.runs.csv (one row
@@ -122,8 +127,8 @@ AGENTS="${B_PIDS[0]} ${B_PIDS[1]}" # ip netns exec execs the agent: the agents' 
 
 declare -A FAIL CNS SNS ADDR PROCS
 fail() { FAIL[$1]=$2; echo "$1: failed: $2" >&2; }
-# bg NS LOG CMD...: start CMD in NS in the background; its PID is $BG
-bg() {
+# spawn NS LOG CMD...: start CMD in NS in the background; its PID is $BG
+spawn() {
     local ns=$1 log=$2
     shift 2
     ip netns exec "$ns" "$@" >"$log" 2>&1 &
@@ -196,7 +201,7 @@ setup_wireguard-go() {
     for i in 1 2; do
         o=$((3 - i)) n=${BPFX}w$i
         WG_SOCKS+=("/var/run/wireguard/$n.sock")
-        bg "$BPFX-h$i" "$d/h$i.log" env WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1 LOG_LEVEL=error \
+        spawn "$BPFX-h$i" "$d/h$i.log" env WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1 LOG_LEVEL=error \
             wireguard-go -f "$n"
         pids+=" $BG"
         b_wait 10 test -S "/var/run/wireguard/$n.sock" ||
@@ -247,7 +252,7 @@ firewall:
   inbound:
     - {port: any, proto: any, host: any}
 EOF
-        bg "$BPFX-h$i" "$d/h$i.log" nebula -config "$d/h$i.yml"
+        spawn "$BPFX-h$i" "$d/h$i.log" nebula -config "$d/h$i.yml"
         pids+=" $BG"
     done
     reach "$H1" 10.77.2.2 20 || { fail nebula "10.77.2.2 unreachable: $(logtail "$d/h1.log")"; return 1; }
@@ -273,7 +278,7 @@ setup_tinc() {
     done
     cp "$d/h1/hosts/h1" "$d/h2/hosts/" && cp "$d/h2/hosts/h2" "$d/h1/hosts/" || return 1
     for i in 1 2; do
-        bg "$BPFX-h$i" "$d/h$i.log" tincd -c "$d/h$i" -D -d1 --pidfile="$d/h$i/pid"
+        spawn "$BPFX-h$i" "$d/h$i.log" tincd -c "$d/h$i" -D -d1 --pidfile="$d/h$i/pid"
         pids+=" $BG"
     done
     reach "$H1" 10.77.3.2 20 || { fail tinc "10.77.3.2 unreachable: $(logtail "$d/h1.log")"; return 1; }
@@ -306,7 +311,7 @@ peer "h$o" {
 $([ "$i" = 1 ] && echo "    remote 192.0.2.$o:10000;")
 }
 EOF
-        bg "$BPFX-h$i" "$d/h$i.log" fastd --config "$d/h$i.conf"
+        spawn "$BPFX-h$i" "$d/h$i.log" fastd --config "$d/h$i.conf"
         pids+=" $BG"
     done
     reach "$H1" 10.77.4.2 20 || { fail fastd "10.77.4.2 unreachable: $(logtail "$d/h1.log")"; return 1; }
@@ -325,7 +330,7 @@ setup_openvpn() {
         o=$((3 - i))
         role=--tls-server
         [ "$i" = 2 ] && role=--tls-client
-        bg "$BPFX-h$i" "$d/h$i.log" openvpn --dev ovpn0 --dev-type tun --proto udp \
+        spawn "$BPFX-h$i" "$d/h$i.log" openvpn --dev ovpn0 --dev-type tun --proto udp \
             --local "192.0.2.$i" --port 1194 --remote "192.0.2.$o" 1194 \
             --ifconfig "10.77.5.$i" "10.77.5.$o" "$role" --dh none \
             --cert "$d/h$i.crt" --key "$d/h$i.key" \
@@ -343,14 +348,14 @@ setup_n2n() {
     local d=$BTMP/n2n i pids="" k
     mkdir -p "$d"
     k=$(head -c 18 /dev/urandom | base64)
-    bg "$H1" "$d/supernode.log" supernode -l 7654
+    spawn "$H1" "$d/supernode.log" supernode -l 7654
     pids+=" $BG"
     # an edge whose first registration is lost waits long to send the next
     b_wait 5 bash -c "ip netns exec '$H1' ss -Hlun 'sport = :7654' | grep -q ." ||
         { fail n2n "supernode does not listen: $(logtail "$d/supernode.log")"; return 1; }
     for i in 1 2; do
-        bg "$BPFX-h$i" "$d/h$i.log" env N2N_KEY="$k" edge -d n2n0 -a "10.77.6.$i" -s 255.255.255.0 \
-            -c vxbench -l 192.0.2.1:7654 -p 7655 -M 1400 -m "02:00:00:77:06:0$i"
+        spawn "$BPFX-h$i" "$d/h$i.log" env N2N_KEY="$k" edge -d n2n0 -a "10.77.6.$i" -s 255.255.255.0 \
+            -c vxbench -l 192.0.2.1:7654 -p 7655 -M 1360 -m "02:00:00:77:06:0$i"
         pids+=" $BG"
     done
     reach "$H1" 10.77.6.2 30 || { fail n2n "10.77.6.2 unreachable: $(logtail "$d/h1.log")"; return 1; }
@@ -393,33 +398,37 @@ split() {
     done
     echo "${out%;}"
 }
+# IP reassemblies on h2 (fragmented outer packets: a tunnel MTU too large)
+reasm() { ip netns exec "$H2" awk '/^Ip:/ {if (!n) {for (i = 1; i <= NF; i++) if ($i == "ReasmReqds") n = i} else print $n}' /proc/net/snmp; }
 # background: the machine's busy CPU over 5 s before any traffic
 b0=$(busy)
 sleep 5
 BG_BUSY=$(awk -v d="$(($(busy) - b0))" -v hz="$HZ" 'BEGIN {printf "%.2f", d / hz / 5}')
 
 RUNS=$OUT.runs.csv
-echo "round,slot,variant,gbps,bytes,seconds,retransmits,sys_cpu_s,bg_cpu_s_per_s,wall_s,proc_cpu_s,iperf_cpu_s,status,proc_split" >"$RUNS"
+echo "round,slot,variant,gbps,bytes,seconds,retransmits,sys_cpu_s,bg_cpu_s_per_s,wall_s,proc_cpu_s,h2_reassemblies,iperf_cpu_s,status,proc_split" >"$RUNS"
 LIVE=()
 for v in "${VARIANTS[@]}"; do [ -z "${FAIL[$v]:-}" ] && LIVE+=("$v"); done
 port_of() { local i; for i in "${!ALL_VARIANTS[@]}"; do [ "${ALL_VARIANTS[$i]}" = "$1" ] && echo $((5201 + i)); done; }
 run_one() { # round slot variant
-    local r=$1 s=$2 v=$3 cns=${CNS[$3]} sns=${SNS[$3]} a=${ADDR[$3]} port j srv b1 b2 p1 p2 d1 d2 g1 g2 e1 e2 w1 w2 st n
+    local r=$1 s=$2 v=$3 cns=${CNS[$3]} sns=${SNS[$3]} a=${ADDR[$3]} port j srv b1 b2 p1 p2 d1 d2 g1 g2 e1 e2 w1 w2 f1 f2 st n
     port=$(port_of "$v")
     j=$BTMP/iperf.$v.$r.json
     timeout 20 ip netns exec "$cns" ping -n -c "$PINGS" -i 0.01 -W 1 "$a" 2>&1 |
         sed -n 's/.* time=\([0-9.]*\) ms.*/\1/p' >>"$BTMP/rtt.$v"
-    bg "$sns" "$BTMP/iperfs.$v.$r.log" iperf3 -s -1 -B "$a" -p "$port"
+    spawn "$sns" "$BTMP/iperfs.$v.$r.log" iperf3 -s -1 -B "$a" -p "$port"
     srv=$BG
     b_wait 5 bash -c "ip netns exec '$sns' ss -Hltn 'sport = :$port' | grep -q ." || true
     # the machine's busy CPU without our traffic, just before the run
     e1=${EPOCHREALTIME/./} g1=$(busy)
     sleep 1
     e2=${EPOCHREALTIME/./} g2=$(busy)
+    f1=$(reasm)
     b1=$(busy) p1=$(pticks ${PROCS[$v]}) d1=$(pdetail ${PROCS[$v]}) w1=${EPOCHREALTIME/./}
     timeout $((T + 20)) ip netns exec "$cns" iperf3 -c "$a" -p "$port" -t "$T" -J --connect-timeout 3000 \
         >"$j" 2>"$BTMP/iperfc.$v.$r.err"
     b2=$(busy) p2=$(pticks ${PROCS[$v]}) d2=$(pdetail ${PROCS[$v]}) w2=${EPOCHREALTIME/./}
+    f2=$(reasm)
     for n in $(seq 50); do kill -0 "$srv" 2>/dev/null || break; sleep 0.1; done
     kill "$srv" 2>/dev/null
     st=ok
@@ -427,18 +436,20 @@ run_one() { # round slot variant
         st="failed: $( (jq -r '.error // empty' "$j" 2>/dev/null; logtail "$BTMP/iperfc.$v.$r.err" 1) | head -n 1)"
         [ "$st" = "failed: " ] && st="failed: iperf3 gave no result"
         st=${st//,/;}
-        echo "$r,$s,$v,,,,,,,,,,$st," >>"$RUNS"
+        echo "$r,$s,$v,,,,,,,,,,,$st," >>"$RUNS"
     else
         jq -r --arg pre "$r,$s,$v" --argjson sys "$(((b2 - b1)))" --argjson proc "$((p2 - p1))" \
             --argjson bg "$((g2 - g1))" --argjson bgw "$((e2 - e1))" --argjson wall "$((w2 - w1))" \
-            --argjson hz "$HZ" --arg split "$(split "$d1" "$d2")" '.end as $e | $e.sum_received as $s |
-            [$pre, ($s.bits_per_second / 1e9 | . * 1000 | round / 1000), $s.bytes, ($s.seconds | . * 1000 | round / 1000),
-             ($e.sum_sent.retransmits // ""), ($sys / $hz), ($bg / $hz / ($bgw / 1e6) | . * 1000 | round / 1000), ($wall / 1e6 | . * 1000 | round / 1000),
-             ($proc / $hz),
+            --argjson frag "$((f2 - f1))" --argjson hz "$HZ" --arg split "$(split "$d1" "$d2")" '
+            def r3: . * 1000 | round / 1000;
+            .end as $e | $e.sum_received as $s |
+            [$pre, ($s.bits_per_second / 1e9 | r3), $s.bytes, ($s.seconds | r3),
+             ($e.sum_sent.retransmits // ""), ($sys / $hz), ($bg / $hz / ($bgw / 1e6) | r3), ($wall / 1e6 | r3),
+             ($proc / $hz), $frag,
              ((($e.cpu_utilization_percent.host_total + $e.cpu_utilization_percent.remote_total) / 100 * $s.seconds)
                | . * 100 | round / 100), "ok", $split] | map(tostring) | join(",")' "$j" >>"$RUNS"
     fi
-    echo "round $r slot $s $v: $(tail -n 1 "$RUNS" | awk -F, '{print ($11 == "ok" ? $4 " Gbit/s" : $11)}')" >&2
+    echo "round $r slot $s $v: $(tail -n 1 "$RUNS" | awk -F, '{print ($(NF - 1) == "ok" ? $4 " Gbit/s" : $(NF - 1))}')" >&2
 }
 T_RUN=$SECONDS
 CUT=""
@@ -480,6 +491,7 @@ for line in open(status_f):
     v, st = line.rstrip("\n").split("|", 1)
     order.append(v); status[v] = st
 runs = list(csv.DictReader(open(runs_csv)))
+BUSY = 0.25  # bg at or above this: other work was running just before the run
 def pct(xs, p):
     if not xs: return None
     xs = sorted(xs); return xs[int((len(xs) - 1) * p / 100)]
@@ -505,7 +517,8 @@ for v in order:
                 p50=pct(rtt, 50), p99=pct(rtt, 99), pings=len(rtt),
                 sys=per("sys_cpu_s"),
                 bg=statistics.median(float(r["bg_cpu_s_per_s"]) for r in ok) if ok else None,
-                proc=per("proc_cpu_s"), iperf=per("iperf_cpu_s"))
+                proc=per("proc_cpu_s"), iperf=per("iperf_cpu_s"),
+                dist=sum(1 for r in ok if float(r["bg_cpu_s_per_s"]) >= BUSY))
 def ratio(a, b):
     a, b = S.get(a, {}).get("med"), S.get(b, {}).get("med")
     return a / b if a is not None and b else None
@@ -514,21 +527,21 @@ tunnels = [v for v in order if v not in ("kernel", "vxmesh", "vxmesh-enc") and S
 fastest = max(tunnels, key=lambda v: S[v]["med"]) if tunnels else None
 lines = open(head).read().splitlines()
 lines.append("")
-fmt = "%-13s %6s %6s %6s %7s %7s %8s %8s %6s %6s %6s %5s  %s"
+fmt = "%-13s %6s %6s %6s %7s %7s %8s %8s %6s %6s %6s %5s %4s  %s"
 lines.append("sys, procs, iperf: CPU-seconds per Gbit received (median over the runs); bg: the machine's busy")
-lines.append("CPU-s per second in the idle second before each run (median), other work on the machine")
+lines.append("CPU-s per second in the idle second before each run (median): other work; dist: runs with bg >= %.2f" % BUSY)
 lines.append(fmt % ("variant", "Gbit/s", "min", "max", "/vxmesh", "/kernel", "rtt p50", "rtt p99",
-                    "sys", "procs", "iperf", "bg", "status"))
+                    "sys", "procs", "iperf", "bg", "dist", "status"))
 rows = []
 ms = lambda x: "-" if x is None else "%.3fms" % x
 for v in order:
     s = S[v]
     lines.append(fmt % (
         v, f(s["med"]), f(s["lo"]), f(s["hi"]), f(ratio(v, "vxmesh")), f(ratio(v, "kernel")),
-        ms(s["p50"]), ms(s["p99"]), f(s["sys"]), f(s["proc"]), f(s["iperf"]), f(s["bg"]), s["status"]))
+        ms(s["p50"]), ms(s["p99"]), f(s["sys"]), f(s["proc"]), f(s["iperf"]), f(s["bg"]), s["dist"], s["status"]))
     rows.append([v, s["n"], f(s["med"], 3), f(s["lo"], 3), f(s["hi"], 3), f(ratio(v, "vxmesh"), 3),
                  f(ratio(v, "kernel"), 3), f(s["p50"], 3), f(s["p99"], 3), s["pings"],
-                 f(s["sys"], 3), f(s["proc"], 3), f(s["iperf"], 3), f(s["bg"], 3), s["status"]])
+                 f(s["sys"], 3), f(s["proc"], 3), f(s["iperf"], 3), f(s["bg"], 3), s["dist"], s["status"]])
 lines.append("")
 enc = S.get("vxmesh-enc")
 why = "vxmesh-enc " + enc["status"] if enc else "vxmesh-enc not run"
@@ -539,13 +552,15 @@ r2 = ratio("vxmesh-enc", fastest) if fastest else None
 lines.append("target: vxmesh-enc / fastest packaged tunnel (%s, %s Gbit/s) = %s (target >= 4.5)%s" % (
     fastest or "none worked", f(S[fastest]["med"]) if fastest else "-", f(r2),
     "" if r2 is not None else ": " + (why if fastest else "no packaged tunnel worked")))
+frag = sorted({r["variant"] for r in runs if r["status"] == "ok" and int(r["h2_reassemblies"])})
+lines.append("outer packets reassembled on h2 during the runs (tunnel MTU too large): " + (", ".join(frag) or "none"))
 txt = "\n".join(lines) + "\n"
 open(out + ".txt", "w").write(txt); sys.stdout.write(txt)
 with open(out + ".csv", "w", newline="") as fh:
     w = csv.writer(fh)
     w.writerow(["variant", "runs_ok", "gbps_median", "gbps_min", "gbps_max", "ratio_vxmesh", "ratio_kernel",
                 "rtt_p50_ms", "rtt_p99_ms", "pings", "sys_cpu_s_per_gbit", "proc_cpu_s_per_gbit",
-                "iperf_cpu_s_per_gbit", "bg_busy_cpu_s_per_s", "status"])
+                "iperf_cpu_s_per_gbit", "bg_busy_cpu_s_per_s", "disturbed_runs", "status"])
     w.writerows(rows)
 try:
     import matplotlib
