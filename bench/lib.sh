@@ -39,16 +39,16 @@ b_agent() {
     B_PIDS+=("$!")
     b_wait 10 "$VXMESH" --socket "$BTMP/$name.sock" status
 }
-# b_pair: hosts $BPFX-h1 and $BPFX-h2 on one veth (192.0.2.1, .2), agents
-# a1 and a2 there, in one cluster.
+# b_pair [ARGS...]: hosts $BPFX-h1 and $BPFX-h2 on one veth (192.0.2.1, .2),
+# agents a1 and a2 there, in one cluster; ARGS go to both agents.
 b_pair() {
     local h1=$BPFX-h1 h2=$BPFX-h2
     b_netns "$h1" && b_netns "$h2" || return 1
     ip -n "$h1" link add ul0 type veth peer name ul0 netns "$h2"
     ip -n "$h1" addr add 192.0.2.1/24 dev ul0 && ip -n "$h1" link set ul0 up
     ip -n "$h2" addr add 192.0.2.2/24 dev ul0 && ip -n "$h2" link set ul0 up
-    b_agent "$h1" a1 --bind 192.0.2.1 --vtep 192.0.2.1 --node-name h1 || return 1
-    b_agent "$h2" a2 --bind 192.0.2.2 --vtep 192.0.2.2 --node-name h2 --join 192.0.2.1 || return 1
+    b_agent "$h1" a1 --bind 192.0.2.1 --vtep 192.0.2.1 --node-name h1 "$@" || return 1
+    b_agent "$h2" a2 --bind 192.0.2.2 --vtep 192.0.2.2 --node-name h2 --join 192.0.2.1 "$@" || return 1
     b_wait 15 bash -c "'$VXMESH' --socket '$BTMP/a1.sock' members --json |
         jq -e '[.members[]|select(.state==\"alive\")]|length==2'" ||
         { echo "cluster did not form" >&2; return 1; }
