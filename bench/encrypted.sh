@@ -191,7 +191,19 @@ vx_net() {
     ends "$v" "$BPFX-${p}1" "$sub.11" "$BPFX-${p}2" "$sub.12" "$AGENTS"
 }
 setup_vxmesh() { vx_net vxmesh plain 10.81.0 v; }
-setup_vxmesh-enc() { vx_net vxmesh-enc enc 10.82.0 e --encrypted; }
+# The encrypted datapath is a process of its own (started by the agents,
+# it outlives them): its CPU counts, and the cleanup ends it by PID.
+setup_vxmesh-enc() {
+    local i p encd=""
+    vx_net vxmesh-enc enc 10.82.0 e --encrypted || return 1
+    for i in 1 2; do
+        p=$(cat "$BTMP/a$i.sock.encd.pid" 2>/dev/null) && kill -0 "$p" 2>/dev/null ||
+            { fail vxmesh-enc "no encrypted datapath running for a$i"; return 1; }
+        encd+=" $p"
+        B_PIDS+=("$p")
+    done
+    PROCS[vxmesh-enc]="$AGENTS$encd"
+}
 
 setup_wireguard-go() {
     local d=$BTMP/wg i o n pids=""
