@@ -27,9 +27,9 @@
 #define CLI_KEY_LEN 32
 
 static const struct cli_kv net_kv[] = {
-	{"name", F_STR},      {"vni", F_INT},	    {"subnet", F_STR},	  {"gateway", F_STR},
-	{"mtu", F_INT},	      {"mtu_auto", F_BOOL}, {"port", F_INT},	  {"encrypted", F_BOOL},
-	{"bridge", F_STR},    {"vxlan_dev", F_STR}, {"tap_dev", F_STR},	  {"created", F_STR},
+	{"name", F_STR},      {"vni", F_INT},	    {"subnet", F_STR},	{"gateway", F_STR},
+	{"mtu", F_INT},	      {"mtu_auto", F_BOOL}, {"port", F_INT},	{"encrypted", F_BOOL},
+	{"bridge", F_STR},    {"vxlan_dev", F_STR}, {"tap_dev", F_STR}, {"created", F_STR},
 	{"endpoints", F_INT},
 };
 
@@ -221,8 +221,7 @@ int cli_cmd_net_create(struct cli_call *c)
 	if (!body || body_add_opt(c, body, "subnet", "subnet") ||
 	    body_add_opt(c, body, "vni", "vni") || body_add_opt(c, body, "mtu", "mtu") ||
 	    body_add_opt(c, body, "gateway", "gateway") || body_add_opt(c, body, "port", "port") ||
-	    (cli_opt_get(c, "encrypted") &&
-	     json_object_set_new(body, "encrypted", json_true()))) {
+	    (cli_opt_get(c, "encrypted") && json_object_set_new(body, "encrypted", json_true()))) {
 		json_decref(body);
 		return cli_oom(c);
 	}

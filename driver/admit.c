@@ -435,8 +435,8 @@ void drv_admit_status(void *arg, json_t *status)
 	if (a->enc_port)
 		json_array_append_new(ports, json_integer(a->enc_port));
 	json_object_set_new(status, "admission",
-			    json_pack("{s:b,s:s,s:I,s:I,s:o,s:o,s:I,s:I,s:o}", "enabled", 1, "table", T,
-				      "sources", (json_int_t)a->nsources, "extra",
+			    json_pack("{s:b,s:s,s:I,s:I,s:o,s:o,s:I,s:I,s:o}", "enabled", 1,
+				      "table", T, "sources", (json_int_t)a->nsources, "extra",
 				      (json_int_t)a->nextra, "ports", ports, "dropped", dropped,
 				      "encrypted_vni_drops", encvni_drops(a), "update_failures",
 				      (json_int_t)a->failures, "last_error",
@@ -464,10 +464,11 @@ void drv_admit_metrics(void *arg, FILE *f)
 		"# TYPE vxmesh_admission_dropped_packets_total counter\n",
 		a->nsources, a->failures);
 	dropped_foreach(a, metrics_drop_cb, f);
-	fprintf(f, "# HELP vxmesh_admission_encrypted_vni_drops_total Plaintext VXLAN packets "
-		   "dropped for carrying an encrypted network's VNI (from members too).\n"
-		   "# TYPE vxmesh_admission_encrypted_vni_drops_total counter\n"
-		   "vxmesh_admission_encrypted_vni_drops_total %lld\n",
+	fprintf(f,
+		"# HELP vxmesh_admission_encrypted_vni_drops_total Plaintext VXLAN packets "
+		"dropped for carrying an encrypted network's VNI (from members too).\n"
+		"# TYPE vxmesh_admission_encrypted_vni_drops_total counter\n"
+		"vxmesh_admission_encrypted_vni_drops_total %lld\n",
 		(long long)encvni_drops(a));
 }
 

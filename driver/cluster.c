@@ -1343,7 +1343,7 @@ int drv_cluster_open(struct drv_cluster **out, struct rx_loop *loop, struct drv_
 	cl->started = rx_now_ms(loop);
 	if (!cfg->no_encryption)
 		cl->enc_port = (uint16_t)(cfg->enc_advertise_port ? cfg->enc_advertise_port
-								   : cfg->enc_port);
+								  : cfg->enc_port);
 	if ((ret = keys_open(cl, cfg, bind_port)) ||
 	    (cfg->join[0] && (ret = drv_cluster_seeds_add(cl, cfg->join))) ||
 	    (ret = addrs_open(cl, cfg, bind_addr, bind_port)) || (ret = tables_open(cl)) ||

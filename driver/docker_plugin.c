@@ -349,7 +349,8 @@ static int net_opts(struct drv_docker *d, const json_t *opts, struct dk_net *n, 
 			n->encrypted = strcmp(s, "false") != 0;
 		} else if (!strcmp(k, "vxmesh.encrypted")) {
 			if (strcmp(s, "true") && strcmp(s, "false")) {
-				dk_err(d, resp, "-o vxmesh.encrypted=%s: expected true or false", s);
+				dk_err(d, resp, "-o vxmesh.encrypted=%s: expected true or false",
+				       s);
 				return -1;
 			}
 			n->encrypted = !strcmp(s, "true");

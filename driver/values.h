@@ -27,7 +27,7 @@ struct drv_peer_info {
 	uint16_t vtep_port;
 	uint16_t enc_port;    /* its encrypted datapath's port, 0 = none ("enc" tag) */
 	uint64_t enc_session; /* ... and that process's session */
-	json_t *tags; /* every tag, for `members` (NULL unless asked) */
+	json_t *tags;	      /* every tag, for `members` (NULL unless asked) */
 };
 
 /* Our meta into out (GW_META_MAX bytes); enc_port 0 = no "enc" tag.  0 or

@@ -48,7 +48,7 @@
 #define ENC_KEY_LEN	 32
 #define ENC_EPOCH_SHIFT	 27
 #define ENC_PORT_DEFAULT 4794 /* 4790 is VXLAN-GPE's (tcpdump decodes it so) */
-#define ENC_FRAME_MIN	 14 /* an Ethernet header */
+#define ENC_FRAME_MIN	 14   /* an Ethernet header */
 
 enum enc_aead {
 	ENC_AES256GCM = 1,

@@ -255,10 +255,10 @@ int vx_dp_ep_status(const struct vx_dp *dp, const char *id);
 
 /* What is in the kernel's FDB/neighbour tables of our vxlan devices and why. */
 enum vx_why {
-	VX_WHY_REMOTE,	/* a desired remote endpoint, installed */
-	VX_WHY_MISSING, /* desired, not in the kernel (next reconcile adds it) */
-	VX_WHY_STALE,	/* ours, no longer desired (next reconcile removes it) */
-	VX_WHY_FOREIGN, /* not ours, left alone */
+	VX_WHY_REMOTE,	  /* a desired remote endpoint, installed */
+	VX_WHY_MISSING,	  /* desired, not in the kernel (next reconcile adds it) */
+	VX_WHY_STALE,	  /* ours, no longer desired (next reconcile removes it) */
+	VX_WHY_FOREIGN,	  /* not ours, left alone */
 	VX_WHY_ENCRYPTED, /* a desired remote of an encrypted network (in encd, not the kernel) */
 };
 const char *vx_why_str(enum vx_why why);

@@ -41,7 +41,8 @@ static void meta(const uint8_t *p, size_t n)
 	 * write (":0" is refused); peers' ports are only shown. */
 	if (!pi.vxmesh || !pi.vtep_port)
 		return;
-	assert(drv_meta_encode(pi.id, pi.vtep, pi.vtep_port, pi.enc_port, pi.enc_session, out, &len) == 0);
+	assert(drv_meta_encode(pi.id, pi.vtep, pi.vtep_port, pi.enc_port, pi.enc_session, out,
+			       &len) == 0);
 	drv_meta_decode(out, len, &pi2, 0);
 	assert(pi2.vxmesh && !strcmp(pi2.id, pi.id) && pi2.vtep.s_addr == pi.vtep.s_addr &&
 	       pi2.vtep_port == pi.vtep_port);

@@ -34,12 +34,8 @@ Test(admit, commands_fill_every_set_in_one_transaction)
 	const uint16_t ports[] = {4789, 4790};
 	const struct in_addr m[] = {ip("192.0.2.1"), ip("192.0.2.2")};
 	struct addr_prefix x = {.addr = ip("198.51.100.0"), .len = 24};
-	struct drv_admit_want w = {.ports = ports,
-				   .nports = 2,
-				   .members = m,
-				   .nmembers = 2,
-				   .extra = &x,
-				   .nextra = 1};
+	struct drv_admit_want w = {
+		.ports = ports, .nports = 2, .members = m, .nmembers = 2, .extra = &x, .nextra = 1};
 	char *cmds = drv_admit_cmds(&w);
 
 	cr_assert_not_null(cmds);
@@ -200,7 +196,8 @@ Test(admit_kernel, plaintext_vxlan_of_an_encrypted_vni_is_dropped_even_from_memb
 				   .members = lo,
 				   .nmembers = 1};
 	/* VXLAN headers: I flag, VNI 100 (encrypted) and 101 (plaintext). */
-	const uint8_t enc[16] = {0x08, 0, 0, 0, 0, 0, 100, 0}, plain[16] = {0x08, 0, 0, 0, 0, 0, 101, 0};
+	const uint8_t enc[16] = {0x08, 0, 0, 0, 0, 0, 100, 0},
+		      plain[16] = {0x08, 0, 0, 0, 0, 0, 101, 0};
 
 	apply(&w);
 	cr_expect_eq(udp_through_p(4789, 3, enc, sizeof(enc)), 0, "VNI 100 in clear is dropped");
@@ -227,7 +224,8 @@ Test(admit, commands_drop_encrypted_vnis_on_the_vxlan_ports_first)
 	cr_assert_not_null(cmds);
 	cr_expect_not_null(strstr(cmds, "add element ip vxmesh_admit encvnis { 7, 300 }\n"));
 	cr_expect_not_null(strstr(cmds, "add element ip vxmesh_admit vxports { 4789 }\n"));
-	drop = strstr(cmds, "udp dport @vxports @th,96,24 @encvnis counter name encvni_drops drop\n");
+	drop = strstr(cmds,
+		      "udp dport @vxports @th,96,24 @encvnis counter name encvni_drops drop\n");
 	accept = strstr(cmds, "ip saddr @members accept");
 	cr_assert(drop && accept);
 	cr_expect(drop < accept, "the VNI drop comes before any accept");

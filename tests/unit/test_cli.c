@@ -556,7 +556,8 @@ Test(cli_socket, connection_closed_without_answer_exits_3)
 static const char net_blue[] =
 	"{\"name\": \"blue\", \"vni\": 100, \"subnet\": \"10.10.0.0/24\", \"gateway\": null,"
 	" \"mtu\": 1450, \"mtu_auto\": true, \"port\": 4789, \"encrypted\": false,"
-	" \"bridge\": \"vxmb100\", \"vxlan_dev\": \"vxmv100\", \"tap_dev\": null, \"created\": \"2026-11-25T17:00:00Z\", \"endpoints\": 2}";
+	" \"bridge\": \"vxmb100\", \"vxlan_dev\": \"vxmv100\", \"tap_dev\": null, \"created\": "
+	"\"2026-11-25T17:00:00Z\", \"endpoints\": 2}";
 
 Test(cli_net, create_sends_typed_body)
 {
@@ -665,10 +666,11 @@ Test(cli_net, ls_table_is_aligned)
 	cr_assert_eq(r.rc, CLI_EXIT_OK, "%s", r.err);
 	cr_assert_str_eq(f.req[0].method, "GET");
 	cr_assert_str_eq(f.req[0].target, "/v1/networks");
-	cr_assert_str_eq(r.out,
-			 "NAME        VNI  SUBNET         GATEWAY     MTU   PORT  ENCRYPTED  ENDPOINTS\n"
-			 "blue        100  10.10.0.0/24   -           1450  4789  false      2\n"
-			 "green-long  7    172.16.0.0/16  172.16.0.1  9000  4790  true       0\n");
+	cr_assert_str_eq(
+		r.out,
+		"NAME        VNI  SUBNET         GATEWAY     MTU   PORT  ENCRYPTED  ENDPOINTS\n"
+		"blue        100  10.10.0.0/24   -           1450  4789  false      2\n"
+		"green-long  7    172.16.0.0/16  172.16.0.1  9000  4790  true       0\n");
 	run_free(&r);
 	fake_free(&f);
 }
@@ -950,9 +952,10 @@ Test(cli_fdb, table_with_null_ip)
 			 "fdb");
 
 	cr_assert_eq(r.rc, CLI_EXIT_OK, "%s", r.err);
-	cr_assert_str_eq(r.out, "NETWORK  DEV      MAC                IP  DST        PORT  SESSION  WHY\n"
-				"blue     vxmv100  02:00:00:00:00:09  -   192.0.2.2  4789  -        "
-				"stale (will be removed)\n");
+	cr_assert_str_eq(r.out,
+			 "NETWORK  DEV      MAC                IP  DST        PORT  SESSION  WHY\n"
+			 "blue     vxmv100  02:00:00:00:00:09  -   192.0.2.2  4789  -        "
+			 "stale (will be removed)\n");
 	run_free(&r);
 	fake_free(&f);
 }

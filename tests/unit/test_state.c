@@ -529,9 +529,10 @@ Test(state, stored_text_is_readable_and_strictly_parsed)
 	sqlite3_finalize(s);
 	sqlite3_close(db);
 
-	raw_exec("INSERT INTO networks VALUES ('bad', 8, '10.2.0.0/33', NULL, 1450, 4789, 0, '', 0);"
-		 "INSERT INTO endpoints VALUES ('badmac', 'a', NULL, NULL, '10.1.0.5', "
-		 "'zz:zz:zz:zz:zz:zz', 0);");
+	raw_exec(
+		"INSERT INTO networks VALUES ('bad', 8, '10.2.0.0/33', NULL, 1450, 4789, 0, '', 0);"
+		"INSERT INTO endpoints VALUES ('badmac', 'a', NULL, NULL, '10.1.0.5', "
+		"'zz:zz:zz:zz:zz:zz', 0);");
 	st = open_ok();
 	cr_assert_eq(drv_state_net_get(st, "bad", &got), -EIO);
 	cr_assert_eq(drv_state_net_list(st, &list, &n), -EIO);
